@@ -1,0 +1,5 @@
+"""`python -m gitmv`."""
+
+from gitmv.cli import main
+
+main()

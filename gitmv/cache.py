@@ -1,0 +1,214 @@
+"""The local object store: content-addressed, read-only files published atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import shutil
+import stat
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import BinaryIO
+
+from gitmv.atomic import is_temp_name, temp_name
+from gitmv.errors import GitmvError, IntegrityError
+from gitmv.hashing import ALGORITHMS, BLOCK, Oid, copy_and_hash, hash_bytes, hash_file
+
+LINK_TYPES = ("reflink", "copy", "hardlink", "symlink")
+_FICLONE = 0x40049409
+_READ_ONLY = 0o444
+
+
+class Cache:
+    """Objects at `<root>/<algorithm>/<hex[:2]>/<hex[2:]>`; never overwritten, never edited."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._made_dirs: set[str] = set()
+
+    def path(self, oid: Oid) -> Path:
+        return self.root / oid.relpath
+
+    def has(self, oid: Oid) -> bool:
+        return os.path.exists(self.root / oid.relpath)
+
+    def _tmp(self) -> Path:
+        tmp = self.root / "tmp"
+        if "tmp" not in self._made_dirs:
+            tmp.mkdir(parents=True, exist_ok=True)
+            self._made_dirs.add("tmp")
+        return tmp
+
+    def _publish(self, tmp: Path, oid: Oid) -> None:
+        final = self.path(oid)
+        parent = final.parent
+        key = str(parent)
+        if key not in self._made_dirs:
+            parent.mkdir(parents=True, exist_ok=True)
+            self._made_dirs.add(key)
+        if final.exists():
+            os.unlink(tmp)  # immutable: the object already there is the same bytes
+        else:
+            os.replace(tmp, final)
+
+    def add_file(self, src: Path, algorithm: str) -> tuple[Oid, int]:
+        """Hash `src` and store a copy of it, in one read pass. Returns its oid and size."""
+        tmp = temp_name(self._tmp() / "obj")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _READ_ONLY)
+        try:
+            try:
+                oid, size = copy_and_hash(src, fd, algorithm)
+            finally:
+                os.close(fd)
+            self._publish(tmp, oid)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        return oid, size
+
+    def add_small(self, data: bytes, algorithm: str) -> Oid:
+        """Store bytes already in memory (manifests, small files): skip the write if present."""
+        oid = hash_bytes(data, algorithm)
+        if not self.has(oid):
+            tmp = temp_name(self._tmp() / "obj")
+            try:
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _READ_ONLY)
+                with os.fdopen(fd, "wb") as f:
+                    f.write(data)
+                self._publish(tmp, oid)
+            except BaseException:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
+                raise
+        return oid
+
+    def adopt(self, tmp: Path, expected: Oid, source: str) -> None:
+        """Publish a downloaded file only if it hashes to `expected`; discard it otherwise."""
+        actual, _ = hash_file(tmp, expected.algorithm)
+        if actual != expected:
+            os.unlink(tmp)
+            raise IntegrityError(
+                f"object {expected} from {source} is corrupt (its bytes hash to {actual})",
+                hint="the copy was discarded; run `gitmv verify --remote` to check the remote",
+            )
+        os.chmod(tmp, _READ_ONLY)
+        self._publish(tmp, expected)
+
+    def new_temp(self) -> Path:
+        """A fresh temporary path inside the cache, on the cache's file system."""
+        return temp_name(self._tmp() / "dl")
+
+    def read_bytes(self, oid: Oid) -> bytes:
+        try:
+            return self.path(oid).read_bytes()
+        except FileNotFoundError:
+            raise GitmvError(
+                f"object {oid} is not in the cache", hint="run `gitmv fetch` to download it"
+            ) from None
+
+    def open(self, oid: Oid) -> BinaryIO:
+        return open(self.path(oid), "rb")
+
+    def verify(self, oid: Oid) -> bool:
+        """Re-hash an object: integrity is proven by its bytes, never by its file mode."""
+        try:
+            actual, _ = hash_file(self.path(oid), oid.algorithm)
+        except FileNotFoundError:
+            return False
+        return actual == oid
+
+    def remove(self, oid: Oid) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path(oid))
+
+    def iter_oids(self) -> Iterator[Oid]:
+        for algorithm, length in ALGORITHMS.items():
+            base = self.root / algorithm
+            if not base.is_dir():
+                continue
+            for prefix in os.scandir(base):
+                if len(prefix.name) != 2 or not prefix.is_dir():
+                    continue
+                for entry in os.scandir(prefix.path):
+                    hexpart = prefix.name + entry.name
+                    if len(hexpart) == length and not is_temp_name(entry.name):
+                        yield Oid(algorithm, hexpart)
+
+    def materialize(self, oid: Oid, dst: Path, link_types: Sequence[str], executable: bool) -> None:
+        """Put the object at `dst` by the first link type that works, atomically."""
+        src = self.path(oid)
+        if not src.exists():
+            raise GitmvError(f"object {oid} is not in the cache", hint="run `gitmv fetch`")
+        tmp = temp_name(dst)
+        try:
+            for link_type in link_types:
+                if _link(link_type, src, tmp):
+                    break
+            else:
+                raise GitmvError(
+                    f"none of the link types {list(link_types)} works for {dst}",
+                    hint="add `copy` to cache.link in .gitmv/config.yaml",
+                )
+            if link_type in ("reflink", "copy"):
+                mode = 0o777 if executable else 0o666
+                os.chmod(tmp, mode & ~_umask())
+            os.replace(tmp, dst)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _link(link_type: str, src: Path, dst: Path) -> bool:
+    if link_type == "reflink":
+        return _reflink(src, dst)
+    if link_type == "copy":
+        _copy(src, dst)
+        return True
+    try:
+        if link_type == "hardlink":
+            os.link(src, dst)
+        elif link_type == "symlink":
+            os.symlink(src, dst)
+        else:
+            raise GitmvError(f"unknown link type {link_type!r}", hint="use one of " + ", ".join(LINK_TYPES))
+    except OSError as exc:
+        if exc.errno in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
+            return False
+        raise
+    return True
+
+
+def _reflink(src: Path, dst: Path) -> bool:
+    import fcntl  # POSIX only; a platform without it simply has no reflink
+
+    src_fd = os.open(src, os.O_RDONLY)
+    try:
+        dst_fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            fcntl.ioctl(dst_fd, _FICLONE, src_fd)
+        except OSError:
+            os.close(dst_fd)
+            os.unlink(dst)
+            return False
+        os.close(dst_fd)
+        return True
+    finally:
+        os.close(src_fd)
+
+
+def _copy(src: Path, dst: Path) -> None:
+    with open(src, "rb") as fsrc:
+        fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        with os.fdopen(fd, "wb") as fdst:
+            shutil.copyfileobj(fsrc, fdst, BLOCK)
+    # a cache file is read-only; its copy in the work tree must be editable
+    os.chmod(dst, stat.S_IMODE(os.stat(dst).st_mode) | stat.S_IWUSR)

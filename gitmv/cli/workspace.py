@@ -1,0 +1,226 @@
+"""Workspace commands: init, add, status, checkout, ls, diff."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any, Optional
+
+import typer
+
+from gitmv import __version__
+from gitmv.cli._app import app, echo, emit_json, fail, human_size, warn
+
+if TYPE_CHECKING:
+    from gitmv.repo import Repo
+    from gitmv.workspace import CheckoutReport
+
+# Typer reads these annotations at run time: keep `Optional`/`List` spelled out.
+# ruff: noqa: UP007, UP006
+
+Paths = Annotated[Optional[list[str]], typer.Argument(help="Files or folders (default: all).")]
+Json = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        echo(f"gitmv {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Version ML models and data inside ordinary git repositories."""
+
+
+def open_repo(require_init: bool = True) -> Repo:
+    from gitmv.repo import Repo
+
+    return Repo.open(require_init=require_init)
+
+
+@app.command()
+def init(
+    no_hooks: Annotated[bool, typer.Option("--no-hooks", help="Do not install git hooks.")] = False,
+    remote: Annotated[
+        Optional[str], typer.Option("--remote", help="Add this URL as the default remote.")
+    ] = None,
+) -> None:
+    """Set up gitmv in this git repository."""
+    from gitmv import repo as repo_module
+
+    repo, created = repo_module.init()
+    if remote:
+        from gitmv.cli import remotes
+
+        remotes.add_remote(repo, "origin", remote, default=True, local=False, options=[])
+    if not no_hooks:
+        install_hooks(repo)
+    if created:
+        echo(f"Initialised gitmv in {repo.root} (config: .gitmv/config.yaml, staged)")
+    else:
+        echo(f"gitmv is already set up in {repo.root}")
+
+
+def install_hooks(repo: Repo) -> None:
+    """The seam for hook installation (the hooks module may not exist in every build)."""
+    try:
+        from gitmv import hooks
+    except ImportError:
+        return
+    hooks.install(repo)
+
+
+@app.command()
+def add(
+    paths: Annotated[list[str], typer.Argument(help="Files or folders to track.")],
+) -> None:
+    """Track files or folders: cache the bytes, write and stage `<path>.gmv`."""
+    from gitmv.workspace import add as add_paths
+
+    repo = open_repo()
+    for result in add_paths(repo, paths):
+        p = result.pointer
+        what = f"{p.files} files, " if p.kind == "dir" else ""
+        verb = "added" if result.changed else "unchanged"
+        echo(f"{verb}: {repo.display(result.path)} ({what}{human_size(p.size)}, {p.oid})")
+
+
+@app.command()
+def status(
+    paths: Paths = None,
+    json_out: Json = False,
+) -> None:
+    """Show which artifacts differ from their pointers."""
+    from gitmv.workspace import status as artifact_status
+
+    repo = open_repo()
+    results = artifact_status(repo, paths or [])
+    if json_out:
+        emit_json(
+            [
+                {"path": repo.display(r.path), "state": r.state, "kind": r.kind, "oid": r.oid, "size": r.size}
+                for r in results
+            ]
+        )
+        return
+    dirty = [r for r in results if r.state != "clean"]
+    for r in dirty:
+        echo(f"{r.state + ':':<13} {repo.display(r.path)}")
+    if not results:
+        echo("No artifacts tracked yet (gitmv add PATH starts tracking one).")
+    elif not dirty:
+        echo(f"{len(results)} artifact{'s' if len(results) != 1 else ''}, all clean.")
+    else:
+        states = {r.state for r in dirty}
+        if states & {"missing", "not-cached"}:
+            echo("  (gitmv checkout restores missing ones; gitmv pull fetches not-cached ones)")
+        if "modified" in states:
+            echo("  (gitmv add records a modified one; gitmv checkout --force discards the change)")
+
+
+@app.command()
+def checkout(
+    paths: Paths = None,
+    rev: Annotated[Optional[str], typer.Option("--rev", help="Take pointers from this commit.")] = None,
+    force: Annotated[
+        bool, typer.Option("--force", "-f", help="Overwrite modified artifacts.")
+    ] = False,
+) -> None:
+    """Make the work tree match the pointers, from the cache."""
+    from gitmv.workspace import checkout as do_checkout
+
+    repo = open_repo()
+    report = do_checkout(repo, paths or [], rev=rev, force=force)
+    render_checkout(repo, report)
+    raise typer.Exit(checkout_exit_code(repo, report))
+
+
+def render_checkout(repo: Repo, report: CheckoutReport) -> None:
+    for rel in report.restored:
+        echo(f"restored: {repo.display(rel)}")
+    for rel in report.modified:
+        warn(f"{repo.display(rel)} is modified; not overwritten (--force discards the change)")
+    for rel in report.not_cached:
+        warn(f"{repo.display(rel)}: its bytes are not in the cache (gitmv pull fetches them)")
+
+
+def checkout_exit_code(repo: Repo, report: CheckoutReport) -> int:
+    problems = len(report.modified) + len(report.not_cached)
+    if not problems:
+        return 0
+    import sys
+
+    sys.stderr.write(f"error: {problems} artifact{'s' if problems != 1 else ''} not restored\n")
+    return 1
+
+
+@app.command("ls")
+def ls_command(
+    rev: Annotated[Optional[str], typer.Option("--rev", help="List the artifacts of this commit.")] = None,
+    json_out: Json = False,
+) -> None:
+    """List tracked artifacts."""
+    from gitmv.listing import pointers
+
+    repo = open_repo()
+    found = pointers(repo, rev)
+    rows = [_pointer_json(repo, path, p) for path, p in sorted(found.items())]
+    if json_out:
+        emit_json(rows)
+        return
+    for row in rows:
+        count = f" {row['files']} files" if row["kind"] == "dir" else ""
+        echo(f"{row['kind']:<4} {human_size(row['size']):>10}{count:>12}  {row['oid'][:19]}  {row['path']}")
+
+
+def _pointer_json(repo: Repo, path: str, p: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {"path": repo.display(path), "kind": p.kind, "oid": str(p.oid), "size": p.size}
+    if p.kind == "dir":
+        row["files"] = p.files
+    if p.exec:
+        row["exec"] = True
+    name = p.meta.get("name") if isinstance(p.meta, dict) else None
+    if name:
+        row["name"] = name
+    return row
+
+
+@app.command("diff")
+def diff_command(
+    rev_a: Annotated[Optional[str], typer.Argument(help="Old revision (default HEAD).")] = None,
+    rev_b: Annotated[Optional[str], typer.Argument(help="New revision (default the work tree).")] = None,
+    json_out: Json = False,
+) -> None:
+    """Show which artifacts changed between two commits (or a commit and the work tree)."""
+    from gitmv.listing import diff
+
+    repo = open_repo()
+    changes = diff(repo, rev_a, rev_b)
+    rows = []
+    for c in changes:
+        rows.append(
+            {
+                "path": repo.display(c.path),
+                "change": c.change,
+                "old_oid": str(c.old.oid) if c.old else None,
+                "new_oid": str(c.new.oid) if c.new else None,
+                "old_size": c.old.size if c.old else None,
+                "new_size": c.new.size if c.new else None,
+            }
+        )
+    if json_out:
+        emit_json(rows)
+        return
+    for row in rows:
+        old = f"{row['old_oid'][:19]}… ({human_size(row['old_size'])})" if row["old_oid"] else "-"
+        new = f"{row['new_oid'][:19]}… ({human_size(row['new_size'])})" if row["new_oid"] else "-"
+        echo(f"{row['change']:<9} {row['path']}  {old} -> {new}")
+    if not rows:
+        echo("No artifact changed.")
+
+
+def die(message: str, hint: str | None = None) -> None:
+    fail(message, hint)

@@ -1,0 +1,170 @@
+"""Layered config: defaults < user < project (committed) < local (secrets, machine paths)."""
+
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml.comments import CommentedMap
+
+from gitmv import yamlio
+from gitmv.atomic import write_bytes
+from gitmv.errors import GitmvError
+
+PROJECT_FILE = Path(".gitmv") / "config.yaml"
+LAYERS = ("user", "project", "local")
+
+DEFAULTS: dict[str, Any] = {
+    "core": {"hash": "xxh128", "remote": None, "jobs": 8},
+    "cache": {"dir": None, "link": ["reflink", "copy"]},
+    "checkout": {"autopull": True},
+    "chunking": {"min_size": 8 * 1024 * 1024, "avg_size": 1024 * 1024},
+    "remote": {},
+}
+
+# Option names that carry credentials: allowed only in the local and user config.
+SECRET_WORDS = ("secret", "password", "token", "credential", "access_key", "key_id", "session")
+
+PROJECT_TEMPLATE = """\
+# gitmv project config: committed with the repository, so it never holds a secret.
+# Credentials and machine paths go in the local config: `gitmv remote add --local ...`.
+core:
+  hash: xxh128
+"""
+
+
+def user_file() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(base) / "gitmv" / "config.yaml"
+
+
+def is_secret_key(key: str) -> bool:
+    lowered = key.lower()
+    return any(word in lowered for word in SECRET_WORDS)
+
+
+class Config:
+    """The merged view, plus the file behind each layer for writing."""
+
+    def __init__(self, root: Path, common_dir: Path) -> None:
+        self.files = {
+            "user": user_file(),
+            "project": root / PROJECT_FILE,
+            "local": common_dir / "gitmv" / "config.yaml",
+        }
+        self._docs: dict[str, Any] = {}
+        self.merged: dict[str, Any] = copy.deepcopy(DEFAULTS)
+        for layer in LAYERS:
+            doc = self._load(layer)
+            if doc:
+                _merge(self.merged, doc)
+
+    def _load(self, layer: str) -> Any:
+        path = self.files[layer]
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            self._docs[layer] = None
+            return None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise GitmvError(f"cannot read config {path}: {exc}") from None
+        doc = yamlio.loads(text, str(path))
+        if doc is not None and not isinstance(doc, dict):
+            raise GitmvError(f"{path}: config must be a YAML mapping", hint="fix or remove the file")
+        self._docs[layer] = doc
+        return doc
+
+    def get(self, dotted: str, default: Any = None) -> Any:
+        node: Any = self.merged
+        for part in dotted.split("."):
+            if not isinstance(node, dict) or part not in node:
+                return default
+            node = node[part]
+        return default if node is None else node
+
+    def layer_doc(self, layer: str) -> Any:
+        return self._docs.get(layer)
+
+    def set(self, layer: str, dotted: str, value: Any) -> None:
+        doc = self._docs.get(layer)
+        if doc is None:
+            doc = CommentedMap()
+        node = doc
+        parts = dotted.split(".")
+        for part in parts[:-1]:
+            if not isinstance(node.get(part), dict):
+                node[part] = CommentedMap()
+            node = node[part]
+        node[parts[-1]] = value
+        self._save(layer, doc)
+
+    def unset(self, layer: str, dotted: str) -> bool:
+        doc = self._docs.get(layer)
+        node = doc
+        parts = dotted.split(".")
+        for part in parts[:-1]:
+            if not isinstance(node, dict) or not isinstance(node.get(part), dict):
+                return False
+            node = node[part]
+        if not isinstance(node, dict) or parts[-1] not in node:
+            return False
+        del node[parts[-1]]
+        self._save(layer, doc)
+        return True
+
+    def _save(self, layer: str, doc: Any) -> None:
+        if layer == "project":
+            _refuse_secrets(doc, "")
+        path = self.files[layer]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_bytes(path, yamlio.dumps(doc).encode("utf-8"), 0o600 if layer != "project" else 0o644)
+        self._docs[layer] = doc
+        self.merged = copy.deepcopy(DEFAULTS)
+        for name in LAYERS:
+            if self._docs.get(name):
+                _merge(self.merged, self._docs[name])
+
+
+def _refuse_secrets(node: Any, where: str) -> None:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            name = f"{where}.{key}" if where else str(key)
+            if is_secret_key(str(key)) and key != "url":
+                raise GitmvError(
+                    f"refusing to write the secret {name!r} to the committed project config",
+                    hint="pass --local to keep it in the local config, outside git",
+                )
+            _refuse_secrets(value, name)
+    elif isinstance(node, str) and has_url_password(node):
+        raise GitmvError(
+            f"refusing to write a URL with a password ({where}) to the committed project config",
+            hint="pass --local, or let the storage library find credentials",
+        )
+
+
+def has_url_password(text: str) -> bool:
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        return False
+    authority = rest.split("/", 1)[0]
+    return "@" in authority and ":" in authority.split("@", 1)[0]
+
+
+def redact_url(text: str) -> str:
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        return text
+    authority, slash, path = rest.partition("/")
+    if "@" in authority:
+        authority = "***@" + authority.rsplit("@", 1)[1]
+    return f"{scheme}{sep}{authority}{slash}{path}"
+
+
+def _merge(base: dict[str, Any], over: Any) -> None:
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = copy.deepcopy(value) if isinstance(value, (dict, list)) else value

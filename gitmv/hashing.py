@@ -1,0 +1,102 @@
+"""Streaming hashes (xxh3-128, sha256) and the `Oid` value that names an object."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+import xxhash
+
+from gitmv.errors import GitmvError
+
+ALGORITHMS = {"xxh128": 32, "sha256": 64}  # name -> hex length
+DEFAULT_ALGORITHM = "xxh128"
+BLOCK = 4 * 1024 * 1024
+_HEX = re.compile(r"[0-9a-f]+")
+
+
+class Hasher(Protocol):
+    def update(self, data: bytes, /) -> None: ...
+    def hexdigest(self) -> str: ...
+
+
+def new_hasher(algorithm: str) -> Hasher:
+    if algorithm == "xxh128":
+        return xxhash.xxh3_128()  # type: ignore[no-any-return]
+    if algorithm == "sha256":
+        return hashlib.sha256()
+    raise GitmvError(
+        f"unknown hash algorithm {algorithm!r}", hint="supported: " + ", ".join(ALGORITHMS)
+    )
+
+
+@dataclass(frozen=True, order=True)
+class Oid:
+    """An object id: `<algorithm>:<lowercase hex>`."""
+
+    algorithm: str
+    hex: str
+
+    def __str__(self) -> str:
+        return f"{self.algorithm}:{self.hex}"
+
+    @classmethod
+    def parse(cls, text: object) -> Oid:
+        if not isinstance(text, str) or ":" not in text:
+            raise GitmvError(f"malformed oid {text!r}", hint="an oid reads <algorithm>:<hex>")
+        algorithm, _, hexpart = text.partition(":")
+        length = ALGORITHMS.get(algorithm)
+        if length is None:
+            raise GitmvError(
+                f"unknown hash algorithm {algorithm!r} in oid",
+                hint="supported: " + ", ".join(ALGORITHMS),
+            )
+        if len(hexpart) != length or not _HEX.fullmatch(hexpart):
+            raise GitmvError(f"malformed oid {text!r}", hint=f"{algorithm} takes {length} hex digits")
+        return cls(algorithm, hexpart)
+
+    @property
+    def relpath(self) -> str:
+        """Where the object lives below a store's root: `<algorithm>/<hex[:2]>/<hex[2:]>`."""
+        return f"{self.algorithm}/{self.hex[:2]}/{self.hex[2:]}"
+
+
+def hash_bytes(data: bytes, algorithm: str = DEFAULT_ALGORITHM) -> Oid:
+    h = new_hasher(algorithm)
+    h.update(data)
+    return Oid(algorithm, h.hexdigest())
+
+
+def hash_stream(stream: BinaryIO, algorithm: str = DEFAULT_ALGORITHM) -> tuple[Oid, int]:
+    h = new_hasher(algorithm)
+    size = 0
+    while block := stream.read(BLOCK):
+        h.update(block)
+        size += len(block)
+    return Oid(algorithm, h.hexdigest()), size
+
+
+def hash_file(path: Path | str, algorithm: str = DEFAULT_ALGORITHM) -> tuple[Oid, int]:
+    with open(path, "rb", buffering=0) as f:
+        return hash_stream(f, algorithm)  # type: ignore[arg-type]
+
+
+def copy_and_hash(src: Path, dst_fd: int, algorithm: str = DEFAULT_ALGORITHM) -> tuple[Oid, int]:
+    """Hash `src` while writing its bytes to `dst_fd`: one read pass for both."""
+    h = new_hasher(algorithm)
+    size = 0
+    buf = bytearray(BLOCK)
+    view = memoryview(buf)
+    with open(src, "rb", buffering=0) as f:
+        while n := f.readinto(view):  # type: ignore[attr-defined]
+            chunk = view[:n]
+            h.update(chunk)  # type: ignore[arg-type]
+            written = 0
+            while written < n:
+                written += os.write(dst_fd, chunk[written:])
+            size += n
+    return Oid(algorithm, h.hexdigest()), size

@@ -1,0 +1,117 @@
+"""The repository context every command starts from: paths, config, cache, stat cache, lock."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from gitmv import git
+from gitmv.cache import Cache
+from gitmv.config import PROJECT_FILE, Config
+from gitmv.errors import GitmvError, NotInitialised
+from gitmv.pointer import SUFFIX
+from gitmv.state import StatCache
+
+
+@dataclass
+class Repo:
+    paths: git.RepoPaths
+    config: Config
+    cache: Cache
+    state: StatCache
+    cwd: Path
+
+    @property
+    def root(self) -> Path:
+        return self.paths.root
+
+    @property
+    def gitmv_dir(self) -> Path:
+        return self.paths.common_dir / "gitmv"
+
+    @classmethod
+    def open(cls, cwd: Path | None = None, *, require_init: bool = True) -> Repo:
+        here = Path.cwd() if cwd is None else cwd
+        paths = git.repo_paths(here)
+        if require_init and not (paths.root / PROJECT_FILE).is_file():
+            raise NotInitialised(
+                f"gitmv is not set up in {paths.root}", hint="run `gitmv init` at the top of the repository"
+            )
+        config = Config(paths.root, paths.common_dir)
+        cache_dir = config.get("cache.dir")
+        cache_root = paths.root / cache_dir if cache_dir else paths.common_dir / "gitmv" / "cache"
+        return cls(paths, config, Cache(cache_root), StatCache(paths.common_dir / "gitmv" / "state.sqlite"), here.absolute())
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Serialise updates of shared files (.gitignore, config) between gitmv processes."""
+        import fcntl
+
+        self.gitmv_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.gitmv_dir / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    @property
+    def algorithm(self) -> str:
+        algorithm = str(self.config.get("core.hash", "xxh128"))
+        if algorithm not in ("xxh128", "sha256"):
+            raise GitmvError(f"unknown core.hash {algorithm!r} in config", hint="use xxh128 or sha256")
+        return algorithm
+
+    def relpath(self, user_path: str) -> str:
+        """A path the user typed (relative to cwd) as a `/`-separated path relative to the root."""
+        absolute = Path(os.path.normpath(self.cwd / user_path))
+        try:
+            rel = absolute.relative_to(self.root)
+        except ValueError:
+            raise GitmvError(
+                f"{user_path}: outside the repository {self.root}",
+                hint="gitmv tracks files inside the repository only",
+            ) from None
+        text = rel.as_posix()
+        if text == "." or text == ".git" or text.startswith(".git/") or text == ".gitmv" or text.startswith(".gitmv/"):
+            raise GitmvError(f"{user_path}: not a path gitmv can track", hint="name a file or folder")
+        return text
+
+    def abspath(self, rel: str) -> Path:
+        """The work-tree path of `rel`, refusing one whose folders lead out of the repository."""
+        path = self.root / rel
+        parent = os.path.realpath(path.parent)
+        root = os.path.realpath(self.root)
+        if parent != root and not parent.startswith(root + os.sep):
+            raise GitmvError(
+                f"{rel}: a symbolic link leads it out of the repository",
+                hint="gitmv never reads or writes outside the repository",
+            )
+        return path
+
+    def display(self, rel: str) -> str:
+        """`rel` (root-relative) as the user would type it from where they stand."""
+        return os.path.relpath(self.root / rel, self.cwd)
+
+    def pointer_name(self, rel: str) -> str:
+        return rel + SUFFIX
+
+
+def init(cwd: Path | None = None) -> tuple[Repo, bool]:
+    """Create `.gitmv/config.yaml` and the cache; returns the repo and whether it was new."""
+    from gitmv.atomic import write_bytes
+    from gitmv.config import PROJECT_TEMPLATE
+
+    paths = git.repo_paths(Path.cwd() if cwd is None else cwd)
+    config_file = paths.root / PROJECT_FILE
+    created = not config_file.exists()
+    if created:
+        config_file.parent.mkdir(exist_ok=True)
+        write_bytes(config_file, PROJECT_TEMPLATE.encode("utf-8"))
+    repo = Repo.open(cwd)
+    repo.cache.root.mkdir(parents=True, exist_ok=True)
+    git.stage(repo.root, [PROJECT_FILE.as_posix()])
+    return repo, created

@@ -1,0 +1,73 @@
+"""The stat cache: (path, inode, size, mtime) -> oid, so an unchanged file is hashed once."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+# A file written within this window of its hashing may change again inside the same
+# mtime tick; such entries are not remembered (git's "racy clean" problem).
+_RACY_NS = 50_000_000
+
+Key = tuple[int, int, int]  # inode, size, mtime_ns
+
+
+def stat_key(st: os.stat_result) -> Key:
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+class StatCache:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._db: sqlite3.Connection | None = None
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS stat (path TEXT PRIMARY KEY, inode INTEGER,"
+                " size INTEGER, mtime_ns INTEGER, oid TEXT)"
+            )
+            self._db = db
+        return self._db
+
+    def get(self, path: str, key: Key) -> str | None:
+        row = self._conn().execute(
+            "SELECT inode, size, mtime_ns, oid FROM stat WHERE path = ?", (path,)
+        ).fetchone()
+        return row[3] if row and tuple(row[:3]) == key else None
+
+    def get_under(self, folder: str) -> dict[str, tuple[Key, str]]:
+        """Every entry below `folder` (an absolute path), in one query."""
+        prefix = folder.rstrip("/") + "/"
+        rows = self._conn().execute(
+            "SELECT path, inode, size, mtime_ns, oid FROM stat WHERE path >= ? AND path < ?",
+            (prefix, prefix[:-1] + "0"),  # '0' sorts right after '/'
+        )
+        return {row[0]: ((row[1], row[2], row[3]), row[4]) for row in rows}
+
+    def put_many(self, rows: Iterable[tuple[str, Key, str]], trusted: bool = False) -> None:
+        """Remember rows; `trusted` rows were just written by gitmv itself from a known object."""
+        limit = time.time_ns() if trusted else time.time_ns() - _RACY_NS
+        fresh = [(p, k[0], k[1], k[2], oid) for p, k, oid in rows if k[2] <= limit]
+        if not fresh:
+            return
+        db = self._conn()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.executemany("INSERT OR REPLACE INTO stat VALUES (?, ?, ?, ?, ?)", fresh)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None

@@ -1,0 +1,391 @@
+"""The work tree: `add`, `status` and `checkout` of artifacts against pointers and the cache."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import shutil
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gitmv import git, gitignore, pointer, scan
+from gitmv.errors import GitmvError
+from gitmv.hashing import Oid
+from gitmv.manifest import ManifestEntry, decode
+from gitmv.pointer import Pointer
+from gitmv.repo import Repo
+from gitmv.state import stat_key
+
+STATES = ("clean", "modified", "missing", "not-cached", "not-pushed")
+
+
+# -- which artifacts -------------------------------------------------------------------------
+
+
+def tracked(repo: Repo) -> list[str]:
+    """Root-relative paths of the artifacts whose pointer files are in the work tree."""
+    return [
+        pointer.artifact_path(p)
+        for p in git.ls_pointers(repo.root)
+        if os.path.isfile(repo.root / p)
+    ]
+
+
+def select(repo: Repo, artifacts: Sequence[str], paths: Sequence[str]) -> list[str]:
+    """The artifacts the user named: an artifact, its pointer, or a folder holding some."""
+    if not paths:
+        return list(artifacts)
+    chosen: dict[str, None] = {}
+    for user_path in paths:
+        rel = repo.relpath(user_path)
+        rel = rel.removesuffix(pointer.SUFFIX)
+        hits = [a for a in artifacts if a == rel or a.startswith(rel + "/")]
+        if not hits:
+            raise GitmvError(f"{user_path}: no artifact tracked there", hint="`gitmv ls` lists them")
+        chosen.update(dict.fromkeys(hits))
+    return list(chosen)
+
+
+def read_pointer(repo: Repo, artifact: str) -> Pointer:
+    repo.abspath(artifact)  # refuses a pointer whose folders lead out of the repository
+    return pointer.read(repo.root / (artifact + pointer.SUFFIX), repo.display(artifact + pointer.SUFFIX))
+
+
+def collect(repo: Repo, paths: Sequence[str] = ()) -> list[tuple[str, Pointer]]:
+    return [(a, read_pointer(repo, a)) for a in select(repo, tracked(repo), paths)]
+
+
+# -- add -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AddResult:
+    path: str
+    pointer: Pointer
+    changed: bool
+
+
+def add(repo: Repo, paths: Sequence[str], meta: Mapping[str, Any] | None = None) -> list[AddResult]:
+    """Cache each artifact, write its pointer, list it in .gitignore, and stage both.
+
+    Every path is checked before anything is written, so bad input changes nothing.
+    """
+    if not paths:
+        raise GitmvError("nothing to add", hint="name a file or folder: gitmv add model.pt")
+    existing = tracked(repo)
+    targets: dict[str, Pointer | None] = {}
+    for user_path in paths:
+        rel = _check_addable(repo, user_path, existing, list(targets))
+        pointer_file = repo.root / (rel + pointer.SUFFIX)
+        old = read_pointer(repo, rel) if pointer_file.exists() else None
+        targets[rel] = old
+    algorithm = repo.algorithm
+    results = []
+    for rel, old in targets.items():
+        new = _store(repo, rel, algorithm)
+        merged_meta = _merge_meta(old.meta if old else None, meta)
+        new = dataclasses.replace(new, meta=merged_meta, doc=old.doc if old else None)
+        changed = old is None or _fields(old) != _fields(new)
+        if changed:
+            pointer.write(repo.root / (rel + pointer.SUFFIX), new)
+        results.append(AddResult(rel, new, changed))
+    with repo.lock():
+        ignores = gitignore.ensure_ignored(repo.root, list(targets))
+        git.untrack(repo.root, list(targets))
+        git.stage(repo.root, [r + pointer.SUFFIX for r in targets] + ignores)
+    return results
+
+
+def _fields(p: Pointer) -> tuple[Any, ...]:
+    return (p.oid, p.size, p.kind, p.files, p.exec, _plain(p.meta))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _merge_meta(old: Any, updates: Mapping[str, Any] | None) -> Any:
+    if not updates:
+        return old
+    from ruamel.yaml.comments import CommentedMap
+
+    merged = old if isinstance(old, dict) else CommentedMap()
+    for key, value in updates.items():
+        merged[key] = value
+    return merged
+
+
+def _check_addable(repo: Repo, user_path: str, existing: Sequence[str], chosen: Sequence[str]) -> str:
+    rel = repo.relpath(user_path)
+    if rel.endswith(pointer.SUFFIX):
+        raise GitmvError(
+            f"{user_path}: is a pointer file", hint=f"add the artifact: gitmv add {user_path[:-4]}"
+        )
+    path = repo.abspath(rel)
+    if os.path.islink(path):
+        raise GitmvError(
+            f"{user_path}: is a symbolic link", hint="add the file or folder it points to instead"
+        )
+    if not path.exists():
+        raise GitmvError(f"{user_path}: no such file or folder")
+    if not (path.is_file() or path.is_dir()):
+        raise GitmvError(f"{user_path}: not a regular file or folder")
+    for other in [*existing, *chosen]:
+        if other == rel:
+            continue
+        if rel.startswith(other + "/"):
+            raise GitmvError(
+                f"{user_path}: lies inside the tracked artifact {repo.display(other)}",
+                hint=f"re-add the whole folder: gitmv add {repo.display(other)}",
+            )
+        if other.startswith(rel + "/"):
+            raise GitmvError(
+                f"{user_path}: holds the tracked artifact {repo.display(other)}",
+                hint="remove that artifact's pointer first, or add a different folder",
+            )
+    return rel
+
+
+def _store(repo: Repo, rel: str, algorithm: str) -> Pointer:
+    """Hash the artifact into the cache; the stat cache spares unchanged files."""
+    path = repo.root / rel
+    cache = repo.cache
+    if path.is_file():
+        st = os.stat(path)
+        oid, _ = scan.file_oid(path, st, repo.state, algorithm)
+        if not cache.has(oid):
+            oid, _ = cache.add_file(path, algorithm)
+        repo.state.put_many([(str(path), stat_key(st), str(oid))])
+        return Pointer(oid, st.st_size, "file", exec=scan.is_exec(st))
+
+    def store(f: scan.WorkFile) -> Oid:
+        if f.key[1] <= scan._SMALL:
+            with open(f.path, "rb") as fh:
+                return cache.add_small(fh.read(), algorithm)
+        return cache.add_file(Path(f.path), algorithm)[0]
+
+    jobs = int(repo.config.get("core.jobs", 8))
+    result = scan.scan_folder(path, repo.root, repo.state, algorithm, jobs, store=store)
+    fresh = {row[0] for row in result.fresh}
+    vouched = [e for e in result.entries if str(path / e.path) not in fresh]
+    lost = [e for e in vouched if not cache.has(e.oid)]
+    for entry in lost:  # the stat cache vouched for it, but the object was collected
+        cache.add_file(path / entry.path, algorithm)
+    manifest_oid = cache.add_small(result.manifest(), algorithm)
+    repo.state.put_many(result.fresh)
+    return Pointer(manifest_oid, result.size, "dir", files=len(result.entries))
+
+
+# -- status ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ArtifactStatus:
+    path: str  # root-relative
+    state: str
+    kind: str
+    oid: str
+    size: int
+
+
+def status(repo: Repo, paths: Sequence[str] = ()) -> list[ArtifactStatus]:
+    results = []
+    remember: list[tuple[str, tuple[int, int, int], str]] = []
+    for rel, p in collect(repo, paths):
+        state = _state(repo, rel, p, remember)
+        results.append(ArtifactStatus(rel, state, p.kind, str(p.oid), p.size))
+    repo.state.put_many(remember)
+    return results
+
+
+def _state(repo: Repo, rel: str, p: Pointer, remember: list[Any]) -> str:
+    path = repo.abspath(rel)
+    if not os.path.lexists(path):
+        return "missing" if _is_cached(repo, p) else "not-cached"
+    if _matches(repo, path, p, remember):
+        return "clean"
+    return "modified"
+
+
+def _is_cached(repo: Repo, p: Pointer) -> bool:
+    if not repo.cache.has(p.oid):
+        return False
+    if p.kind == "file":
+        return True
+    entries = decode(repo.cache.read_bytes(p.oid), f"manifest {p.oid}")
+    return all(repo.cache.has(e.oid) for e in entries)
+
+
+def _matches(repo: Repo, path: Path, p: Pointer, remember: list[Any]) -> bool:
+    """Whether the work tree holds exactly the pointer's bytes (and exec bit)."""
+    if p.kind == "file":
+        if os.path.islink(path) or not path.is_file():
+            return False
+        st = os.stat(path)
+        if st.st_size != p.size or scan.is_exec(st) != p.exec:
+            return False
+        oid, hashed = scan.file_oid(path, st, repo.state, p.oid.algorithm)
+        if hashed:
+            remember.append((str(path), stat_key(st), str(oid)))
+        return oid == p.oid
+    if os.path.islink(path) or not path.is_dir():
+        return False
+    jobs = int(repo.config.get("core.jobs", 8))
+    found = scan.scan_folder(path, repo.root, repo.state, p.oid.algorithm, jobs)
+    remember.extend(found.fresh)
+    return found.oid(p.oid.algorithm) == p.oid
+
+
+# -- checkout --------------------------------------------------------------------------------
+
+
+@dataclass
+class CheckoutReport:
+    restored: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    modified: list[str] = field(default_factory=list)  # left alone: bytes found nowhere else
+    not_cached: list[str] = field(default_factory=list)
+
+
+def checkout(
+    repo: Repo, paths: Sequence[str] = (), rev: str | None = None, force: bool = False
+) -> CheckoutReport:
+    """Materialize artifacts from the cache; never destroy bytes the cache does not hold."""
+    if rev is None:
+        pointers = collect(repo, paths)
+    else:
+        from gitmv.listing import pointers_at
+
+        at_rev = pointers_at(repo, rev)
+        pointers = [(a, at_rev[a]) for a in select(repo, list(at_rev), paths)]
+    report = CheckoutReport()
+    links = list(repo.config.get("cache.link", ["reflink", "copy"]))
+    for rel, p in pointers:
+        path = repo.abspath(rel)
+        if p.kind == "file":
+            outcome = _checkout_file(repo, path, p, links, force)
+        else:
+            outcome = _checkout_dir(repo, rel, path, p, links, force)
+        getattr(report, outcome).append(rel)
+    return report
+
+
+def _checkout_file(repo: Repo, path: Path, p: Pointer, links: list[str], force: bool) -> str:
+    if os.path.lexists(path):
+        if path.is_file() and not path.is_symlink():
+            st = os.stat(path)
+            if st.st_size == p.size:
+                oid, _ = scan.file_oid(path, st, repo.state, p.oid.algorithm)
+                if oid == p.oid:
+                    if scan.is_exec(st) != p.exec:
+                        _set_exec(path, p.exec)
+                    return "unchanged"
+        if not force and not _is_backed_up(repo, path, p.oid.algorithm):
+            return "modified"
+    if not repo.cache.has(p.oid):
+        return "not_cached"
+    _remove(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    repo.cache.materialize(p.oid, path, links, p.exec)
+    _remember(repo, [(path, p.oid)])
+    return "restored"
+
+
+def _checkout_dir(
+    repo: Repo, rel: str, path: Path, p: Pointer, links: list[str], force: bool
+) -> str:
+    if not repo.cache.has(p.oid):
+        return "not_cached"
+    entries = decode(repo.cache.read_bytes(p.oid), f"manifest of {rel}")
+    if os.path.lexists(path) and not (path.is_dir() and not path.is_symlink()):
+        if not force and not _is_backed_up(repo, path, p.oid.algorithm):
+            return "modified"
+        _remove(path)
+    current: dict[str, ManifestEntry] = {}
+    if path.is_dir():
+        jobs = int(repo.config.get("core.jobs", 8))
+        found = scan.scan_folder(path, repo.root, repo.state, p.oid.algorithm, jobs)
+        repo.state.put_many(found.fresh)
+        current = {e.path: e for e in found.entries}
+    wanted = {e.path: e for e in entries}
+    stale = [c for c in current.values() if c.path not in wanted]
+    write = [e for e in entries if current.get(e.path) != e]
+    overwrite = [current[e.path] for e in write if e.path in current]
+    at_risk = [c for c in stale + overwrite if not repo.cache.has(c.oid)]
+    if at_risk and not force:
+        return "modified"
+    if any(not repo.cache.has(e.oid) for e in write):
+        return "not_cached"
+    if not write and not stale:
+        return "unchanged"
+    for c in stale:
+        _remove(path / c.path)
+    _prune_empty_dirs(path, {str(Path(e.path).parent) for e in entries})
+    made: list[tuple[Path, Oid]] = []
+    for e in write:
+        dst = path / e.path
+        if e.path in current and current[e.path].oid == e.oid:
+            _set_exec(dst, e.exec)
+            continue
+        _remove(dst)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        repo.cache.materialize(e.oid, dst, links, e.exec)
+        made.append((dst, e.oid))
+    _remember(repo, made)
+    return "restored"
+
+
+def _is_backed_up(repo: Repo, path: Path, algorithm: str) -> bool:
+    """Whether the cache holds every byte now at `path`, so replacing it loses nothing."""
+    if path.is_symlink():
+        return True  # gitmv never writes through a link; the link itself is cheap to lose
+    if path.is_file():
+        oid, _ = scan.file_oid(path, os.stat(path), repo.state, algorithm)
+        return repo.cache.has(oid)
+    if path.is_dir():
+        found = scan.scan_folder(path, repo.root, repo.state, algorithm, 8)
+        return all(repo.cache.has(e.oid) for e in found.entries)
+    return True
+
+
+def _remember(repo: Repo, made: Sequence[tuple[Path, Oid]]) -> None:
+    rows = []
+    for dst, oid in made:
+        st = os.stat(dst)
+        rows.append((str(dst), stat_key(st), str(oid)))
+    repo.state.put_many(rows, trusted=True)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+
+
+def _prune_empty_dirs(top: Path, keep: set[str]) -> None:
+    for folder, _, _ in sorted(os.walk(top), key=lambda t: -len(t[0])):
+        rel = os.path.relpath(folder, top)
+        if rel != "." and rel not in keep and not os.listdir(folder):
+            os.rmdir(folder)
+
+
+def _set_exec(path: Path, executable: bool) -> None:
+    mode = os.stat(path).st_mode
+    new = mode | 0o111 & ~_umask() if executable else mode & ~0o111
+    if new != mode:
+        os.chmod(path, new)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
