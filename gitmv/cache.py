@@ -179,7 +179,9 @@ def _link(link_type: str, src: Path, dst: Path) -> bool:
         elif link_type == "symlink":
             os.symlink(src, dst)
         else:
-            raise GitmvError(f"unknown link type {link_type!r}", hint="use one of " + ", ".join(LINK_TYPES))
+            raise GitmvError(
+                f"unknown link type {link_type!r}", hint="use one of " + ", ".join(LINK_TYPES)
+            )
     except OSError as exc:
         if exc.errno in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
             return False

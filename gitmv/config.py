@@ -72,7 +72,9 @@ class Config:
             raise GitmvError(f"cannot read config {path}: {exc}") from None
         doc = yamlio.loads(text, str(path))
         if doc is not None and not isinstance(doc, dict):
-            raise GitmvError(f"{path}: config must be a YAML mapping", hint="fix or remove the file")
+            raise GitmvError(
+                f"{path}: config must be a YAML mapping", hint="fix or remove the file"
+            )
         self._docs[layer] = doc
         return doc
 
@@ -145,7 +147,7 @@ def _refuse_secrets(node: Any, where: str) -> None:
 
 
 def has_url_password(text: str) -> bool:
-    scheme, sep, rest = text.partition("://")
+    _, sep, rest = text.partition("://")
     if not sep:
         return False
     authority = rest.split("/", 1)[0]

@@ -36,9 +36,7 @@ def run(
     args: Sequence[str], cwd: Path, *, input: bytes | None = None, check: bool = True
 ) -> subprocess.CompletedProcess[bytes]:
     try:
-        proc = subprocess.run(
-            ["git", *args], cwd=cwd, input=input, capture_output=True, env=_env()
-        )
+        proc = subprocess.run(["git", *args], cwd=cwd, input=input, capture_output=True, env=_env())
     except FileNotFoundError:
         raise GitmvError("git is not installed or not on PATH", hint="install git") from None
     if check and proc.returncode != 0:
@@ -96,7 +94,9 @@ def read_blobs(root: Path, shas: Iterable[str], limit: int) -> dict[str, bytes |
     wanted = list(dict.fromkeys(shas))
     if not wanted:
         return {}
-    data = run(["cat-file", "--batch"], root, input="".join(s + "\n" for s in wanted).encode()).stdout
+    data = run(
+        ["cat-file", "--batch"], root, input="".join(s + "\n" for s in wanted).encode()
+    ).stdout
     blobs: dict[str, bytes | None] = {}
     pos = 0
     for sha in wanted:
@@ -112,7 +112,11 @@ def read_blobs(root: Path, shas: Iterable[str], limit: int) -> dict[str, bytes |
 
 
 def rev_commit(root: Path, rev: str) -> str:
-    proc = run(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"], root, check=False)
+    proc = run(
+        ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"],
+        root,
+        check=False,
+    )
     if proc.returncode != 0:
         raise GitmvError(f"unknown revision {rev!r}", hint="name a branch, tag or commit")
     return proc.stdout.decode().strip()

@@ -26,7 +26,7 @@ class Hasher(Protocol):
 
 def new_hasher(algorithm: str) -> Hasher:
     if algorithm == "xxh128":
-        return xxhash.xxh3_128()  # type: ignore[no-any-return]
+        return xxhash.xxh3_128()
     if algorithm == "sha256":
         return hashlib.sha256()
     raise GitmvError(
@@ -56,7 +56,9 @@ class Oid:
                 hint="supported: " + ", ".join(ALGORITHMS),
             )
         if len(hexpart) != length or not _HEX.fullmatch(hexpart):
-            raise GitmvError(f"malformed oid {text!r}", hint=f"{algorithm} takes {length} hex digits")
+            raise GitmvError(
+                f"malformed oid {text!r}", hint=f"{algorithm} takes {length} hex digits"
+            )
         return cls(algorithm, hexpart)
 
     @property
@@ -82,7 +84,7 @@ def hash_stream(stream: BinaryIO, algorithm: str = DEFAULT_ALGORITHM) -> tuple[O
 
 def hash_file(path: Path | str, algorithm: str = DEFAULT_ALGORITHM) -> tuple[Oid, int]:
     with open(path, "rb", buffering=0) as f:
-        return hash_stream(f, algorithm)  # type: ignore[arg-type]
+        return hash_stream(f, algorithm)
 
 
 def copy_and_hash(src: Path, dst_fd: int, algorithm: str = DEFAULT_ALGORITHM) -> tuple[Oid, int]:
@@ -92,7 +94,7 @@ def copy_and_hash(src: Path, dst_fd: int, algorithm: str = DEFAULT_ALGORITHM) ->
     buf = bytearray(BLOCK)
     view = memoryview(buf)
     with open(src, "rb", buffering=0) as f:
-        while n := f.readinto(view):  # type: ignore[attr-defined]
+        while n := f.readinto(view):
             chunk = view[:n]
             h.update(chunk)  # type: ignore[arg-type]
             written = 0

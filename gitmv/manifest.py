@@ -21,7 +21,8 @@ class ManifestEntry:
 def encode(entries: Iterable[ManifestEntry]) -> bytes:
     lines = []
     for e in sorted(entries, key=lambda e: e.path):
-        line = f'{{"path": {json.dumps(e.path, ensure_ascii=False)}, "oid": "{e.oid}", "size": {e.size}'
+        path = json.dumps(e.path, ensure_ascii=False)
+        line = f'{{"path": {path}, "oid": "{e.oid}", "size": {e.size}'
         lines.append(line + (', "exec": true}' if e.exec else "}"))
     return ("\n".join(lines) + "\n").encode("utf-8") if lines else b""
 

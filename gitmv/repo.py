@@ -38,12 +38,19 @@ class Repo:
         paths = git.repo_paths(here)
         if require_init and not (paths.root / PROJECT_FILE).is_file():
             raise NotInitialised(
-                f"gitmv is not set up in {paths.root}", hint="run `gitmv init` at the top of the repository"
+                f"gitmv is not set up in {paths.root}",
+                hint="run `gitmv init` at the top of the repository",
             )
         config = Config(paths.root, paths.common_dir)
         cache_dir = config.get("cache.dir")
         cache_root = paths.root / cache_dir if cache_dir else paths.common_dir / "gitmv" / "cache"
-        return cls(paths, config, Cache(cache_root), StatCache(paths.common_dir / "gitmv" / "state.sqlite"), here.absolute())
+        return cls(
+            paths,
+            config,
+            Cache(cache_root),
+            StatCache(paths.common_dir / "gitmv" / "state.sqlite"),
+            here.absolute(),
+        )
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
@@ -62,7 +69,9 @@ class Repo:
     def algorithm(self) -> str:
         algorithm = str(self.config.get("core.hash", "xxh128"))
         if algorithm not in ("xxh128", "sha256"):
-            raise GitmvError(f"unknown core.hash {algorithm!r} in config", hint="use xxh128 or sha256")
+            raise GitmvError(
+                f"unknown core.hash {algorithm!r} in config", hint="use xxh128 or sha256"
+            )
         return algorithm
 
     def relpath(self, user_path: str) -> str:
@@ -76,8 +85,16 @@ class Repo:
                 hint="gitmv tracks files inside the repository only",
             ) from None
         text = rel.as_posix()
-        if text == "." or text == ".git" or text.startswith(".git/") or text == ".gitmv" or text.startswith(".gitmv/"):
-            raise GitmvError(f"{user_path}: not a path gitmv can track", hint="name a file or folder")
+        if (
+            text == "."
+            or text == ".git"
+            or text.startswith(".git/")
+            or text == ".gitmv"
+            or text.startswith(".gitmv/")
+        ):
+            raise GitmvError(
+                f"{user_path}: not a path gitmv can track", hint="name a file or folder"
+            )
         return text
 
     def abspath(self, rel: str) -> Path:

@@ -106,13 +106,15 @@ def scan_folder(
     algorithm: str,
     jobs: int,
     store: Callable[[WorkFile], Oid] | None = None,
+    files: list[WorkFile] | None = None,
 ) -> FolderScan:
     """Hash a folder's files, trusting the stat cache for unchanged ones.
 
     `store`, when given, is called instead of a plain hash for each file the stat
     cache does not vouch for (so `add` copies into the cache in the same pass).
     """
-    files = walk(folder, root)
+    if files is None:
+        files = walk(folder, root)
     known = state.get_under(str(folder))
     oids: list[Oid | None] = []
     todo: list[WorkFile] = []
@@ -127,7 +129,7 @@ def scan_folder(
     computed = iter(parallel(hasher, todo, jobs))
     entries: list[ManifestEntry] = []
     fresh: list[tuple[str, Key, str]] = []
-    for f, oid in zip(files, oids):
+    for f, oid in zip(files, oids, strict=True):
         if oid is None:
             oid = next(computed)
             fresh.append((f.path, f.key, str(oid)))

@@ -38,9 +38,11 @@ class StatCache:
         return self._db
 
     def get(self, path: str, key: Key) -> str | None:
-        row = self._conn().execute(
-            "SELECT inode, size, mtime_ns, oid FROM stat WHERE path = ?", (path,)
-        ).fetchone()
+        row = (
+            self._conn()
+            .execute("SELECT inode, size, mtime_ns, oid FROM stat WHERE path = ?", (path,))
+            .fetchone()
+        )
         return row[3] if row and tuple(row[:3]) == key else None
 
     def get_under(self, folder: str) -> dict[str, tuple[Key, str]]:

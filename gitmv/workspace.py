@@ -14,7 +14,7 @@ from typing import Any
 from gitmv import git, gitignore, pointer, scan
 from gitmv.errors import GitmvError
 from gitmv.hashing import Oid
-from gitmv.manifest import ManifestEntry, decode
+from gitmv.manifest import ManifestEntry, check_relpath, decode
 from gitmv.pointer import Pointer
 from gitmv.repo import Repo
 from gitmv.state import stat_key
@@ -44,14 +44,18 @@ def select(repo: Repo, artifacts: Sequence[str], paths: Sequence[str]) -> list[s
         rel = rel.removesuffix(pointer.SUFFIX)
         hits = [a for a in artifacts if a == rel or a.startswith(rel + "/")]
         if not hits:
-            raise GitmvError(f"{user_path}: no artifact tracked there", hint="`gitmv ls` lists them")
+            raise GitmvError(
+                f"{user_path}: no artifact tracked there", hint="`gitmv ls` lists them"
+            )
         chosen.update(dict.fromkeys(hits))
     return list(chosen)
 
 
 def read_pointer(repo: Repo, artifact: str) -> Pointer:
     repo.abspath(artifact)  # refuses a pointer whose folders lead out of the repository
-    return pointer.read(repo.root / (artifact + pointer.SUFFIX), repo.display(artifact + pointer.SUFFIX))
+    return pointer.read(
+        repo.root / (artifact + pointer.SUFFIX), repo.display(artifact + pointer.SUFFIX)
+    )
 
 
 def collect(repo: Repo, paths: Sequence[str] = ()) -> list[tuple[str, Pointer]]:
@@ -84,14 +88,14 @@ def add(repo: Repo, paths: Sequence[str], meta: Mapping[str, Any] | None = None)
         targets[rel] = old
     algorithm = repo.algorithm
     results = []
-    for rel, old in targets.items():
+    for rel, old in targets.items():  # objects first: a failure here leaves no pointer changed
         new = _store(repo, rel, algorithm)
         merged_meta = _merge_meta(old.meta if old else None, meta)
         new = dataclasses.replace(new, meta=merged_meta, doc=old.doc if old else None)
-        changed = old is None or _fields(old) != _fields(new)
-        if changed:
-            pointer.write(repo.root / (rel + pointer.SUFFIX), new)
-        results.append(AddResult(rel, new, changed))
+        results.append(AddResult(rel, new, old is None or _fields(old) != _fields(new)))
+    for result in results:
+        if result.changed:
+            pointer.write(repo.root / (result.path + pointer.SUFFIX), result.pointer)
     with repo.lock():
         ignores = gitignore.ensure_ignored(repo.root, list(targets))
         git.untrack(repo.root, list(targets))
@@ -122,7 +126,9 @@ def _merge_meta(old: Any, updates: Mapping[str, Any] | None) -> Any:
     return merged
 
 
-def _check_addable(repo: Repo, user_path: str, existing: Sequence[str], chosen: Sequence[str]) -> str:
+def _check_addable(
+    repo: Repo, user_path: str, existing: Sequence[str], chosen: Sequence[str]
+) -> str:
     rel = repo.relpath(user_path)
     if rel.endswith(pointer.SUFFIX):
         raise GitmvError(
@@ -172,7 +178,12 @@ def _store(repo: Repo, rel: str, algorithm: str) -> Pointer:
         return cache.add_file(Path(f.path), algorithm)[0]
 
     jobs = int(repo.config.get("core.jobs", 8))
-    result = scan.scan_folder(path, repo.root, repo.state, algorithm, jobs, store=store)
+    files = scan.walk(path, repo.root)
+    for f in files:  # refuse a name a manifest could not hold, before storing anything
+        check_relpath(f.relpath, repo.display(rel))
+    result = scan.scan_folder(
+        path, repo.root, repo.state, algorithm, jobs, store=store, files=files
+    )
     fresh = {row[0] for row in result.fresh}
     vouched = [e for e in result.entries if str(path / e.path) not in fresh]
     lost = [e for e in vouched if not cache.has(e.oid)]

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from gitmv import __version__
-from gitmv.cli._app import app, echo, emit_json, fail, human_size, warn
+from gitmv.cli._app import app, echo, emit_json, human_size, warn
 
 if TYPE_CHECKING:
+    from gitmv.pointer import Pointer
     from gitmv.repo import Repo
     from gitmv.workspace import CheckoutReport
 
 # Typer reads these annotations at run time: keep `Optional`/`List` spelled out.
-# ruff: noqa: UP007, UP006
 
-Paths = Annotated[Optional[list[str]], typer.Argument(help="Files or folders (default: all).")]
+Paths = Annotated[list[str] | None, typer.Argument(help="Files or folders (default: all).")]
 Json = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
 
@@ -45,7 +45,7 @@ def open_repo(require_init: bool = True) -> Repo:
 def init(
     no_hooks: Annotated[bool, typer.Option("--no-hooks", help="Do not install git hooks.")] = False,
     remote: Annotated[
-        Optional[str], typer.Option("--remote", help="Add this URL as the default remote.")
+        str | None, typer.Option("--remote", help="Add this URL as the default remote.")
     ] = None,
 ) -> None:
     """Set up gitmv in this git repository."""
@@ -53,7 +53,7 @@ def init(
 
     repo, created = repo_module.init()
     if remote:
-        from gitmv.cli import remotes
+        from gitmv.cli import remotes  # type: ignore[attr-defined,unused-ignore]
 
         remotes.add_remote(repo, "origin", remote, default=True, local=False, options=[])
     if not no_hooks:
@@ -67,7 +67,7 @@ def init(
 def install_hooks(repo: Repo) -> None:
     """The seam for hook installation (the hooks module may not exist in every build)."""
     try:
-        from gitmv import hooks
+        from gitmv import hooks  # type: ignore[attr-defined,unused-ignore]
     except ImportError:
         return
     hooks.install(repo)
@@ -101,7 +101,13 @@ def status(
     if json_out:
         emit_json(
             [
-                {"path": repo.display(r.path), "state": r.state, "kind": r.kind, "oid": r.oid, "size": r.size}
+                {
+                    "path": repo.display(r.path),
+                    "state": r.state,
+                    "kind": r.kind,
+                    "oid": r.oid,
+                    "size": r.size,
+                }
                 for r in results
             ]
         )
@@ -124,7 +130,9 @@ def status(
 @app.command()
 def checkout(
     paths: Paths = None,
-    rev: Annotated[Optional[str], typer.Option("--rev", help="Take pointers from this commit.")] = None,
+    rev: Annotated[
+        str | None, typer.Option("--rev", help="Take pointers from this commit.")
+    ] = None,
     force: Annotated[
         bool, typer.Option("--force", "-f", help="Overwrite modified artifacts.")
     ] = False,
@@ -159,7 +167,9 @@ def checkout_exit_code(repo: Repo, report: CheckoutReport) -> int:
 
 @app.command("ls")
 def ls_command(
-    rev: Annotated[Optional[str], typer.Option("--rev", help="List the artifacts of this commit.")] = None,
+    rev: Annotated[
+        str | None, typer.Option("--rev", help="List the artifacts of this commit.")
+    ] = None,
     json_out: Json = False,
 ) -> None:
     """List tracked artifacts."""
@@ -171,13 +181,19 @@ def ls_command(
     if json_out:
         emit_json(rows)
         return
-    for row in rows:
-        count = f" {row['files']} files" if row["kind"] == "dir" else ""
-        echo(f"{row['kind']:<4} {human_size(row['size']):>10}{count:>12}  {row['oid'][:19]}  {row['path']}")
+    for path, p in sorted(found.items()):
+        count = f"{p.files} files" if p.kind == "dir" else ""
+        size = human_size(p.size)
+        echo(f"{p.kind:<4} {size:>10} {count:>11}  {str(p.oid)[:19]}  {repo.display(path)}")
 
 
 def _pointer_json(repo: Repo, path: str, p: Any) -> dict[str, Any]:
-    row: dict[str, Any] = {"path": repo.display(path), "kind": p.kind, "oid": str(p.oid), "size": p.size}
+    row: dict[str, Any] = {
+        "path": repo.display(path),
+        "kind": p.kind,
+        "oid": str(p.oid),
+        "size": p.size,
+    }
     if p.kind == "dir":
         row["files"] = p.files
     if p.exec:
@@ -190,8 +206,10 @@ def _pointer_json(repo: Repo, path: str, p: Any) -> dict[str, Any]:
 
 @app.command("diff")
 def diff_command(
-    rev_a: Annotated[Optional[str], typer.Argument(help="Old revision (default HEAD).")] = None,
-    rev_b: Annotated[Optional[str], typer.Argument(help="New revision (default the work tree).")] = None,
+    rev_a: Annotated[str | None, typer.Argument(help="Old revision (default HEAD).")] = None,
+    rev_b: Annotated[
+        str | None, typer.Argument(help="New revision (default the work tree).")
+    ] = None,
     json_out: Json = False,
 ) -> None:
     """Show which artifacts changed between two commits (or a commit and the work tree)."""
@@ -214,13 +232,11 @@ def diff_command(
     if json_out:
         emit_json(rows)
         return
-    for row in rows:
-        old = f"{row['old_oid'][:19]}… ({human_size(row['old_size'])})" if row["old_oid"] else "-"
-        new = f"{row['new_oid'][:19]}… ({human_size(row['new_size'])})" if row["new_oid"] else "-"
-        echo(f"{row['change']:<9} {row['path']}  {old} -> {new}")
+    for c in changes:
+        echo(f"{c.change:<9} {repo.display(c.path)}  {_brief(c.old)} -> {_brief(c.new)}")
     if not rows:
         echo("No artifact changed.")
 
 
-def die(message: str, hint: str | None = None) -> None:
-    fail(message, hint)
+def _brief(p: Pointer | None) -> str:
+    return f"{str(p.oid)[:19]}… ({human_size(p.size)})" if p else "-"

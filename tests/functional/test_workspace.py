@@ -1,0 +1,311 @@
+"""add / status / checkout / ls / diff on real git repositories, as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from tests.helpers import assert_clean_error, git, gitmv, snapshot
+
+
+def states(repo: Path, *paths: str) -> dict[str, str]:
+    out = gitmv(repo, "status", "--json", *paths).stdout
+    return {row["path"]: row["state"] for row in json.loads(out)}
+
+
+def make_folder(root: Path, files: dict[str, bytes]) -> None:
+    for rel, data in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+def test_add_file_writes_pointer_gitignore_and_stages_both(repo: Path) -> None:
+    (repo / "model.pt").write_bytes(b"hello world")
+    gitmv(repo, "add", "model.pt")
+    assert (repo / "model.pt.gmv").read_text() == (
+        "gitmv: 1\noid: xxh128:df8d09e93f874900a99b8775cc15b6c7\nsize: 11\nkind: file\n"
+    )
+    assert "/model.pt\n" in (repo / ".gitignore").read_text()
+    staged = git(repo, "diff", "--cached", "--name-only").split()
+    assert {"model.pt.gmv", ".gitignore", ".gitmv/config.yaml"} <= set(staged)
+    assert "model.pt" not in staged
+    cache_file = repo / ".git/gitmv/cache/xxh128/df/8d09e93f874900a99b8775cc15b6c7"
+    assert cache_file.read_bytes() == b"hello world"
+    assert not os.access(cache_file, os.W_OK) or os.geteuid() == 0
+    assert cache_file.stat().st_mode & 0o222 == 0
+
+
+def test_add_folder_writes_manifest_object_with_exec_bits(repo: Path) -> None:
+    make_folder(repo / "data", {"a.txt": b"hello world", "b/c.bin": b"c"})
+    os.chmod(repo / "data/a.txt", 0o755)
+    gitmv(repo, "add", "data")
+    text = (repo / "data.gmv").read_text()
+    assert "oid: xxh128:8a4bc5896b2c90cc3da745f8b9e78b91\n" in text
+    assert "size: 12\nkind: dir\nfiles: 2\n" in text
+    assert states(repo) == {"data": "clean"}
+
+
+def test_adding_unchanged_changes_nothing_and_a_change_makes_a_new_version(repo: Path) -> None:
+    (repo / "m.bin").write_bytes(b"v1")
+    gitmv(repo, "add", "m.bin")
+    git(repo, "commit", "-qm", "v1")
+    before = snapshot(repo)
+    out = gitmv(repo, "add", "m.bin").stdout
+    assert "unchanged" in out
+    assert snapshot(repo) == before
+    (repo / "m.bin").write_bytes(b"v2")
+    assert states(repo) == {"m.bin": "modified"}
+    gitmv(repo, "add", "m.bin")
+    assert states(repo) == {"m.bin": "clean"}
+    assert git(repo, "diff", "--cached", "--name-only").split() == ["m.bin.gmv"]
+
+
+def test_git_checkout_of_an_old_commit_then_gitmv_checkout_restores_its_bytes(repo: Path) -> None:
+    (repo / "model.pt").write_bytes(b"model v1")
+    make_folder(repo / "data", {"keep.txt": b"same", "change.txt": b"one", "gone.txt": b"bye"})
+    gitmv(repo, "add", "model.pt", "data")
+    git(repo, "commit", "-qm", "v1")
+    git(repo, "tag", "v1")
+    (repo / "model.pt").write_bytes(b"model v2, longer")
+    (repo / "data/change.txt").write_bytes(b"two")
+    (repo / "data/gone.txt").unlink()
+    make_folder(repo / "data", {"new/added.txt": b"hi"})
+    gitmv(repo, "add", "model.pt", "data")
+    git(repo, "commit", "-qm", "v2")
+    v2 = {k: v for k, v in snapshot(repo / "data").items()}
+
+    git(repo, "checkout", "-q", "v1")
+    assert states(repo) == {"data": "modified", "model.pt": "modified"}
+    gitmv(repo, "checkout")
+    assert (repo / "model.pt").read_bytes() == b"model v1"
+    assert snapshot(repo / "data") == {
+        "keep.txt": b"same",
+        "change.txt": b"one",
+        "gone.txt": b"bye",
+    }
+    assert not (repo / "data/new").exists()
+    assert states(repo) == {"data": "clean", "model.pt": "clean"}
+
+    git(repo, "checkout", "-q", "main")
+    gitmv(repo, "checkout")
+    assert snapshot(repo / "data") == v2
+
+
+def test_checkout_never_overwrites_a_modified_artifact_without_force(repo: Path) -> None:
+    (repo / "m.bin").write_bytes(b"v1")
+    gitmv(repo, "add", "m.bin")
+    (repo / "m.bin").write_bytes(b"precious unsaved work")
+    proc = gitmv(repo, "checkout", code=1)
+    assert "modified" in proc.stderr and "--force" in proc.stderr
+    assert (repo / "m.bin").read_bytes() == b"precious unsaved work"
+    gitmv(repo, "checkout", "--force")
+    assert (repo / "m.bin").read_bytes() == b"v1"
+
+
+def test_checkout_keeps_an_untracked_file_inside_a_folder_artifact(repo: Path) -> None:
+    make_folder(repo / "data", {"a": b"1"})
+    gitmv(repo, "add", "data")
+    (repo / "data/mine.txt").write_bytes(b"not backed up anywhere")
+    gitmv(repo, "checkout", code=1)
+    assert (repo / "data/mine.txt").exists()
+
+
+def test_status_states_missing_and_not_cached(repo: Path) -> None:
+    (repo / "m.bin").write_bytes(b"v1")
+    gitmv(repo, "add", "m.bin")
+    (repo / "m.bin").unlink()
+    assert states(repo) == {"m.bin": "missing"}
+    gitmv(repo, "checkout")
+    assert (repo / "m.bin").read_bytes() == b"v1"
+    cached = repo / ".git/gitmv/cache" / "xxh128"
+    for path in cached.rglob("*"):
+        if path.is_file():
+            path.unlink()
+    (repo / "m.bin").unlink()
+    assert states(repo) == {"m.bin": "not-cached"}
+    assert gitmv(repo, "status").returncode == 0
+
+
+def test_clean_status_exits_zero_and_says_so(repo: Path) -> None:
+    (repo / "m.bin").write_bytes(b"v1")
+    gitmv(repo, "add", "m.bin")
+    proc = gitmv(repo, "status")
+    assert "all clean" in proc.stdout and proc.stderr == ""
+
+
+def test_works_from_a_subfolder_with_relative_paths(repo: Path) -> None:
+    sub = repo / "models" / "churn"
+    sub.mkdir(parents=True)
+    (sub / "model.pt").write_bytes(b"m")
+    gitmv(sub, "add", "model.pt")
+    assert (sub / "model.pt.gmv").exists()
+    assert "/model.pt" in (sub / ".gitignore").read_text()
+    assert states(sub) == {"model.pt": "clean"}
+    assert states(repo) == {"models/churn/model.pt": "clean"}
+    (sub / "model.pt").unlink()
+    gitmv(repo / "models", "checkout", "churn/model.pt")
+    assert (sub / "model.pt").read_bytes() == b"m"
+
+
+def test_a_linked_worktree_shares_the_cache(repo: Path, tmp_path: Path) -> None:
+    (repo / "m.bin").write_bytes(b"shared bytes")
+    gitmv(repo, "add", "m.bin")
+    git(repo, "commit", "-qm", "one")
+    wt = tmp_path / "wt"
+    git(repo, "worktree", "add", "-q", str(wt), "-b", "other")
+    assert states(wt) == {"m.bin": "missing"}
+    gitmv(wt, "checkout")
+    assert (wt / "m.bin").read_bytes() == b"shared bytes"
+    assert not (wt / ".git" / "gitmv").exists()
+
+
+def test_ls_and_diff_between_commits(repo: Path) -> None:
+    (repo / "a.bin").write_bytes(b"a1")
+    (repo / "b.bin").write_bytes(b"b1")
+    gitmv(repo, "add", "a.bin", "b.bin")
+    git(repo, "commit", "-qm", "one")
+    (repo / "a.bin").write_bytes(b"a2!")
+    (repo / "c.bin").write_bytes(b"c")
+    gitmv(repo, "add", "a.bin", "c.bin")
+    git(repo, "rm", "-q", "b.bin.gmv")
+    git(repo, "commit", "-qm", "two")
+    listed = json.loads(gitmv(repo, "ls", "--rev", "HEAD~1", "--json").stdout)
+    assert [row["path"] for row in listed] == ["a.bin", "b.bin"]
+    changes = json.loads(gitmv(repo, "diff", "HEAD~1", "HEAD", "--json").stdout)
+    by_path = {c["path"]: c for c in changes}
+    assert by_path["a.bin"]["change"] == "modified"
+    assert (by_path["a.bin"]["old_size"], by_path["a.bin"]["new_size"]) == (2, 3)
+    assert by_path["b.bin"]["change"] == "removed"
+    assert by_path["c.bin"]["change"] == "added" and by_path["c.bin"]["new_oid"].startswith(
+        "xxh128:"
+    )
+    assert json.loads(gitmv(repo, "diff", "--json").stdout) == []
+
+
+def test_works_in_a_repository_with_no_commits(repo: Path) -> None:
+    (repo / "m.bin").write_bytes(b"x")
+    gitmv(repo, "add", "m.bin")
+    assert states(repo) == {"m.bin": "clean"}
+    assert json.loads(gitmv(repo, "diff", "--json").stdout)[0]["change"] == "added"
+    assert json.loads(gitmv(repo, "ls", "--json").stdout)[0]["path"] == "m.bin"
+
+
+def test_meta_block_round_trips_untouched_on_re_add(repo: Path) -> None:
+    (repo / "m.bin").write_bytes(b"v1")
+    gitmv(repo, "add", "m.bin")
+    text = (repo / "m.bin.gmv").read_text()
+    text += "meta:\n  name: churn  # the registry name\n  metrics: {acc: 0.9}\n# trailing note\n"
+    (repo / "m.bin.gmv").write_text(text)
+    (repo / "m.bin").write_bytes(b"v2")
+    gitmv(repo, "add", "m.bin")
+    out = (repo / "m.bin.gmv").read_text()
+    assert "name: churn  # the registry name" in out
+    assert "metrics: {acc: 0.9}" in out
+    assert "# trailing note" in out
+    assert "size: 2" in out
+
+
+def test_the_stat_cache_spares_rehashing_across_runs(repo: Path) -> None:
+    make_folder(repo / "data", {f"f{i}": str(i).encode() for i in range(50)})
+    gitmv(repo, "add", "data")
+    os.utime(repo / "data", None)
+    import sqlite3
+
+    db = sqlite3.connect(repo / ".git/gitmv/state.sqlite")
+    rows = db.execute("SELECT COUNT(*) FROM stat").fetchone()[0]
+    db.close()
+    assert rows >= 50  # every file remembered: a later status reads no file
+
+
+def test_executable_bit_is_recorded_and_restored(repo: Path) -> None:
+    (repo / "run.sh").write_bytes(b"#!/bin/sh\n")
+    os.chmod(repo / "run.sh", 0o755)
+    gitmv(repo, "add", "run.sh")
+    assert "exec: true" in (repo / "run.sh.gmv").read_text()
+    (repo / "run.sh").unlink()
+    gitmv(repo, "checkout")
+    assert os.stat(repo / "run.sh").st_mode & 0o111
+
+
+def test_artifact_already_tracked_by_git_is_moved_out_of_the_index(repo: Path) -> None:
+    (repo / "m.bin").write_bytes(b"was in git")
+    git(repo, "add", "m.bin")
+    gitmv(repo, "add", "m.bin")
+    assert git(repo, "ls-files", "m.bin").strip() == ""
+    assert git(repo, "ls-files", "m.bin.gmv").strip() == "m.bin.gmv"
+
+
+# -- bad input: one error line, exit 1, nothing changed ---------------------------------------
+
+
+def test_not_a_git_repository(tmp_path: Path) -> None:
+    assert_clean_error(gitmv(tmp_path, "status", code=None))
+    assert_clean_error(gitmv(tmp_path, "add", "x", code=None))
+
+
+def test_gitmv_not_initialised(tmp_path: Path) -> None:
+    git(tmp_path, "init", "-q")
+    (tmp_path / "m").write_bytes(b"m")
+    proc = gitmv(tmp_path, "add", "m", code=None)
+    assert_clean_error(proc)
+    assert "gitmv init" in proc.stderr
+    assert not (tmp_path / "m.gmv").exists()
+
+
+def test_bad_paths_change_nothing(repo: Path, tmp_path: Path) -> None:
+    (repo / "ok.bin").write_bytes(b"ok")
+    outside = tmp_path / "outside.bin"
+    outside.write_bytes(b"secret")
+    os.symlink(outside, repo / "link.bin")
+    os.symlink(tmp_path, repo / "linkdir")
+    before = snapshot(repo)
+    for args in (
+        ["add", "ok.bin", "../outside.bin"],
+        ["add", "ok.bin", "link.bin"],
+        ["add", "linkdir/outside.bin"],
+        ["add", "ok.bin", "nope.bin"],
+        ["add", ".git"],
+        ["status", "nope.bin"],
+        ["checkout", "--rev", "no-such-rev"],
+    ):
+        proc = gitmv(repo, *args, code=None)
+        assert_clean_error(proc)
+        assert snapshot(repo) == before, args
+
+
+def test_hostile_pointers_are_refused_cleanly(repo: Path) -> None:
+    oid = "xxh128:df8d09e93f874900a99b8775cc15b6c7"
+    cases = {
+        "version.bin.gmv": f"gitmv: 99\noid: {oid}\nsize: 1\nkind: file\n",
+        "algo.bin.gmv": f"gitmv: 1\noid: md5:{'0' * 32}\nsize: 1\nkind: file\n",
+        "keys.bin.gmv": "gitmv: 1\nkind: file\n",
+    }
+    for name, text in cases.items():
+        (repo / name).write_text(text)
+        before = snapshot(repo)
+        for command in (["status"], ["checkout"], ["ls"], ["diff"]):
+            proc = gitmv(repo, *command, code=None)
+            assert_clean_error(proc)
+            assert name in proc.stderr
+        assert snapshot(repo) == before
+        (repo / name).unlink()
+    (repo / "huge.bin.gmv").write_bytes(b"#" * (2 * 1024 * 1024))
+    proc = gitmv(repo, "status", code=None)
+    assert_clean_error(proc)
+    assert "1 MiB" in proc.stderr
+
+
+def test_pointer_behind_a_symlinked_folder_cannot_write_outside(repo: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (repo / "m.bin").write_bytes(b"m")
+    gitmv(repo, "add", "m.bin")
+    os.symlink(outside, repo / "evil")
+    (outside / "x.bin.gmv").write_bytes((repo / "m.bin.gmv").read_bytes())
+    git(repo, "add", "-f", "m.bin.gmv")
+    # a pointer reached through a link: git sees no file there, gitmv must not follow either
+    proc = gitmv(repo, "checkout", "evil/x.bin", code=None)
+    assert_clean_error(proc)
+    assert not (outside / "x.bin").exists()

@@ -1,0 +1,1 @@
+"""Fixtures for loopback storage servers (filled in by the remotes work)."""
