@@ -34,6 +34,10 @@ class StatCache:
                 "CREATE TABLE IF NOT EXISTS stat (path TEXT PRIMARY KEY, inode INTEGER,"
                 " size INTEGER, mtime_ns INTEGER, oid TEXT)"
             )
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS folder"
+                " (path TEXT PRIMARY KEY, fingerprint TEXT, oid TEXT)"
+            )
             self._db = db
         return self._db
 
@@ -68,6 +72,22 @@ class StatCache:
         except BaseException:
             db.execute("ROLLBACK")
             raise
+
+    def get_folder(self, path: str, fingerprint: str) -> str | None:
+        """The manifest oid of a folder whose files all still stat as `fingerprint`."""
+        row = (
+            self._conn()
+            .execute("SELECT fingerprint, oid FROM folder WHERE path = ?", (path,))
+            .fetchone()
+        )
+        return row[1] if row and row[0] == fingerprint else None
+
+    def put_folder(self, path: str, fingerprint: str, oid: str, newest_mtime_ns: int) -> None:
+        if newest_mtime_ns > time.time_ns() - _RACY_NS:
+            return  # a file may still change within its mtime tick: do not vouch for the folder
+        self._conn().execute(
+            "INSERT OR REPLACE INTO folder VALUES (?, ?, ?)", (path, fingerprint, oid)
+        )
 
     def close(self) -> None:
         if self._db is not None:

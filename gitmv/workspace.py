@@ -179,8 +179,9 @@ def _store(repo: Repo, rel: str, algorithm: str) -> Pointer:
 
     jobs = int(repo.config.get("core.jobs", 8))
     files = scan.walk(path, repo.root)
+    label = repo.display(rel)
     for f in files:  # refuse a name a manifest could not hold, before storing anything
-        check_relpath(f.relpath, repo.display(rel))
+        check_relpath(f.relpath, label)
     result = scan.scan_folder(
         path, repo.root, repo.state, algorithm, jobs, store=store, files=files
     )
@@ -249,9 +250,10 @@ def _matches(repo: Repo, path: Path, p: Pointer, remember: list[Any]) -> bool:
     if os.path.islink(path) or not path.is_dir():
         return False
     jobs = int(repo.config.get("core.jobs", 8))
-    found = scan.scan_folder(path, repo.root, repo.state, p.oid.algorithm, jobs)
-    remember.extend(found.fresh)
-    return found.oid(p.oid.algorithm) == p.oid
+    oid, found = scan.folder_oid(path, repo.root, repo.state, p.oid.algorithm, jobs)
+    if found is not None:
+        remember.extend(found.fresh)
+    return oid == p.oid
 
 
 # -- checkout --------------------------------------------------------------------------------
