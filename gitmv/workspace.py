@@ -280,12 +280,20 @@ def checkout(
         pointers = [(a, at_rev[a]) for a in select(repo, list(at_rev), paths)]
     report = CheckoutReport()
     links = list(repo.config.get("cache.link", ["reflink", "copy"]))
+    # Read and check every manifest first: a hostile one must stop us before any write.
+    manifests = {
+        rel: decode(repo.cache.read_bytes(p.oid), f"manifest of {repo.display(rel)}")
+        for rel, p in pointers
+        if p.kind == "dir" and repo.cache.has(p.oid)
+    }
     for rel, p in pointers:
         path = repo.abspath(rel)
         if p.kind == "file":
             outcome = _checkout_file(repo, path, p, links, force)
+        elif rel not in manifests:
+            outcome = "not_cached"
         else:
-            outcome = _checkout_dir(repo, rel, path, p, links, force)
+            outcome = _checkout_dir(repo, path, p, manifests[rel], links, force)
         getattr(report, outcome).append(rel)
     return report
 
@@ -312,11 +320,8 @@ def _checkout_file(repo: Repo, path: Path, p: Pointer, links: list[str], force: 
 
 
 def _checkout_dir(
-    repo: Repo, rel: str, path: Path, p: Pointer, links: list[str], force: bool
+    repo: Repo, path: Path, p: Pointer, entries: list[ManifestEntry], links: list[str], force: bool
 ) -> str:
-    if not repo.cache.has(p.oid):
-        return "not_cached"
-    entries = decode(repo.cache.read_bytes(p.oid), f"manifest of {rel}")
     if os.path.lexists(path) and not (path.is_dir() and not path.is_symlink()):
         if not force and not _is_backed_up(repo, path, p.oid.algorithm):
             return "modified"
@@ -402,3 +407,27 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+# -- discard ---------------------------------------------------------------------------------
+
+
+def discard(repo: Repo, artifacts: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Remove artifacts whose pointer a git checkout took away, as git removes a tracked file.
+
+    Only where the cache holds every byte of one, so `git checkout` back restores it; an
+    artifact with bytes found nowhere else is kept. Returns (removed, kept).
+    """
+    removed: list[str] = []
+    kept: list[str] = []
+    algorithm = repo.algorithm
+    for rel in artifacts:
+        path = repo.abspath(rel)
+        if not os.path.lexists(path):
+            continue
+        if _is_backed_up(repo, path, algorithm):
+            _remove(path)
+            removed.append(rel)
+        else:
+            kept.append(rel)
+    return removed, kept
