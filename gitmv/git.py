@@ -143,10 +143,299 @@ def untrack(root: Path, paths: Sequence[str]) -> list[str]:
     tracked = out(["ls-files", "-z", "--cached", "--", *paths], root).split("\0")
     tracked = [p for p in tracked if p]
     if tracked:
-        run(["rm", "-r", "-q", "--cached", "--", *paths], root)
+        run(["rm", "-r", "-q", "--cached", "--", *tracked], root)
     return tracked
 
 
 def config_get(root: Path, key: str) -> str | None:
     proc = run(["config", "--get", key], root, check=False)
     return proc.stdout.decode().strip() if proc.returncode == 0 else None
+
+
+# -- reachability (gc, verify) ---------------------------------------------------------------
+
+
+def ref_commits(root: Path) -> list[str]:
+    """The commit every ref names (branches, tags peeled, remote-tracking branches, stash)."""
+    fmt = "%(objectname) %(objecttype) %(*objectname) %(*objecttype)"
+    commits = []
+    for line in out(["for-each-ref", f"--format={fmt}"], root).splitlines():
+        sha, kind, peeled, peeled_kind = [*line.split(" "), "", "", ""][:4]
+        if kind == "commit":
+            commits.append(sha)
+        elif kind == "tag" and peeled_kind == "commit":
+            commits.append(peeled)
+    return sorted(set(commits))
+
+
+@dataclass(frozen=True)
+class Worktree:
+    path: Path
+    head: str | None  # None before the first commit
+    present: bool  # False when its folder is gone (`git worktree prune` would drop it)
+
+
+def worktrees(root: Path) -> list[Worktree]:
+    """Every worktree of the repository (the main one first), with its HEAD commit."""
+    found: list[Worktree] = []
+    path: Path | None = None
+    head: str | None = None
+    bare = False
+    for line in [*out(["worktree", "list", "--porcelain"], root).splitlines(), ""]:
+        if line.startswith("worktree "):
+            path, head, bare = Path(line[len("worktree ") :]), None, False
+        elif line.startswith("HEAD "):
+            sha = line[len("HEAD ") :]
+            head = None if set(sha) == {"0"} else sha
+        elif line == "bare":
+            bare = True
+        elif not line and path is not None:
+            if not bare:
+                found.append(Worktree(path, head, path.is_dir()))
+            path = None
+    return found
+
+
+def index_pointers(worktree: Path) -> list[tuple[str, str]]:
+    """(path, blob sha) of each pointer file staged in `worktree`'s index."""
+    raw = out(["ls-files", "-s", "-z", "--", POINTER_GLOB], worktree)
+    found = []
+    for record in raw.split("\0"):
+        meta, _, path = record.partition("\t")
+        if path.endswith(".gmv") and meta and not meta.startswith("120000"):
+            found.append((path, meta.split(" ")[1]))
+    return found
+
+
+# -- registry tags ---------------------------------------------------------------------------
+
+# One record per tag, fields NUL-separated (git messages and names never hold NUL).
+_TAG_FIELDS = (
+    "%(refname:strip=2)",
+    "%(objecttype)",
+    "%(objectname)",
+    "%(*objecttype)",
+    "%(*objectname)",
+    "%(taggername)",
+    "%(taggeremail:trim)",
+    "%(taggerdate:raw)",
+    "%(contents:subject)",
+    "%(contents:body)",
+    "%(contents:signature)",
+)
+
+
+@dataclass(frozen=True)
+class TagRecord:
+    """A tag as `for-each-ref` reports it. `commit` is what it points at, peeled once;
+    a lightweight tag has no tagger, date or message."""
+
+    name: str
+    annotated: bool
+    commit: str | None  # None when the tag does not lead to a commit
+    tagger_name: str = ""
+    tagger_email: str = ""
+    timestamp: int = 0  # seconds since the epoch
+    utc_offset: str = "+0000"  # as git wrote it
+    subject: str = ""
+    body: str = ""
+    signed: bool = False
+
+
+def tag_records(root: Path) -> list[TagRecord]:
+    """Every tag of the repository, read in one `git for-each-ref` call."""
+    fmt = "%00".join(_TAG_FIELDS) + "%00"
+    raw = out(["for-each-ref", f"--format={fmt}", "refs/tags"], root)
+    fields = raw.split("\0")
+    width = len(_TAG_FIELDS)
+    records = []
+    for start in range(0, len(fields) - width + 1, width):
+        row = fields[start : start + width]
+        name = row[0].lstrip("\n")  # the line break git puts after the previous record
+        kind, target, peeled_kind, peeled = row[1:5]
+        if kind != "tag":
+            records.append(TagRecord(name, False, target if kind == "commit" else None))
+            continue
+        seconds, _, offset = row[7].partition(" ")
+        records.append(
+            TagRecord(
+                name,
+                True,
+                peeled if peeled_kind == "commit" else None,
+                row[5],
+                row[6],
+                int(seconds) if seconds.lstrip("-").isdigit() else 0,
+                offset or "+0000",
+                row[8],
+                row[9].rstrip("\n"),
+                bool(row[10]),
+            )
+        )
+    return records
+
+
+def create_annotated_tag(root: Path, name: str, commit: str, message: str) -> None:
+    """`git tag -a`: git fills in the tagger and date, and signs when `tag.gpgSign` is set."""
+    proc = run(
+        ["tag", "-a", "--cleanup=whitespace", "-F", "-", "--", name, commit],
+        root,
+        input=message.encode(),
+        check=False,
+    )
+    if proc.returncode != 0:
+        err = proc.stderr.decode(errors="replace").strip()
+        if "tell me who you are" in err or "empty ident" in err or "auto-detect" in err:
+            raise GitmvError(
+                f"cannot create tag {name}: git does not know who you are",
+                hint='run: git config user.name "Your Name" && git config user.email YOU@HOST',
+            )
+        if "already exists" in err:
+            raise GitmvError(
+                f"tag {name} already exists",
+                hint="another registry event got there first; run the command again",
+            )
+        lines = err.splitlines()
+        raise GitmvError(f"cannot create tag {name}: {lines[-1] if lines else proc.returncode}")
+
+
+def read_paths_at(root: Path, specs: Iterable[str], limit: int) -> dict[str, bytes | None]:
+    """Contents of `rev:path` blobs in one `cat-file --batch`; None where absent or oversized."""
+    wanted = list(dict.fromkeys(specs))
+    if not wanted:
+        return {}
+    data = run(
+        ["cat-file", "--batch"], root, input="".join(s + "\n" for s in wanted).encode()
+    ).stdout
+    found: dict[str, bytes | None] = {}
+    pos = 0
+    for spec in wanted:
+        end = data.index(b"\n", pos)
+        header = data[pos:end].split(b" ")
+        if header[-1] in (b"missing", b"ambiguous") or len(header) != 3:
+            found[spec] = None
+            pos = end + 1
+            continue
+        size = int(header[2])
+        found[spec] = (
+            data[end + 1 : end + 1 + size] if header[1] == b"blob" and size <= limit else None
+        )
+        pos = end + 1 + size + 1
+    return found
+
+
+# -- questions the hooks ask -------------------------------------------------------------------
+
+
+def hooks_dir(root: Path) -> Path:
+    """Where git runs hooks from: `core.hooksPath` when set, else `<common dir>/hooks`."""
+    return Path(out(["rev-parse", "--path-format=absolute", "--git-path", "hooks"], root).strip())
+
+
+def commit_or_none(root: Path, rev: str) -> str | None:
+    """`rev` as a commit sha, or None when it names no commit (ORIG_HEAD before any merge)."""
+    proc = run(["rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], root, check=False)
+    return proc.stdout.decode().strip() if proc.returncode == 0 else None
+
+
+def is_ancestor(root: Path, ancestor: str, descendant: str) -> bool:
+    return (
+        run(["merge-base", "--is-ancestor", ancestor, descendant], root, check=False).returncode
+        == 0
+    )
+
+
+def changed_pointer_files(root: Path, old: str, new: str) -> list[str]:
+    """Pointer files added, changed or removed between two commits (plumbing: no user config)."""
+    args = ["diff-tree", "-r", "-z", "--name-only", "--no-renames", old, new, "--", POINTER_GLOB]
+    return [p for p in out(args, root).split("\0") if p.endswith(".gmv")]
+
+
+def staged_pointer_files(root: Path) -> list[str]:
+    """Pointer files whose staged version differs from HEAD's (what a squash merge changed)."""
+    args = ["diff-index", "--cached", "-z", "--name-only", "--no-renames", "HEAD", "--"]
+    return [p for p in out([*args, POINTER_GLOB], root).split("\0") if p.endswith(".gmv")]
+
+
+def commits_not_on(
+    root: Path, tips: Sequence[str], exclude: Sequence[str], remote: str
+) -> list[str]:
+    """Commits reachable from `tips` but from neither `exclude` nor `refs/remotes/<remote>/`.
+
+    `--ignore-missing` because a remote sha git reports may be a commit we never fetched.
+    """
+    if not tips:
+        return []
+    args = ["rev-list", "--ignore-missing", *tips, *(f"^{sha}" for sha in exclude)]
+    return out([*args, "--not", f"--remotes={remote}"], root).split()
+
+
+def pointer_blobs_in(root: Path, commits: Sequence[str]) -> list[tuple[str, str, str]]:
+    """(commit, path, blob sha) of each pointer file that `commits` add or change.
+
+    One `diff-tree --stdin` for all commits; `-m` so a merge that changes a pointer
+    (a resolved conflict) is seen too, `--root` so a first commit is.
+    """
+    if not commits:
+        return []
+    args = ["diff-tree", "--stdin", "-m", "-r", "--root", "-z", "--no-renames", "--no-abbrev"]
+    args += ["--diff-filter=d", "--", POINTER_GLOB]
+    raw = run(args, root, input="".join(c + "\n" for c in commits).encode()).stdout
+    found = []
+    commit = ""
+    tokens = raw.decode("utf-8", errors="surrogateescape").split("\0")
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if token.startswith(":"):
+            _, new_mode, _, new_sha, _ = token[1:].split(" ")
+            path = tokens[i + 1]
+            if new_mode in ("100644", "100755") and path.endswith(".gmv"):
+                found.append((commit, path, new_sha))
+            i += 2
+        else:
+            commit = token.strip() or commit
+            i += 1
+    return found
+
+
+def global_config_get(key: str) -> str | None:
+    proc = run(["config", "--global", "--get", key], Path.cwd(), check=False)
+    return proc.stdout.decode().strip() if proc.returncode == 0 else None
+
+
+def global_config_set(key: str, value: str) -> None:
+    run(["config", "--global", key, value], Path.cwd())
+
+
+def global_config_unset(key: str) -> None:
+    run(["config", "--global", "--unset", key], Path.cwd(), check=False)
+
+
+def changed_paths(root: Path) -> list[str]:
+    """Tracked paths whose index or work tree differs from HEAD (untracked files aside)."""
+    raw = out(["status", "--porcelain", "-z", "--untracked-files=no"], root)
+    records = raw.split("\0")
+    paths = []
+    skip = False
+    for record in records:
+        if skip:  # the old name of a rename or copy
+            skip = False
+            continue
+        if len(record) < 4:
+            continue
+        paths.append(record[3:])
+        skip = "R" in record[:2] or "C" in record[:2]
+    return paths
+
+
+def tracked_files(root: Path, paths: Sequence[str]) -> list[str]:
+    """The files git tracks at or below `paths` (a checkout must never delete those)."""
+    if not paths:
+        return []
+    return [p for p in out(["ls-files", "-z", "--cached", "--", *paths], root).split("\0") if p]
+
+
+def merge_base(root: Path, a: str, b: str) -> str | None:
+    proc = run(["merge-base", a, b], root, check=False)
+    sha = proc.stdout.decode().strip()
+    return sha if proc.returncode == 0 and sha else None

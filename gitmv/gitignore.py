@@ -19,6 +19,13 @@ def pattern(name: str) -> str:
     return "/" + escaped
 
 
+def files_for(root: Path, artifacts: Sequence[str]) -> list[str]:
+    """The .gitignore files (root-relative) that list these artifacts and exist."""
+    folders = {rel.rpartition("/")[0] for rel in artifacts}
+    names = [f"{folder}/.gitignore" if folder else ".gitignore" for folder in sorted(folders)]
+    return [name for name in names if (root / name).is_file()]
+
+
 def ensure_ignored(root: Path, artifacts: Sequence[str]) -> list[str]:
     """Add each artifact to its folder's .gitignore; return the .gitignore files changed.
 

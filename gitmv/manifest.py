@@ -32,6 +32,11 @@ def check_relpath(path: object, name: str) -> str:
     if not isinstance(path, str) or not path:
         raise PointerError(f"{name}: malformed path {path!r}")
     parts = path.split("/")
+    if "\\" in path:
+        raise PointerError(
+            f"{name}: path {path!r} has a backslash, which a manifest cannot hold",
+            hint="rename the file: manifest paths are '/'-separated on every system",
+        )
     if (
         path.startswith("/")
         or "\\" in path

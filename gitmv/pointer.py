@@ -68,6 +68,8 @@ def parse(data: bytes, name: str) -> Pointer:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise PointerError(f"{name}: pointer is not UTF-8") from None
+    if _has_conflict_markers(text):
+        raise _conflict(name)
     try:
         doc = yamlio.loads(text, name)
     except GitmvError as exc:
@@ -75,7 +77,30 @@ def parse(data: bytes, name: str) -> Pointer:
     return _validate(doc, name)
 
 
-_HINT = "restore it with `git checkout -- <pointer>` or re-create it with `gitmv add`"
+_HINT = "restore it with `git checkout -- <pointer>`, or delete it and run `gitmv add` again"
+
+
+def _has_conflict_markers(text: str) -> bool:
+    """Whether git left a merge conflict in the file: both sides' markers at line starts."""
+    lines = text.splitlines()
+    return any(line.startswith("<<<<<<<") for line in lines) and any(
+        line.startswith(">>>>>>>") for line in lines
+    )
+
+
+def _conflict(name: str) -> PointerError:
+    # A pointer cannot be merged line by line: one side's version is the answer.
+    artifact = artifact_path(name) if name.endswith(SUFFIX) else name
+    return PointerError(
+        f"merge conflict in {name}: a pointer names one version, so keep one side",
+        hint=f"`git checkout --ours {name}` (or `--theirs`), `git add {name}`, "
+        f"then `gitmv checkout {artifact}`",
+    )
+
+
+def _is_int(value: Any) -> bool:
+    """ruamel.yaml reads `0` as ScalarInt, an int subclass; a bool is an int too, but not here."""
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _validate(doc: Any, name: str) -> Pointer:
@@ -88,7 +113,7 @@ def _validate(doc: Any, name: str) -> Pointer:
         if key not in doc:
             raise bad(f"missing key {key!r}")
     version = doc["gitmv"]
-    if type(version) is not int:
+    if not _is_int(version):
         raise bad(f"malformed format version {version!r}")
     if version != FORMAT_VERSION:
         raise PointerError(
@@ -100,24 +125,26 @@ def _validate(doc: Any, name: str) -> Pointer:
     except GitmvError as exc:
         raise bad(exc.message) from None
     size = doc["size"]
-    if type(size) is not int or size < 0:
+    if not _is_int(size) or size < 0:
         raise bad(f"malformed size {size!r}")
     kind = doc["kind"]
     if kind not in ("file", "dir"):
         raise bad(f"unknown kind {kind!r} (expected file or dir)")
-    files = doc.get("files")
+    files: Any = doc.get("files")
     if kind == "dir":
-        if type(files) is not int or files < 0:
+        if not _is_int(files) or files < 0:
             raise bad(f"a dir pointer needs a file count, got {files!r}")
     elif files is not None:
         raise bad("'files' is only for dir pointers")
     exec_bit = doc.get("exec", False)
-    if type(exec_bit) is not bool:
+    if not isinstance(exec_bit, bool):
         raise bad(f"malformed exec flag {exec_bit!r}")
     meta = doc.get("meta")
     if meta is not None and not isinstance(meta, dict):
         raise bad("'meta' must be a mapping")
-    return Pointer(oid, size, kind, files if kind == "dir" else None, exec_bit, meta, doc)
+    return Pointer(
+        oid, int(size), kind, int(files) if kind == "dir" else None, bool(exec_bit), meta, doc
+    )
 
 
 def render(pointer: Pointer) -> str:

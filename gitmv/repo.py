@@ -15,6 +15,8 @@ from gitmv.errors import GitmvError, NotInitialised
 from gitmv.pointer import SUFFIX
 from gitmv.state import StatCache
 
+_CONFIG_HINT = "fix it in .gitmv/config.yaml or the local config (.git/gitmv/config.yaml)"
+
 
 @dataclass
 class Repo:
@@ -43,7 +45,9 @@ class Repo:
             )
         config = Config(paths.root, paths.common_dir)
         cache_dir = config.get("cache.dir")
-        cache_root = paths.root / cache_dir if cache_dir else paths.common_dir / "gitmv" / "cache"
+        # a relative cache.dir is relative to the main worktree, so linked worktrees share it
+        main_root = paths.common_dir.parent if paths.common_dir.name == ".git" else paths.root
+        cache_root = main_root / cache_dir if cache_dir else paths.common_dir / "gitmv" / "cache"
         return cls(
             paths,
             config,
@@ -74,7 +78,29 @@ class Repo:
             )
         return algorithm
 
-    def relpath(self, user_path: str) -> str:
+    @property
+    def jobs(self) -> int:
+        value = self.config.get("core.jobs", 8)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise GitmvError(
+                f"core.jobs must be a whole number ≥ 1, not {value!r}", hint=_CONFIG_HINT
+            )
+        return value
+
+    @property
+    def link_types(self) -> list[str]:
+        from gitmv.cache import LINK_TYPES
+
+        value = self.config.get("cache.link", ["reflink", "copy"])
+        links = [v.strip() for v in value.split(",")] if isinstance(value, str) else value
+        if not isinstance(links, list) or not links or any(v not in LINK_TYPES for v in links):
+            raise GitmvError(
+                f"cache.link must list link types from {', '.join(LINK_TYPES)}, not {value!r}",
+                hint=_CONFIG_HINT,
+            )
+        return [str(v) for v in links]
+
+    def relpath(self, user_path: str, allow_root: bool = False) -> str:
         """A path the user typed (relative to cwd) as a `/`-separated path relative to the root."""
         absolute = Path(os.path.normpath(self.cwd / user_path))
         try:
@@ -85,6 +111,8 @@ class Repo:
                 hint="gitmv tracks files inside the repository only",
             ) from None
         text = rel.as_posix()
+        if text == "." and allow_root:
+            return ""
         if (
             text == "."
             or text == ".git"

@@ -48,17 +48,7 @@ def walk(folder: Path, root: Path) -> list[WorkFile]:
                     continue
                 rel = prefix + entry.name
                 if entry.is_symlink():
-                    target = os.path.realpath(entry.path)
-                    if not target.startswith(real_root + os.sep):
-                        raise GitmvError(
-                            f"{entry.path}: a symbolic link that leads out of the repository",
-                            hint="replace the link with the file itself, or remove it",
-                        )
-                    if os.path.isdir(target):
-                        raise GitmvError(
-                            f"{entry.path}: a symbolic link to a folder",
-                            hint="gitmv follows links to files only; copy the folder instead",
-                        )
+                    _check_link(entry.path, root, real_root)
                 if entry.is_dir(follow_symlinks=False):
                     stack.append((entry.path, rel + "/"))
                     continue
@@ -68,6 +58,24 @@ def walk(folder: Path, root: Path) -> list[WorkFile]:
                     found.append(WorkFile(rel, entry.path, key, bool(st.st_mode & 0o100)))
     found.sort(key=lambda f: f.relpath)
     return found
+
+
+def _check_link(path: str, root: Path, real_root: str) -> None:
+    """A link inside a folder artifact is followed only to a file inside the repository."""
+    target = os.path.realpath(path)
+    name = os.path.relpath(path, root)
+    if not target.startswith(real_root + os.sep):
+        raise GitmvError(
+            f"{name}: a symbolic link that leads out of the repository",
+            hint="replace the link with the file itself, or remove it",
+        )
+    if not os.path.exists(target):
+        raise GitmvError(f"{name}: a broken symbolic link", hint="remove it or restore its target")
+    if os.path.isdir(target):
+        raise GitmvError(
+            f"{name}: a symbolic link to a folder",
+            hint="gitmv follows links to files only; copy the folder instead",
+        )
 
 
 def parallel(func: Callable[[WorkFile], Oid], files: Sequence[WorkFile], jobs: int) -> list[Oid]:

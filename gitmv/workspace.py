@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import os
 import shutil
@@ -40,9 +41,8 @@ def select(repo: Repo, artifacts: Sequence[str], paths: Sequence[str]) -> list[s
         return list(artifacts)
     chosen: dict[str, None] = {}
     for user_path in paths:
-        rel = repo.relpath(user_path)
-        rel = rel.removesuffix(pointer.SUFFIX)
-        hits = [a for a in artifacts if a == rel or a.startswith(rel + "/")]
+        rel = repo.relpath(user_path, allow_root=True).removesuffix(pointer.SUFFIX)
+        hits = [a for a in artifacts if not rel or a == rel or a.startswith(rel + "/")]
         if not hits:
             raise GitmvError(
                 f"{user_path}: no artifact tracked there", hint="`gitmv ls` lists them"
@@ -90,15 +90,18 @@ def add(repo: Repo, paths: Sequence[str], meta: Mapping[str, Any] | None = None)
     results = []
     for rel, old in targets.items():  # objects first: a failure here leaves no pointer changed
         new = _store(repo, rel, algorithm)
-        merged_meta = _merge_meta(old.meta if old else None, meta)
-        new = dataclasses.replace(new, meta=merged_meta, doc=old.doc if old else None)
-        results.append(AddResult(rel, new, old is None or _fields(old) != _fields(new)))
+        before = _fields(old) if old else None
+        doc = copy.deepcopy(old.doc) if old else None  # deepcopy keeps ruamel's comments
+        old_meta = doc.get("meta") if isinstance(doc, dict) else None
+        new = dataclasses.replace(new, meta=_merge_meta(old_meta, meta), doc=doc)
+        results.append(AddResult(rel, new, before != _fields(new)))
     for result in results:
         if result.changed:
             pointer.write(repo.root / (result.path + pointer.SUFFIX), result.pointer)
     with repo.lock():
-        ignores = gitignore.ensure_ignored(repo.root, list(targets))
+        gitignore.ensure_ignored(repo.root, list(targets))
         git.untrack(repo.root, list(targets))
+        ignores = gitignore.files_for(repo.root, list(targets))
         git.stage(repo.root, [r + pointer.SUFFIX for r in targets] + ignores)
     return results
 
@@ -135,7 +138,8 @@ def _check_addable(
             f"{user_path}: is a pointer file", hint=f"add the artifact: gitmv add {user_path[:-4]}"
         )
     path = repo.abspath(rel)
-    if os.path.islink(path):
+    in_cache = os.path.realpath(path).startswith(os.path.realpath(repo.cache.root) + os.sep)
+    if os.path.islink(path) and not in_cache:  # a `symlink` checkout is its object: fine
         raise GitmvError(
             f"{user_path}: is a symbolic link", hint="add the file or folder it points to instead"
         )
@@ -177,7 +181,7 @@ def _store(repo: Repo, rel: str, algorithm: str) -> Pointer:
                 return cache.add_small(fh.read(), algorithm)
         return cache.add_file(Path(f.path), algorithm)[0]
 
-    jobs = int(repo.config.get("core.jobs", 8))
+    jobs = repo.jobs
     files = scan.walk(path, repo.root)
     label = repo.display(rel)
     for f in files:  # refuse a name a manifest could not hold, before storing anything
@@ -238,7 +242,9 @@ def _is_cached(repo: Repo, p: Pointer) -> bool:
 def _matches(repo: Repo, path: Path, p: Pointer, remember: list[Any]) -> bool:
     """Whether the work tree holds exactly the pointer's bytes (and exec bit)."""
     if p.kind == "file":
-        if os.path.islink(path) or not path.is_file():
+        if os.path.islink(path):
+            return _links_to_object(repo, path, p.oid)
+        if not path.is_file():
             return False
         st = os.stat(path)
         if st.st_size != p.size or scan.is_exec(st) != p.exec:
@@ -249,7 +255,7 @@ def _matches(repo: Repo, path: Path, p: Pointer, remember: list[Any]) -> bool:
         return oid == p.oid
     if os.path.islink(path) or not path.is_dir():
         return False
-    jobs = int(repo.config.get("core.jobs", 8))
+    jobs = repo.jobs
     oid, found = scan.folder_oid(path, repo.root, repo.state, p.oid.algorithm, jobs)
     if found is not None:
         remember.extend(found.fresh)
@@ -279,7 +285,7 @@ def checkout(
         at_rev = pointers_at(repo, rev)
         pointers = [(a, at_rev[a]) for a in select(repo, list(at_rev), paths)]
     report = CheckoutReport()
-    links = list(repo.config.get("cache.link", ["reflink", "copy"]))
+    links = repo.link_types
     # Read and check every manifest first: a hostile one must stop us before any write.
     manifests = {
         rel: decode(repo.cache.read_bytes(p.oid), f"manifest of {repo.display(rel)}")
@@ -298,7 +304,14 @@ def checkout(
     return report
 
 
+def _links_to_object(repo: Repo, path: Path, oid: Oid) -> bool:
+    """Whether `path` is a `symlink`-type checkout of exactly this cache object."""
+    return os.path.islink(path) and os.readlink(path) == str(repo.cache.path(oid))
+
+
 def _checkout_file(repo: Repo, path: Path, p: Pointer, links: list[str], force: bool) -> str:
+    if _links_to_object(repo, path, p.oid):
+        return "unchanged"
     if os.path.lexists(path):
         if path.is_file() and not path.is_symlink():
             st = os.stat(path)
@@ -328,7 +341,7 @@ def _checkout_dir(
         _remove(path)
     current: dict[str, ManifestEntry] = {}
     if path.is_dir():
-        jobs = int(repo.config.get("core.jobs", 8))
+        jobs = repo.jobs
         found = scan.scan_folder(path, repo.root, repo.state, p.oid.algorithm, jobs)
         repo.state.put_many(found.fresh)
         current = {e.path: e for e in found.entries}

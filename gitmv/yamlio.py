@@ -25,13 +25,21 @@ def loads(text: str, name: str) -> Any:
     try:
         data = _yaml().load(text)
     except YAMLError as exc:
-        problem = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise GitmvError(f"{name}: not valid YAML ({problem})") from None
+        raise GitmvError(f"{name}: not valid YAML ({_problem(exc)})") from None
     except (ValueError, RecursionError, TypeError) as exc:
         raise GitmvError(f"{name}: not valid YAML ({exc})") from None
     if _has_shared_nodes(data, set(), 0):
         raise GitmvError(f"{name}: YAML anchors and aliases are not allowed")
     return data
+
+
+def _problem(exc: Exception) -> str:
+    """The line of ruamel's message that says what is wrong, e.g. the duplicate key."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    for line in lines:
+        if line.startswith("found duplicate key"):
+            return line.split(" with value")[0]
+    return lines[0] if lines else type(exc).__name__
 
 
 def dumps(data: Any) -> str:

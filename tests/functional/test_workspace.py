@@ -309,3 +309,97 @@ def test_pointer_behind_a_symlinked_folder_cannot_write_outside(repo: Path, tmp_
     proc = gitmv(repo, "checkout", "evil/x.bin", code=None)
     assert_clean_error(proc)
     assert not (outside / "x.bin").exists()
+
+
+# -- regressions found by trying the docs' examples -------------------------------------------
+
+
+def test_empty_file_and_empty_folder_are_ordinary_artifacts(repo: Path) -> None:
+    (repo / "empty.bin").write_bytes(b"")
+    (repo / "nothing").mkdir()
+    gitmv(repo, "add", "empty.bin", "nothing")
+    assert "size: 0\n" in (repo / "empty.bin.gmv").read_text()
+    assert states(repo) == {"empty.bin": "clean", "nothing": "clean"}
+    (repo / "empty.bin").unlink()
+    gitmv(repo, "checkout")
+    assert (repo / "empty.bin").read_bytes() == b""
+
+
+def test_add_of_tracked_and_untracked_paths_together_stages_everything(repo: Path) -> None:
+    (repo / "m.json").write_text("{}")
+    git(repo, "add", "m.json")
+    git(repo, "commit", "-qm", "m")
+    (repo / "model.pt").write_bytes(b"w")
+    gitmv(repo, "add", "model.pt", "m.json")
+    assert not [
+        line for line in git(repo, "status", "--porcelain").splitlines() if line.startswith("??")
+    ]
+    assert git(repo, "ls-files", "m.json").strip() == ""
+
+
+def test_a_new_meta_value_on_unchanged_bytes_is_a_change(repo: Path) -> None:
+    from gitmv.repo import Repo
+    from gitmv.workspace import add
+
+    (repo / "m.bin").write_bytes(b"hi")
+    handle = Repo.open(repo)
+    assert add(handle, ["m.bin"], meta={"metrics": {"acc": 0.9}})[0].changed
+    assert add(handle, ["m.bin"], meta={"type": "model"})[0].changed
+    assert not add(handle, ["m.bin"], meta={"type": "model"})[0].changed
+    text = (repo / "m.bin.gmv").read_text()
+    assert "acc: 0.9" in text and "type: model" in text
+
+
+def test_a_broken_link_inside_a_folder_is_one_clean_error(repo: Path) -> None:
+    (repo / "f").write_bytes(b"x")
+    (repo / "b").mkdir()
+    (repo / "b/y").write_bytes(b"y")
+    os.symlink("../f", repo / "b/link")
+    gitmv(repo, "add", "b")
+    (repo / "f").unlink()
+    for command in ("status", "checkout"):
+        proc = gitmv(repo, command, code=None)
+        assert_clean_error(proc)
+        assert "b/link: a broken symbolic link" in proc.stderr
+
+
+def test_symlink_link_type_checkouts_are_clean(repo: Path) -> None:
+    (repo / "a.bin").write_bytes(b"abc")
+    gitmv(repo, "add", "a.bin")
+    (repo / ".git/gitmv/config.yaml").write_text("cache:\n  link: [symlink]\n")
+    (repo / "a.bin").unlink()
+    gitmv(repo, "checkout")
+    assert (repo / "a.bin").is_symlink() and (repo / "a.bin").read_bytes() == b"abc"
+    assert states(repo) == {"a.bin": "clean"}
+    assert "unchanged" in gitmv(repo, "add", "a.bin").stdout
+
+
+def test_bad_config_values_are_clean_errors(repo: Path) -> None:
+    (repo / "d").mkdir()
+    (repo / "d/x").write_bytes(b"x")
+    gitmv(repo, "add", "d")
+    local = repo / ".git/gitmv/config.yaml"
+    for text, command, words in (
+        ("core:\n  jobs: many\n", "add", "core.jobs"),
+        ("cache:\n  link: [teleport]\n", "checkout", "cache.link"),
+        ("core:\n  hash: md5\n", "add", "core.hash"),
+        ("[not, a, mapping]\n", "status", "mapping"),
+    ):
+        local.write_text(text)
+        proc = gitmv(repo, command, "d", code=None)
+        assert_clean_error(proc)
+        assert words in proc.stderr
+    local.write_text("cache:\n  link: copy\n")  # a single link type as a plain string is fine
+    gitmv(repo, "add", "d")
+
+
+def test_dot_selects_every_artifact_below(repo: Path) -> None:
+    (repo / "sub").mkdir()
+    (repo / "sub/a").write_bytes(b"a")
+    (repo / "b").write_bytes(b"b")
+    gitmv(repo, "add", "sub/a", "b")
+    assert set(states(repo, ".")) == {"sub/a", "b"}
+    assert set(states(repo / "sub", ".")) == {"a"}
+    (repo / "b").unlink()
+    gitmv(repo / "sub", "checkout", "..")
+    assert (repo / "b").exists()
