@@ -1,0 +1,771 @@
+"""Remote object stores: a plain folder, or any fsspec URL (S3, GCS, ...), laid out like the cache.
+
+This is the only module that imports fsspec, s3fs or gcsfs, and it imports them inside
+functions: `import s3fs` alone costs a quarter of a second, which `gitmv status` must
+never pay. Objects are addressed by relative key strings (`<algorithm>/<hex[:2]>/<hex[2:]>`)
+so that a chunk layer can later store `chunks/...` keys through the same methods.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import re
+import shutil
+import socket
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+from urllib.parse import urlsplit
+
+from gitmv.atomic import is_temp_name, temp_name
+from gitmv.config import Config, is_secret_key, redact_url
+from gitmv.errors import GitmvError, IntegrityError, RemoteError
+from gitmv.hashing import ALGORITHMS, Oid, copy_and_hash, hash_bytes, hash_file
+
+OnBytes = Callable[[int], None]
+
+DEFAULT_JOBS = 8
+CHECK_TIMEOUT = 8.0  # seconds a reachability probe may take, retries included
+CONNECT_TIMEOUT = 3.0
+# Up to this many keys, one existence check each (in parallel) beats listing folders.
+SMALL_BATCH = 32
+# Objects up to this size move through memory in one read and one write.
+SMALL_OBJECT = 1024 * 1024
+# Protocols whose single PUT / completed multipart upload is atomic: no temp name needed.
+OBJECT_STORES = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss"})
+ALIASES = {"endpointurl": "endpoint_url", "region_name": "region"}
+_READ_ONLY = 0o444
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+@dataclass(frozen=True)
+class RemoteSpec:
+    """A named remote as the config describes it; `options` never reach an error message."""
+
+    name: str
+    url: str
+    options: Mapping[str, object] = field(default_factory=dict, hash=False)
+
+    @property
+    def label(self) -> str:
+        return f"{self.name!r} ({redact_url(self.url)})"
+
+    @property
+    def jobs(self) -> int | None:
+        value = self.options.get("jobs")
+        return None if value is None else parse_jobs(value, self.name)
+
+
+def check_name(name: str) -> str:
+    """A remote name is one config key: letters, digits, `_`, `-`, `.` (not leading)."""
+    if not _NAME.fullmatch(name) or "." in name:
+        raise GitmvError(
+            f"invalid remote name {name!r}",
+            hint="use letters, digits, '_' and '-', e.g. `origin` or `s3-models`",
+        )
+    return name
+
+
+def parse_jobs(value: object, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).isdigit():
+        raise GitmvError(f"{where}: jobs must be a positive integer, got {value!r}")
+    jobs = int(value)
+    if jobs < 1:
+        raise GitmvError(f"{where}: jobs must be a positive integer, got {value!r}")
+    return jobs
+
+
+def normalize_options(options: Mapping[str, object]) -> dict[str, object]:
+    """Accept DVC's spellings (`endpointurl`) and check the options gitmv itself reads."""
+    out: dict[str, object] = {}
+    for key, value in options.items():
+        name = ALIASES.get(key.lower(), key)
+        if name == "url":
+            raise GitmvError("the URL is the remote's second argument, not an option")
+        if name == "jobs":
+            value = parse_jobs(value, "remote option")
+        out[name] = value
+    return out
+
+
+def spec_from_config(config: Config, name: str | None, base: Path) -> RemoteSpec:
+    """The remote called `name`, or the default (`core.remote`) when `name` is None.
+
+    A relative folder URL is taken relative to `base` (the repository root), so a
+    committed `../store` means the same folder from every clone.
+    """
+    remotes = config.get("remote") or {}
+    if name is None:
+        name = config.get("core.remote")
+        if not name:
+            raise RemoteError(
+                "no default remote is configured",
+                hint="run `gitmv remote add NAME URL --default`, or pass --remote NAME",
+            )
+    entry = remotes.get(name) if isinstance(remotes, dict) else None
+    if not isinstance(entry, dict) or not isinstance(entry.get("url"), str) or not entry["url"]:
+        known = ", ".join(sorted(remotes)) if isinstance(remotes, dict) and remotes else "none"
+        raise RemoteError(
+            f"no remote named {name!r} (configured: {known})",
+            hint="see `gitmv remote list`; add one with `gitmv remote add NAME URL`",
+        )
+    url: str = entry["url"]
+    if _is_local(url) and not url.startswith("file://") and not os.path.isabs(url):
+        url = os.path.normpath(base / os.path.expanduser(url))
+    options = normalize_options({k: v for k, v in entry.items() if k != "url"})
+    return RemoteSpec(str(name), url, options)
+
+
+def _is_local(url: str) -> bool:
+    return "://" not in url or url.startswith("file://")
+
+
+def open_remote(spec: RemoteSpec) -> Remote:
+    """Build the store for `spec`: plain os calls for folders, fsspec for everything else."""
+    if _is_local(spec.url):
+        path = spec.url[len("file://") :] if spec.url.startswith("file://") else spec.url
+        return FolderRemote(spec, Path(os.path.expanduser(path)))
+    return FsspecRemote(spec)
+
+
+class Remote:
+    """A content-addressed store: keys are `/`-separated paths below the remote's root."""
+
+    def __init__(self, spec: RemoteSpec) -> None:
+        self.spec = spec
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def label(self) -> str:
+        return self.spec.label
+
+    @property
+    def jobs(self) -> int:
+        return self.spec.jobs or DEFAULT_JOBS
+
+    # -- primitives each backend provides --------------------------------------------
+
+    def check(self, *, write: bool = False) -> None:
+        """Fail within seconds, naming the remote, if it is unreachable or misconfigured."""
+        raise NotImplementedError
+
+    def exists(self, key: str) -> bool:
+        raise NotImplementedError
+
+    def list_names(self, prefix: str) -> list[str]:
+        """Names directly below `prefix` (a folder key); empty when there is none."""
+        raise NotImplementedError
+
+    def put_file(self, key: str, src: Path, expected: Oid, on_bytes: OnBytes | None = None) -> None:
+        """Publish `src` under `key` atomically, refusing bytes that do not hash to `expected`."""
+        raise NotImplementedError
+
+    def get_file(self, key: str, dest: Path, on_bytes: OnBytes | None = None) -> None:
+        """Copy the object at `key` to `dest` (a fresh temp path): the caller verifies it."""
+        raise NotImplementedError
+
+    def get_bytes(self, key: str) -> bytes:
+        """The object at `key` in memory (for small objects): the caller verifies it."""
+        raise NotImplementedError
+
+    def open_key(self, key: str) -> BinaryIO:
+        raise NotImplementedError
+
+    def delete_keys(self, keys: Sequence[str]) -> None:
+        raise NotImplementedError
+
+    def iter_keys(self, prefix: str) -> Iterator[str]:
+        """Every object key below `prefix`, temporary names excluded."""
+        raise NotImplementedError
+
+    def stale_temps(self, older_than: float) -> list[str]:
+        """Keys of temporary files left by a killed upload, older than `older_than` seconds."""
+        return []
+
+    # -- built on the primitives ---------------------------------------------------------
+
+    def has_keys(self, keys: Iterable[str]) -> set[str]:
+        """Which of `keys` the remote holds, in as few round trips as the layout allows.
+
+        A few keys: one check each, in parallel. Many: one listing of each `<algorithm>/`
+        folder shows which `<xx>/` folders exist, then one listing per needed folder
+        (at most 256 per algorithm), instead of one request per key.
+        """
+        wanted = set(keys)
+        if not wanted:
+            return set()
+        with ThreadPoolExecutor(self.jobs) as pool:
+            if len(wanted) <= SMALL_BATCH:
+                ordered = sorted(wanted)
+                found = pool.map(self.exists, ordered)
+                return {key for key, present in zip(ordered, found, strict=True) if present}
+            by_folder: dict[str, set[str]] = {}
+            for key in wanted:
+                folder, _, name = key.rpartition("/")
+                by_folder.setdefault(folder, set()).add(name)
+            parents = sorted({folder.rpartition("/")[0] for folder in by_folder})
+            existing: set[str] = set()
+            for parent, names in zip(parents, pool.map(self.list_names, parents), strict=True):
+                existing.update(f"{parent}/{n}" if parent else n for n in names)
+            folders = sorted(f for f in by_folder if f in existing)
+            present: set[str] = set()
+            for folder, names in zip(folders, pool.map(self.list_names, folders), strict=True):
+                present.update(f"{folder}/{n}" for n in by_folder[folder].intersection(names))
+            return present
+
+    def has_many(self, oids: Iterable[Oid]) -> set[Oid]:
+        by_key = {oid.relpath: oid for oid in oids}
+        return {by_key[key] for key in self.has_keys(by_key)}
+
+    def upload(self, oid: Oid, src: Path, on_bytes: OnBytes | None = None) -> None:
+        self.put_file(oid.relpath, src, oid, on_bytes)
+
+    def download(self, oid: Oid, dest: Path, on_bytes: OnBytes | None = None) -> None:
+        self.get_file(oid.relpath, dest, on_bytes)
+
+    def open(self, oid: Oid) -> BinaryIO:
+        """A streaming read of the object's raw bytes; the caller verifies what it needs."""
+        return self.open_key(oid.relpath)
+
+    def delete(self, oids: Iterable[Oid]) -> None:
+        self.delete_keys([oid.relpath for oid in oids])
+
+    def iter_oids(self) -> Iterator[Oid]:
+        for algorithm, length in ALGORITHMS.items():
+            for key in self.iter_keys(algorithm):
+                parts = key.split("/")
+                if len(parts) != 3 or len(parts[1]) != 2 or is_temp_name(parts[2]):
+                    continue
+                hexpart = parts[1] + parts[2]
+                if len(hexpart) == length and _is_hex(hexpart):
+                    yield Oid(algorithm, hexpart)
+
+    def missing(self, key: str) -> MissingObject:
+        return MissingObject(
+            f"{key_label(key)} is missing from remote {self.label}",
+            hint="push it from a clone that has it: `gitmv push`",
+        )
+
+
+class MissingObject(RemoteError):
+    """The remote lacks one object: a problem with that object, not with the remote."""
+
+
+def _copy_verifying(src: Path, fd: int, algorithm: str) -> tuple[Oid, int]:
+    """Copy `src` to `fd`, hashing what was copied; small files in one read and one write."""
+    with open(src, "rb", buffering=0) as f:
+        if os.fstat(f.fileno()).st_size > SMALL_OBJECT:
+            return copy_and_hash(src, fd, algorithm)
+        data = f.read()
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+    return hash_bytes(data, algorithm), len(data)
+
+
+def corrupt_source(expected: Oid, actual: Oid) -> IntegrityError:
+    return IntegrityError(
+        f"cache object {expected} is corrupt (its bytes hash to {actual}); not uploaded",
+        hint="run `gitmv verify`, then restore it with `gitmv add` or `gitmv fetch`",
+    )
+
+
+def key_label(key: str) -> str:
+    """`xxh128/4f/1c…` -> `object xxh128:4f1c…`: how a user recognises an object."""
+    parts = key.split("/")
+    if len(parts) == 3 and parts[0] in ALGORITHMS:
+        return f"object {parts[0]}:{parts[1]}{parts[2]}"
+    return f"object {key}"
+
+
+def _is_hex(text: str) -> bool:
+    return all(c in "0123456789abcdef" for c in text)
+
+
+class FolderRemote(Remote):
+    """A folder (local disk, NFS mount, `file://`): plain os calls, no per-object fsspec cost."""
+
+    def __init__(self, spec: RemoteSpec, root: Path) -> None:
+        super().__init__(spec)
+        self.root = root
+        self._root = str(root)
+        self._made_dirs: set[str] = set()
+
+    def check(self, *, write: bool = False) -> None:
+        if self.root.is_dir():
+            if write and not os.access(self.root, os.W_OK | os.X_OK):
+                raise RemoteError(
+                    f"remote {self.label}: no permission to write to {self.root}",
+                    hint="fix the folder's permissions, or point the remote elsewhere",
+                )
+            return
+        if self.root.exists():
+            raise RemoteError(
+                f"remote {self.label}: {self.root} is not a folder",
+                hint="fix the URL: `gitmv remote add NAME URL` after `gitmv remote remove NAME`",
+            )
+        if not write:
+            raise RemoteError(
+                f"remote {self.label}: the folder {self.root} does not exist",
+                hint="check the path (`gitmv remote list`); it is created by the first push",
+            )
+        if not self.root.parent.is_dir():
+            raise RemoteError(
+                f"remote {self.label}: {self.root.parent} does not exist",
+                hint="is the disk mounted? create the parent folder, or fix the remote's URL",
+            )
+        try:
+            self.root.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise RemoteError(
+                f"remote {self.label}: cannot create {self.root}: {exc.strerror}",
+                hint="fix the folder's permissions, or point the remote elsewhere",
+            ) from None
+
+    def exists(self, key: str) -> bool:
+        return os.path.exists(self.root / key)
+
+    def list_names(self, prefix: str) -> list[str]:
+        try:
+            return os.listdir(self.root / prefix)
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        except OSError as exc:
+            raise self._error(exc, f"cannot list {prefix}") from None
+
+    def _ensure_dir(self, folder: str) -> None:
+        if folder not in self._made_dirs:
+            os.makedirs(folder, exist_ok=True)
+            self._made_dirs.add(folder)
+
+    def put_file(self, key: str, src: Path, expected: Oid, on_bytes: OnBytes | None = None) -> None:
+        # Plain strings and one pass over the bytes: this runs once per file of a
+        # 20,000-file folder, where pathlib alone would be a visible share of the time.
+        final = os.path.join(self._root, key)
+        if os.path.exists(final):
+            return  # immutable: whatever is there already has these bytes
+        try:
+            self._ensure_dir(os.path.dirname(final))
+            tmp = str(temp_name(Path(final)))
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _READ_ONLY)
+        except OSError as exc:
+            raise self._error(exc, f"cannot write {key_label(key)}") from None
+        try:
+            try:
+                actual, size = _copy_verifying(src, fd, expected.algorithm)
+            finally:
+                os.close(fd)
+            if actual != expected:
+                raise corrupt_source(expected, actual)
+            os.replace(tmp, final)
+        except BaseException as exc:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            if isinstance(exc, OSError) and not isinstance(exc, FileNotFoundError):
+                raise self._error(exc, f"cannot write {key_label(key)}") from None
+            raise
+        if on_bytes:
+            on_bytes(size)
+
+    def get_file(self, key: str, dest: Path, on_bytes: OnBytes | None = None) -> None:
+        try:
+            shutil.copyfile(os.path.join(self._root, key), dest)
+        except FileNotFoundError:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(dest)
+            raise self.missing(key) from None
+        except OSError as exc:
+            raise self._error(exc, f"cannot read {key_label(key)}") from None
+        if on_bytes:
+            on_bytes(os.path.getsize(dest))
+
+    def get_bytes(self, key: str) -> bytes:
+        try:
+            with open(os.path.join(self._root, key), "rb", buffering=0) as f:
+                return f.read()
+        except FileNotFoundError:
+            raise self.missing(key) from None
+        except OSError as exc:
+            raise self._error(exc, f"cannot read {key_label(key)}") from None
+
+    def open_key(self, key: str) -> BinaryIO:
+        try:
+            return open(self.root / key, "rb")
+        except FileNotFoundError:
+            raise self.missing(key) from None
+
+    def delete_keys(self, keys: Sequence[str]) -> None:
+        for key in keys:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.root / key)
+
+    def iter_keys(self, prefix: str) -> Iterator[str]:
+        for dirpath, _dirs, files in os.walk(self.root / prefix):
+            rel = Path(dirpath).relative_to(self.root).as_posix()
+            for name in files:
+                if not is_temp_name(name):
+                    yield f"{rel}/{name}"
+
+    def stale_temps(self, older_than: float) -> list[str]:
+        cutoff = time.time() - older_than
+        found = []
+        for algorithm in ALGORITHMS:
+            for dirpath, _dirs, files in os.walk(self.root / algorithm):
+                for name in files:
+                    path = os.path.join(dirpath, name)
+                    with contextlib.suppress(FileNotFoundError):
+                        if is_temp_name(name) and os.lstat(path).st_mtime < cutoff:
+                            found.append(Path(path).relative_to(self.root).as_posix())
+        return found
+
+    def _error(self, exc: OSError, what: str) -> RemoteError:
+        reason = exc.strerror or type(exc).__name__
+        return RemoteError(
+            f"remote {self.label}: {what}: {reason}",
+            hint="check the folder's permissions and free space",
+        )
+
+
+class FsspecRemote(Remote):
+    """Any fsspec URL. Object stores publish by a single PUT or a completed multipart upload;
+    other file systems (sftp, ...) by a temporary key and a move."""
+
+    def __init__(self, spec: RemoteSpec) -> None:
+        super().__init__(spec)
+        protocol = spec.url.split("://", 1)[0].lower()
+        self.protocol = protocol
+        self.object_store = protocol in OBJECT_STORES
+        self._fs: Any = None
+        self._root: str | None = None
+
+    @property
+    def fs(self) -> Any:
+        if self._fs is None:
+            self._fs = self._make_fs()
+        return self._fs
+
+    @property
+    def root(self) -> str:
+        """The URL as the file system spells paths (`bucket/prefix` for `s3://bucket/prefix`)."""
+        if self._root is None:
+            self._root = str(self.fs._strip_protocol(self.spec.url)).rstrip("/")
+        return self._root
+
+    def _make_fs(self) -> Any:
+        try:
+            return _filesystem(self.protocol, dict(self.spec.options), self.jobs)
+        except ImportError as exc:
+            package = exc.name or "a package"
+            raise RemoteError(
+                f"remote {self.label}: the {self.protocol}:// protocol needs {package}",
+                hint=f"install it: pip install {package}",
+            ) from None
+        except (ValueError, TypeError) as exc:
+            raise RemoteError(
+                f"remote {self.label}: bad option: {self._scrub(str(exc))}",
+                hint="see `gitmv remote list`; options are passed to the fsspec file system",
+            ) from None
+
+    def _path(self, key: str) -> str:
+        return f"{self.root}/{key}" if self.root else key
+
+    def _call(self, what: str, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except RemoteError:
+            raise
+        except Exception as exc:
+            raise self._error(exc, what) from exc
+
+    def check(self, *, write: bool = False) -> None:
+        endpoint = self.spec.options.get("endpoint_url")
+        if isinstance(endpoint, str) and endpoint:
+            self._probe_tcp(endpoint)
+        timed: dict[str, Any] = {"timeout": CHECK_TIMEOUT} if self._is_async() else {}
+        if self.object_store:
+            bucket = self.root.split("/", 1)[0]
+            try:
+                self.fs.info(bucket, **timed)
+            except FileNotFoundError:
+                raise RemoteError(
+                    f"remote {self.label}: the bucket {bucket!r} does not exist",
+                    hint="create the bucket, or fix the URL with `gitmv remote add`",
+                ) from None
+            except Exception as exc:
+                raise self._error(exc, "cannot reach the bucket") from exc
+            return
+        try:
+            if self.fs.exists(self.root, **timed):
+                return
+            if write:
+                self.fs.makedirs(self.root, exist_ok=True)
+                return
+        except Exception as exc:
+            raise self._error(exc, "cannot reach the remote") from exc
+        raise RemoteError(
+            f"remote {self.label}: {self.root} does not exist",
+            hint="check the URL with `gitmv remote list`",
+        )
+
+    def _is_async(self) -> bool:
+        return bool(getattr(self.fs, "async_impl", False))
+
+    def _probe_tcp(self, endpoint: str) -> None:
+        """An explicit endpoint that refuses connections fails now, not after retries."""
+        parts = urlsplit(endpoint)
+        if not parts.hostname:
+            return
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        try:
+            with socket.create_connection((parts.hostname, port), timeout=CONNECT_TIMEOUT):
+                pass
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise RemoteError(
+                f"cannot reach remote {self.label} at {redact_url(endpoint)}: {reason}",
+                hint="is the server running? check endpoint_url with `gitmv remote list`",
+            ) from None
+
+    def exists(self, key: str) -> bool:
+        try:
+            self.fs.info(self._path(key))
+        except FileNotFoundError:
+            return False
+        except Exception as exc:
+            raise self._error(exc, f"cannot check {key_label(key)}") from exc
+        return True
+
+    def list_names(self, prefix: str) -> list[str]:
+        try:
+            paths = self.fs.ls(self._path(prefix), detail=False)
+        except FileNotFoundError:
+            return []
+        except Exception as exc:
+            raise self._error(exc, f"cannot list {prefix}") from exc
+        return [str(p).rstrip("/").rsplit("/", 1)[-1] for p in paths]
+
+    def put_file(self, key: str, src: Path, expected: Oid, on_bytes: OnBytes | None = None) -> None:
+        # Hash first: a corrupt cache file must never become a remote object.
+        actual, _ = hash_file(src, expected.algorithm)
+        if actual != expected:
+            raise corrupt_source(expected, actual)
+        final = self._path(key)
+        callback = _callback(on_bytes)
+        what = f"cannot upload {key_label(key)}"
+        if self.object_store:
+            self._call(what, self.fs.put_file, str(src), final, callback=callback)
+            return
+        tmp = temp_name(Path(final)).as_posix()
+        self._call(what, self.fs.makedirs, final.rsplit("/", 1)[0], exist_ok=True)
+        try:
+            self._call(what, self.fs.put_file, str(src), tmp, callback=callback)
+            self._call(what, self.fs.mv, tmp, final)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self.fs.rm_file(tmp)
+            raise
+
+    def get_file(self, key: str, dest: Path, on_bytes: OnBytes | None = None) -> None:
+        try:
+            self.fs.get_file(self._path(key), str(dest), callback=_callback(on_bytes))
+        except FileNotFoundError:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(dest)
+            raise self.missing(key) from None
+        except Exception as exc:
+            raise self._error(exc, f"cannot download {key_label(key)}") from exc
+
+    def get_bytes(self, key: str) -> bytes:
+        try:
+            return bytes(self.fs.cat_file(self._path(key)))
+        except FileNotFoundError:
+            raise self.missing(key) from None
+        except Exception as exc:
+            raise self._error(exc, f"cannot download {key_label(key)}") from exc
+
+    def open_key(self, key: str) -> BinaryIO:
+        try:
+            return self.fs.open(self._path(key), "rb")  # type: ignore[no-any-return]
+        except FileNotFoundError:
+            raise self.missing(key) from None
+        except Exception as exc:
+            raise self._error(exc, f"cannot read {key_label(key)}") from exc
+
+    def delete_keys(self, keys: Sequence[str]) -> None:
+        if keys:
+            self._call("cannot delete objects", self.fs.rm, [self._path(k) for k in keys])
+
+    def iter_keys(self, prefix: str) -> Iterator[str]:
+        try:
+            paths = self.fs.find(self._path(prefix))
+        except FileNotFoundError:
+            return
+        except Exception as exc:
+            raise self._error(exc, f"cannot list {prefix}") from exc
+        skip = len(self.root) + 1 if self.root else 0
+        for path in sorted(paths):
+            key = str(path)[skip:]
+            if not is_temp_name(key.rsplit("/", 1)[-1]):
+                yield key
+
+    def _scrub(self, text: str) -> str:
+        """Error text from a storage library, with any secret it might echo blanked out."""
+        text = re.sub(r"(\w+://)[^/@\s]*@", r"\1***@", text)
+        for key, value in self.spec.options.items():
+            if is_secret_key(key) and isinstance(value, str) and len(value) >= 4:
+                text = text.replace(value, "***")
+        return text
+
+    def _error(self, exc: BaseException, what: str) -> RemoteError:
+        detail = self._scrub(str(exc).strip().splitlines()[0] if str(exc).strip() else "")
+        reason = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+        if isinstance(exc, PermissionError) or _status(exc) in (401, 403):
+            hint = (
+                "check the credentials: environment, profile, or "
+                "`gitmv remote add --local NAME URL --option KEY=VALUE`"
+            )
+        elif _looks_like(exc, "NoCredentialsError", "DefaultCredentialsError"):
+            hint = (
+                "no credentials found: set them in the environment, a profile, or the local config"
+            )
+        elif is_transient(exc):
+            hint = (
+                "is the remote reachable? check the URL and endpoint_url with `gitmv remote list`"
+            )
+        else:
+            hint = "check the remote's URL and options with `gitmv remote list`"
+        return RemoteError(f"remote {self.label}: {what}: {reason}", hint=hint)
+
+
+def _filesystem(protocol: str, options: dict[str, Any], jobs: int) -> Any:
+    """The storage library's file system, gitmv's option names mapped onto its keywords."""
+    options.pop("jobs", None)
+    endpoint = options.pop("endpoint_url", None)
+    # Fresh instances with no listing cache: a listing must show what is there now.
+    kwargs: dict[str, Any] = {"skip_instance_cache": True, "use_listings_cache": False}
+    if protocol in ("s3", "s3a"):
+        import s3fs
+
+        return s3fs.S3FileSystem(**kwargs, **_s3_options(options, endpoint, jobs))
+    if endpoint:
+        kwargs["endpoint_url"] = endpoint
+    if protocol in ("gs", "gcs"):
+        # Without this, gcsfs probes every bucket for hierarchical-namespace support,
+        # which stalls each call against an emulator.
+        os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
+        import gcsfs
+
+        return gcsfs.GCSFileSystem(**kwargs, **options)
+    import fsspec
+
+    return fsspec.filesystem(protocol, **kwargs, **options)
+
+
+def _s3_options(options: dict[str, Any], endpoint: object, jobs: int) -> dict[str, Any]:
+    """Short connect timeouts and few retries, so an unreachable endpoint fails in seconds;
+    a connection pool as wide as the transfer's concurrency."""
+    client = dict(options.pop("client_kwargs", None) or {})
+    region = options.pop("region", None)
+    if region:
+        client["region_name"] = region
+    config = {
+        "connect_timeout": CONNECT_TIMEOUT,
+        "read_timeout": 60,
+        "retries": {"max_attempts": 3, "mode": "standard"},
+        "max_pool_connections": max(10, 2 * jobs),
+    }
+    config.update(options.pop("config_kwargs", None) or {})
+    out: dict[str, Any] = {"client_kwargs": client, "config_kwargs": config, **options}
+    if endpoint:
+        out["endpoint_url"] = endpoint
+    return out
+
+
+def _callback(on_bytes: OnBytes | None) -> Any:
+    import fsspec.callbacks
+
+    if on_bytes is None:
+        return fsspec.callbacks.DEFAULT_CALLBACK
+    relay: OnBytes = on_bytes
+
+    class _Relay(fsspec.callbacks.Callback):  # type: ignore[misc]
+        def relative_update(self, inc: int = 1) -> None:
+            relay(inc)
+
+        def absolute_update(self, value: int) -> None:
+            inc = value - int(getattr(self, "value", 0) or 0)
+            self.value = value
+            if inc > 0:
+                relay(inc)
+
+    return _Relay()
+
+
+_TRANSIENT_NAMES = frozenset(
+    {
+        "EndpointConnectionError",
+        "ConnectionClosedError",
+        "ReadTimeoutError",
+        "ConnectTimeoutError",
+        "ClientConnectionError",
+        "ClientConnectorError",
+        "ServerDisconnectedError",
+        "ClientPayloadError",
+        "FSTimeoutError",
+        "IncompleteRead",
+        "ResponseStreamingError",
+        "ProxyError",
+    }
+)
+_TRANSIENT_CODES = frozenset(
+    {"SlowDown", "Throttling", "RequestTimeout", "InternalError", "ServiceUnavailable"}
+)
+_TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+_TRANSIENT_ERRNOS = frozenset(
+    {errno.ECONNRESET, errno.ECONNABORTED, errno.ETIMEDOUT, errno.EPIPE, errno.EAGAIN}
+)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A failure worth retrying: the network or a busy server, not a wrong name or a denial.
+
+    Library exception types are matched by name so that judging a folder remote's
+    error never imports botocore or aiohttp.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, (FileNotFoundError, PermissionError, IntegrityError)):
+            return False
+        if isinstance(current, (ConnectionError, TimeoutError, socket.timeout)):
+            return True
+        if isinstance(current, OSError) and current.errno in _TRANSIENT_ERRNOS:
+            return True
+        if _looks_like(current, *_TRANSIENT_NAMES) or _status(current) in _TRANSIENT_STATUS:
+            return True
+        response = getattr(current, "response", None)
+        if isinstance(response, dict) and response.get("Error", {}).get("Code") in _TRANSIENT_CODES:
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _looks_like(exc: BaseException, *names: str) -> bool:
+    return any(cls.__name__ in names for cls in type(exc).__mro__)
+
+
+def _status(exc: BaseException) -> int | None:
+    for attr in ("code", "status"):
+        value = getattr(exc, attr, None)
+        if isinstance(value, int):
+            return value
+    return None
