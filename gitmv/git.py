@@ -432,7 +432,8 @@ def tracked_files(root: Path, paths: Sequence[str]) -> list[str]:
     """The files git tracks at or below `paths` (a checkout must never delete those)."""
     if not paths:
         return []
-    return [p for p in out(["ls-files", "-z", "--cached", "--", *paths], root).split("\0") if p]
+    literal = [f":(literal){p}" for p in paths]  # an artifact named `m[1].pt` is no glob
+    return [p for p in out(["ls-files", "-z", "--cached", "--", *literal], root).split("\0") if p]
 
 
 def merge_base(root: Path, a: str, b: str) -> str | None:

@@ -6,6 +6,9 @@ import os
 import sys
 import traceback
 
+from gitmv.cli import hooks as _hooks  # noqa: F401
+from gitmv.cli import registry as _registry  # noqa: F401
+from gitmv.cli import remotes as _remotes  # noqa: F401
 from gitmv.cli import workspace as _workspace  # noqa: F401  (registers its commands)
 from gitmv.cli._app import app
 from gitmv.errors import GitmvError

@@ -53,35 +53,65 @@ def init(
 
     repo, created = repo_module.init()
     if remote:
-        from gitmv.cli import remotes  # type: ignore[attr-defined,unused-ignore]
+        from gitmv import git
+        from gitmv.cli import remotes
+        from gitmv.config import PROJECT_FILE
 
         remotes.add_remote(repo, "origin", remote, default=True, local=False, options=[])
+        git.stage(repo.root, [PROJECT_FILE.as_posix()])
     if not no_hooks:
         install_hooks(repo)
     if created:
         echo(f"Initialised gitmv in {repo.root} (config: .gitmv/config.yaml, staged)")
     else:
         echo(f"gitmv is already set up in {repo.root}")
+    if remote:
+        echo(f"Default remote: origin -> {remote}")
 
 
 def install_hooks(repo: Repo) -> None:
-    """The seam for hook installation (the hooks module may not exist in every build)."""
-    try:
-        from gitmv import hooks  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return
+    from gitmv import hooks
+
     hooks.install(repo)
 
 
 @app.command()
 def add(
     paths: Annotated[list[str], typer.Argument(help="Files or folders to track.")],
+    name: Annotated[
+        str | None, typer.Option("--name", help="Registry name (default: the path).")
+    ] = None,
+    kind: Annotated[str | None, typer.Option("--type", help="Artifact type, e.g. model.")] = None,
+    meta: Annotated[
+        list[str] | None,
+        typer.Option("--meta", help="KEY=VALUE (typed; dotted keys nest: params.lr=0.1)."),
+    ] = None,
+    params: Annotated[
+        str | None, typer.Option("--params", help="YAML or JSON file of parameters.")
+    ] = None,
+    metrics: Annotated[
+        str | None, typer.Option("--metrics", help="YAML or JSON file of metrics.")
+    ] = None,
+    inputs: Annotated[
+        list[str] | None,
+        typer.Option("--input", help="A tracked artifact this one was made from (lineage)."),
+    ] = None,
 ) -> None:
-    """Track files or folders: cache the bytes, write and stage `<path>.gmv`."""
+    """Track files or folders: cache the bytes, write and stage `<path>.gmv`.
+
+    Any of --name/--type/--meta/--params/--metrics/--input also records the meta block,
+    with the code commit and Python environment (see docs/registry.md).
+    """
+    from gitmv import lineage
     from gitmv.workspace import add as add_paths
 
     repo = open_repo()
-    for result in add_paths(repo, paths):
+    options = lineage.MetaOptions(
+        name, kind, tuple(meta or ()), params, metrics, tuple(inputs or ())
+    )
+    targets = [repo.relpath(p).removesuffix(".gmv") for p in paths] if options.given() else []
+    block = lineage.build(repo, options, targets)
+    for result in add_paths(repo, paths, meta=block):
         p = result.pointer
         what = f"{p.files} files, " if p.kind == "dir" else ""
         verb = "added" if result.changed else "unchanged"
@@ -124,7 +154,10 @@ def status(
         if states & {"missing", "not-cached"}:
             echo("  (gitmv checkout restores missing ones; gitmv pull fetches not-cached ones)")
         if "modified" in states:
-            echo("  (gitmv add records a modified one; gitmv checkout --force discards the change)")
+            echo(
+                "  (gitmv checkout restores the version a pointer names, and never discards bytes"
+                " the cache lacks;\n   gitmv add records the work tree's bytes as a new version)"
+            )
 
 
 @app.command()
