@@ -49,6 +49,7 @@ class Config:
     """The merged view, plus the file behind each layer for writing."""
 
     def __init__(self, root: Path, common_dir: Path) -> None:
+        self.root = root
         self.files = {
             "user": user_file(),
             "project": root / PROJECT_FILE,
@@ -122,6 +123,10 @@ class Config:
         path = self.files[layer]
         path.parent.mkdir(parents=True, exist_ok=True)
         write_bytes(path, yamlio.dumps(doc).encode("utf-8"), 0o600 if layer != "project" else 0o644)
+        if layer == "project":  # the project config travels with the repository: stage it
+            from gitmv import git
+
+            git.stage(self.root, [PROJECT_FILE.as_posix()])
         self._docs[layer] = doc
         self.merged = copy.deepcopy(DEFAULTS)
         for name in LAYERS:

@@ -127,7 +127,15 @@ def not_pushed(repo: Repo, remote_name: str | None, pointers: Mapping[str, Point
 
     A directory counts as pushed when its manifest is there: push uploads the manifest last.
     """
+    from gitmv.remote import FolderRemote
+
     remote = open_named(repo, remote_name)
+    if (
+        isinstance(remote, FolderRemote)
+        and not remote.root.exists()
+        and remote.root.parent.is_dir()
+    ):
+        return set(pointers)  # a folder remote appears with its first push: nothing is there yet
     remote.check()
     present = remote.has_many(p.oid for p in pointers.values())
     return {path for path, p in pointers.items() if p.oid not in present}

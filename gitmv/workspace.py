@@ -87,23 +87,28 @@ def add(repo: Repo, paths: Sequence[str], meta: Mapping[str, Any] | None = None)
         old = read_pointer(repo, rel) if pointer_file.exists() else None
         targets[rel] = old
     algorithm = repo.algorithm
-    results = []
-    for rel, old in targets.items():  # objects first: a failure here leaves no pointer changed
-        new = _store(repo, rel, algorithm)
-        before = _fields(old) if old else None
-        doc = copy.deepcopy(old.doc) if old else None  # deepcopy keeps ruamel's comments
-        old_meta = doc.get("meta") if isinstance(doc, dict) else None
-        new = dataclasses.replace(new, meta=_merge_meta(old_meta, meta), doc=doc)
-        results.append(AddResult(rel, new, before != _fields(new)))
-    for result in results:
-        if result.changed:
-            pointer.write(repo.root / (result.path + pointer.SUFFIX), result.pointer)
+    # gc takes the same lock: it must never see an object stored but not yet pointed to
     with repo.lock():
+        results = [_add_one(repo, rel, old, meta, algorithm) for rel, old in targets.items()]
+        for result in results:  # objects first: a failure while storing changed no pointer
+            if result.changed:
+                pointer.write(repo.root / (result.path + pointer.SUFFIX), result.pointer)
         gitignore.ensure_ignored(repo.root, list(targets))
         git.untrack(repo.root, list(targets))
         ignores = gitignore.files_for(repo.root, list(targets))
         git.stage(repo.root, [r + pointer.SUFFIX for r in targets] + ignores)
     return results
+
+
+def _add_one(
+    repo: Repo, rel: str, old: Pointer | None, meta: Mapping[str, Any] | None, algorithm: str
+) -> AddResult:
+    new = _store(repo, rel, algorithm)
+    before = _fields(old) if old else None
+    doc = copy.deepcopy(old.doc) if old else None  # deepcopy keeps ruamel's comments
+    old_meta = doc.get("meta") if isinstance(doc, dict) else None
+    new = dataclasses.replace(new, meta=_merge_meta(old_meta, meta), doc=doc)
+    return AddResult(rel, new, before != _fields(new))
 
 
 def _fields(p: Pointer) -> tuple[Any, ...]:

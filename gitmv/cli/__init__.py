@@ -19,7 +19,7 @@ __all__ = ["app", "main"]
 def main() -> None:
     """Run the app; Typer itself handles usage errors (exit 2) and `typer.Exit`."""
     try:
-        app()
+        app(args=_default_remote_flag(sys.argv[1:]))
     except GitmvError as exc:
         _error(exc.message, exc.hint)
         sys.exit(1)
@@ -36,6 +36,24 @@ def main() -> None:
             "rerun with GITMV_DEBUG=1 for a traceback, and report it",
         )
         sys.exit(1)
+
+
+DEFAULT_REMOTE = ":default:"
+
+
+def _default_remote_flag(args: list[str]) -> list[str]:
+    """`status --remote` with no NAME means the default remote (Click's flag_value, which
+    Typer does not offer): give the bare option an explicit stand-in value."""
+    if not args or args[0] != "status":
+        return args
+    out = list(args)
+    for i, arg in enumerate(out):
+        if arg == "--":
+            break
+        if arg == "--remote" and (i + 1 == len(out) or out[i + 1].startswith("-")):
+            out.insert(i + 1, DEFAULT_REMOTE)
+            break
+    return out
 
 
 def _error(message: str, hint: str | None) -> None:

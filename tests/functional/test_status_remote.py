@@ -1,0 +1,53 @@
+"""`status --remote [NAME]` and the project config travelling with the repository."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.helpers import assert_clean_error, git, gitmv
+
+
+def states(repo: Path, *args: str) -> dict[str, str]:
+    rows = json.loads(gitmv(repo, "status", "--json", *args).stdout)
+    return {row["path"]: row["state"] for row in rows}
+
+
+def test_status_remote_reports_not_pushed_until_push(repo: Path, tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    gitmv(repo, "remote", "add", "origin", str(store), "--default")
+    (repo / "a.bin").write_bytes(b"a")
+    (repo / "d").mkdir()
+    (repo / "d/x").write_bytes(b"x")
+    gitmv(repo, "add", "a.bin", "d")
+    assert states(repo, "--remote") == {"a.bin": "not-pushed", "d": "not-pushed"}
+    assert states(repo) == {"a.bin": "clean", "d": "clean"}
+    gitmv(repo, "push", "a.bin")
+    assert states(repo, "--remote") == {"a.bin": "clean", "d": "not-pushed"}
+    assert states(repo, "d", "--remote", "origin") == {"d": "not-pushed"}
+    gitmv(repo, "push")
+    assert states(repo, "--remote") == {"a.bin": "clean", "d": "clean"}
+    assert "not-pushed" not in gitmv(repo, "status", "--remote").stdout
+
+
+def test_status_remote_names_an_unknown_remote(repo: Path) -> None:
+    (repo / "a.bin").write_bytes(b"a")
+    gitmv(repo, "add", "a.bin")
+    proc = gitmv(repo, "status", "--remote", "nope", code=None)
+    assert_clean_error(proc)
+    assert "nope" in proc.stderr
+
+
+def test_remote_add_stages_the_project_config(repo: Path, tmp_path: Path) -> None:
+    git(repo, "commit", "-qm", "init")
+    gitmv(repo, "remote", "add", "origin", str(tmp_path / "store"))
+    assert git(repo, "diff", "--cached", "--name-only").split() == [".gitmv/config.yaml"]
+    assert "origin" in (repo / ".gitmv/config.yaml").read_text()
+
+
+def test_init_with_remote_stages_config_with_the_remote(tmp_path: Path) -> None:
+    repo = tmp_path / "r"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    gitmv(repo, "init", "--no-hooks", "--remote", str(tmp_path / "store"))
+    assert git(repo, "status", "--porcelain").splitlines() == ["A  .gitmv/config.yaml"]
