@@ -90,25 +90,45 @@ def ls_tree_pointers(root: Path, rev: str) -> list[tuple[str, str]]:
 
 
 def read_blobs(root: Path, shas: Iterable[str], limit: int) -> dict[str, bytes | None]:
-    """Blob contents by sha, in one `cat-file --batch`; None for a blob over `limit` bytes."""
-    wanted = list(dict.fromkeys(shas))
+    """Blob contents by sha; None for a blob over `limit` bytes."""
+    found = _cat_blobs(root, shas, limit)
+    for sha, (present, _) in found.items():
+        if not present:
+            raise GitmvError(f"git object {sha} is missing")
+    return {sha: body for sha, (_, body) in found.items()}
+
+
+def _cat_blobs(
+    root: Path, specs: Iterable[str], limit: int
+) -> dict[str, tuple[bool, bytes | None]]:
+    """(exists as a blob, contents) for each `sha` or `rev:path`, in two git calls.
+
+    Sizes are asked first (`--batch-check`), so a hostile multi-gigabyte blob posing as a
+    pointer is never read into memory; only blobs within `limit` are fetched.
+    """
+    wanted = list(dict.fromkeys(specs))
     if not wanted:
         return {}
-    data = run(
-        ["cat-file", "--batch"], root, input="".join(s + "\n" for s in wanted).encode()
-    ).stdout
-    blobs: dict[str, bytes | None] = {}
-    pos = 0
-    for sha in wanted:
-        end = data.index(b"\n", pos)
-        header = data[pos:end].split(b" ")
-        if header[-1] == b"missing":
-            raise GitmvError(f"git object {sha} is missing")
-        size = int(header[2])
-        body = data[end + 1 : end + 1 + size]
-        blobs[sha] = body if size <= limit else None
-        pos = end + 1 + size + 1
-    return blobs
+    listing = "".join(s + "\n" for s in wanted).encode()
+    checked = run(["cat-file", "--batch-check"], root, input=listing).stdout.splitlines()
+    found: dict[str, tuple[bool, bytes | None]] = {}
+    small = []
+    for spec, line in zip(wanted, checked, strict=True):
+        header = line.split(b" ")
+        is_blob = len(header) == 3 and header[1] == b"blob"
+        found[spec] = (is_blob, None)
+        if is_blob and int(header[2]) <= limit:
+            small.append(spec)
+    if small:
+        data = run(["cat-file", "--batch"], root, input="".join(s + "\n" for s in small).encode())
+        body_data = data.stdout
+        pos = 0
+        for spec in small:
+            end = body_data.index(b"\n", pos)
+            size = int(body_data[pos:end].split(b" ")[2])
+            found[spec] = (True, body_data[end + 1 : end + 1 + size])
+            pos = end + 1 + size + 1
+    return found
 
 
 def rev_commit(root: Path, rev: str) -> str:
@@ -299,28 +319,8 @@ def create_annotated_tag(root: Path, name: str, commit: str, message: str) -> No
 
 
 def read_paths_at(root: Path, specs: Iterable[str], limit: int) -> dict[str, bytes | None]:
-    """Contents of `rev:path` blobs in one `cat-file --batch`; None where absent or oversized."""
-    wanted = list(dict.fromkeys(specs))
-    if not wanted:
-        return {}
-    data = run(
-        ["cat-file", "--batch"], root, input="".join(s + "\n" for s in wanted).encode()
-    ).stdout
-    found: dict[str, bytes | None] = {}
-    pos = 0
-    for spec in wanted:
-        end = data.index(b"\n", pos)
-        header = data[pos:end].split(b" ")
-        if header[-1] in (b"missing", b"ambiguous") or len(header) != 3:
-            found[spec] = None
-            pos = end + 1
-            continue
-        size = int(header[2])
-        found[spec] = (
-            data[end + 1 : end + 1 + size] if header[1] == b"blob" and size <= limit else None
-        )
-        pos = end + 1 + size + 1
-    return found
+    """Contents of `rev:path` blobs; None where absent, not a blob, or oversized."""
+    return {spec: body for spec, (_, body) in _cat_blobs(root, specs, limit).items()}
 
 
 # -- questions the hooks ask -------------------------------------------------------------------
