@@ -5,21 +5,34 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+from typing import TYPE_CHECKING
 
-from gitmv.cli import hooks as _hooks  # noqa: F401
-from gitmv.cli import registry as _registry  # noqa: F401
-from gitmv.cli import remotes as _remotes  # noqa: F401
-from gitmv.cli import workspace as _workspace  # noqa: F401  (registers its commands)
-from gitmv.cli._app import app
 from gitmv.errors import GitmvError
 
-__all__ = ["app", "main"]
+if TYPE_CHECKING:
+    import typer
+
+__all__ = ["load_app", "main"]
+
+
+def load_app() -> typer.Typer:
+    """The Typer app with every command group registered."""
+    from gitmv.cli import hooks, registry, remotes, workspace  # noqa: F401  (they register)
+    from gitmv.cli._app import app
+
+    return app
 
 
 def main() -> None:
-    """Run the app; Typer itself handles usage errors (exit 2) and `typer.Exit`."""
+    """Run a command; Typer itself handles usage errors (exit 2) and `typer.Exit`."""
+    args = sys.argv[1:]
     try:
-        app(args=_default_remote_flag(sys.argv[1:]))
+        if len(args) >= 2 and args[0] == "hook" and not args[1].startswith("-"):
+            # The shims run this on every checkout, merge and push: skip Typer's start-up.
+            from gitmv.cli import hookrun
+
+            sys.exit(hookrun.run(args[1], args[2:]))
+        load_app()(args=_default_remote_flag(args))
     except GitmvError as exc:
         _error(exc.message, exc.hint)
         sys.exit(1)

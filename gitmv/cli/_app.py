@@ -7,12 +7,13 @@ alone costs 0.27 s to import.
 
 from __future__ import annotations
 
-import json
-import os
-import sys
-from typing import Any, NoReturn
+from typing import NoReturn
 
 import typer
+
+from gitmv.cli.render import echo, emit_json, error, human_size, is_tty, warn
+
+__all__ = ["app", "echo", "emit_json", "fail", "human_size", "is_tty", "warn"]
 
 app = typer.Typer(
     name="gitmv",
@@ -24,33 +25,6 @@ app = typer.Typer(
 )
 
 
-def echo(text: str = "") -> None:
-    sys.stdout.write(text + "\n")
-
-
-def warn(text: str) -> None:
-    sys.stderr.write(f"warning: {text}\n")
-
-
-def emit_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-
-
 def fail(message: str, hint: str | None = None, code: int = 1) -> NoReturn:
-    sys.stderr.write(f"error: {message}\n")
-    if hint:
-        sys.stderr.write(f"hint: {hint}\n")
+    error(message, hint)
     raise typer.Exit(code)
-
-
-def is_tty() -> bool:
-    return sys.stderr.isatty() and os.environ.get("CI") is None
-
-
-def human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import sys
-from collections.abc import Sequence
-from contextlib import ExitStack
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from gitmv.cli._app import app, echo, human_size
+from gitmv.cli._app import app, echo
 from gitmv.cli.workspace import open_repo
-from gitmv.errors import GitmvError, NotARepository, NotInitialised
 
 if TYPE_CHECKING:
-    from gitmv.hooks import InstallReport, PrePushReport, RestoreReport
-    from gitmv.repo import Repo
-    from gitmv.transfer import Progress
+    from gitmv.hooks import InstallReport
 
 Global = Annotated[
     bool,
@@ -75,179 +69,10 @@ def hook(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="pre-push, post-checkout, post-merge, post-rewrite")],
 ) -> None:
-    """What the installed hooks run: `gitmv hook NAME ARGS...` with git's arguments."""
-    from gitmv.hooks import HOOKS
+    """What the installed hooks run: `gitmv hook NAME ARGS...` with git's arguments.
 
-    if name not in HOOKS:
-        raise GitmvError(f"unknown hook {name!r}", hint=f"one of: {', '.join(HOOKS)}")
-    # pre-commit runs a hook with no arguments (and git's stdin already read).
-    under_pre_commit = not ctx.args and bool(os.environ.get("PRE_COMMIT"))
-    args = _pre_commit_args(name) if under_pre_commit else list(ctx.args)
-    if name == "pre-push":
-        repo = _open_gitmv_repo()
-        if repo is not None:  # else not a gitmv repository: nothing to upload
-            lines = _pre_commit_push_lines() if under_pre_commit else _stdin_lines()
-            _pre_push(repo, args, lines)
-        return
-    try:
-        repo = _open_gitmv_repo()
-        if repo is not None:
-            _render_restore(repo, _run_post(repo, name, args))
-    except Exception as exc:  # a post-* hook must never make git fail: git is done already
-        if isinstance(exc, GitmvError):
-            message = exc.message + (f" ({exc.hint})" if exc.hint else "")
-        else:
-            message = f"internal error: {type(exc).__name__}: {exc}"
-        _stderr(f"warning: gitmv {name} hook: {message}")
-        _stderr("hint: run `gitmv checkout` once the problem is fixed")
-
-
-def _open_gitmv_repo() -> Repo | None:
-    try:
-        return open_repo()
-    except (NotInitialised, NotARepository):
-        return None
-
-
-def _run_post(repo: Repo, name: str, args: Sequence[str]) -> RestoreReport:
-    from gitmv import hooks
-
-    def arg(i: int) -> str:
-        if i >= len(args):
-            raise GitmvError(f"the {name} hook expects {i + 1} arguments from git, got {len(args)}")
-        return args[i]
-
-    with _LazyProgress("fetch") as progress:
-        if name == "post-checkout":
-            return hooks.post_checkout(repo, arg(0), arg(1), arg(2), progress=progress)
-        if name == "post-merge":
-            return hooks.post_merge(repo, arg(0), progress=progress)
-        return hooks.post_rewrite(repo, arg(0), progress=progress)
-
-
-def _pre_push(repo: Repo, args: Sequence[str], lines: Sequence[str]) -> None:
-    from gitmv import hooks
-
-    if len(args) < 2:
-        raise GitmvError("the pre-push hook expects git's two arguments: remote name and URL")
-    with _LazyProgress("upload") as progress:
-        report = hooks.pre_push(repo, args[0], args[1], lines, progress=progress)
-    _render_push(repo, report)
-
-
-def _stdin_lines() -> list[str]:
-    if sys.stdin is None or sys.stdin.isatty():
-        return []  # run by hand: git is not feeding us refs
-    return sys.stdin.buffer.read().decode("utf-8", errors="surrogateescape").splitlines()
-
-
-def _render_push(repo: Repo, report: PrePushReport) -> None:
-    result = report.result
-    if result is None:
-        return
-    if result.transferred:
-        size = human_size(result.nbytes)
-        n = result.transferred
-        objects = f"{n} object{'s' if n != 1 else ''}"
-        _stderr(f"gitmv: uploaded {objects} ({size}) to remote {result.remote}")
-    if not report.refused:
-        return
-    for failure in result.failed:
-        _stderr(f"  {repo.display(failure.path)} ({failure.oid}): {failure.reason}")
-    if result.aborted:
-        reason = result.aborted
-        hint = result.abort_hint or "fix the remote, then push again"
-    else:
-        reason = f"{len(result.failed)} objects could not be uploaded (listed above)"
-        hint = "`gitmv push` uploads what the remote lacks; then push again"
-    _stderr(f"error: push refused: {reason}")
-    _stderr(f"hint: {hint} (`git push --no-verify` publishes the pointers without their bytes)")
-    raise typer.Exit(1)
-
-
-def _render_restore(repo: Repo, report: RestoreReport) -> None:
-    fetched = report.fetched
-    if fetched is not None and fetched.transferred:
-        n, size = fetched.transferred, human_size(fetched.nbytes)
-        _stderr(f"gitmv: fetched {n} object{'s' if n != 1 else ''} ({size}) from {fetched.remote}")
-    for rel in report.restored:
-        _stderr(f"gitmv: restored {repo.display(rel)}")
-    for rel in report.removed:
-        _stderr(f"gitmv: removed {repo.display(rel)} (its pointer is gone; the cache keeps it)")
-    for rel in report.modified:
-        _stderr(
-            f"warning: {repo.display(rel)} is modified; not overwritten "
-            "(gitmv add records it; gitmv checkout --force discards the change)"
-        )
-    for rel in report.not_cached:
-        _stderr(f"warning: {repo.display(rel)}: its bytes are not in the cache (gitmv pull)")
-    for problem in report.problems:
-        _stderr(f"warning: {problem}")
-
-
-class _LazyProgress:
-    """The push/fetch progress bar, opened only once a transfer has work to show.
-
-    Most hook runs move nothing: they must not pay for importing rich, nor flash a bar.
+    `gitmv.cli.main` normally answers this before Typer loads; this is the same runner.
     """
+    from gitmv.cli import hookrun
 
-    def __init__(self, title: str) -> None:
-        self._title = title
-        self._stack = ExitStack()
-        self._bar: Progress | None = None  # stays None off a terminal
-        self._opened = False
-
-    def __enter__(self) -> _LazyProgress:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stack.close()
-
-    def start(self, objects: int, nbytes: int) -> None:  # called before the workers start
-        if not self._opened and objects:
-            from gitmv.cli.remotes import _progress
-
-            self._opened = True
-            self._bar = self._stack.enter_context(_progress(self._title))
-        if self._bar is not None:
-            self._bar.start(objects, nbytes)
-
-    def advance(self, nbytes: int) -> None:
-        if self._bar is not None:
-            self._bar.advance(nbytes)
-
-    def object_done(self) -> None:
-        if self._bar is not None:
-            self._bar.object_done()
-
-
-def _stderr(line: str) -> None:
-    sys.stderr.write(line + "\n")
-
-
-# -- running under the pre-commit framework --------------------------------------------------
-# pre-commit consumes git's arguments and stdin itself and passes them on in its own
-# environment variables (https://pre-commit.com/#supported-git-hooks).
-
-
-def _pre_commit_args(name: str) -> list[str]:
-    env = os.environ
-    if name == "pre-push":
-        return [env.get("PRE_COMMIT_REMOTE_NAME", ""), env.get("PRE_COMMIT_REMOTE_URL", "")]
-    if name == "post-checkout":
-        keys = ("PRE_COMMIT_FROM_REF", "PRE_COMMIT_TO_REF", "PRE_COMMIT_CHECKOUT_TYPE")
-        return [env.get(key, "") for key in keys]
-    if name == "post-merge":
-        return [env.get("PRE_COMMIT_IS_SQUASH_MERGE", "0")]
-    return [env.get("PRE_COMMIT_REWRITE_COMMAND", "")]
-
-
-def _pre_commit_push_lines() -> list[str]:
-    """pre-commit tells a hook of one pushed range: from..to, or a local branch pushed whole."""
-    env = os.environ
-    local = env.get("PRE_COMMIT_TO_REF") or env.get("PRE_COMMIT_LOCAL_BRANCH")
-    if not local:
-        return []
-    remote_ref = env.get("PRE_COMMIT_REMOTE_BRANCH") or "-"
-    known = env.get("PRE_COMMIT_FROM_REF") or "0" * 40
-    return [f"{env.get('PRE_COMMIT_LOCAL_BRANCH') or '-'} {local} {remote_ref} {known}"]
+    raise typer.Exit(hookrun.run(name, list(ctx.args)))
