@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import xxhash
 
-from gitmv.atomic import is_temp_name
+from gitmv.atomic import _TMP_MARK
 from gitmv.errors import GitmvError
 from gitmv.hashing import Oid, hash_bytes, hash_file
 from gitmv.manifest import ManifestEntry, encode
@@ -37,6 +37,7 @@ def is_exec(st: os.stat_result) -> bool:
 
 def walk(folder: Path, root: Path) -> list[WorkFile]:
     """Every file below `folder`, following links only to files inside `root`."""
+    # The hot loop of a clean `status`: one lstat per entry and as little Python as possible.
     found: list[WorkFile] = []
     real_root = os.path.realpath(root)
     stack = [(str(folder), "")]
@@ -44,19 +45,22 @@ def walk(folder: Path, root: Path) -> list[WorkFile]:
         path, prefix = stack.pop()
         with os.scandir(path) as entries:
             for entry in entries:
-                if is_temp_name(entry.name):
+                name = entry.name
+                if _TMP_MARK in name:
                     continue
-                rel = prefix + entry.name
-                if entry.is_symlink():
+                st = entry.stat(follow_symlinks=False)
+                kind = st.st_mode & 0o170000
+                if kind == stat.S_IFLNK:
                     _check_link(entry.path, root, real_root)
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append((entry.path, rel + "/"))
+                    st = os.stat(entry.path)  # a link to a file inside the repository
+                    kind = st.st_mode & 0o170000
+                elif kind == stat.S_IFDIR:
+                    stack.append((entry.path, prefix + name + "/"))
                     continue
-                st = entry.stat()  # follows a link to a file inside the repository
-                if st.st_mode & 0o170000 == stat.S_IFREG:
+                if kind == stat.S_IFREG:
                     key = (st.st_ino, st.st_size, st.st_mtime_ns)
-                    found.append(WorkFile(rel, entry.path, key, bool(st.st_mode & 0o100)))
-    found.sort(key=lambda f: f.relpath)
+                    found.append(WorkFile(prefix + name, entry.path, key, bool(st.st_mode & 0o100)))
+    found.sort()  # by relpath: the tuples' first field, unique
     return found
 
 
