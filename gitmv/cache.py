@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import shutil
 import stat
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -13,7 +12,8 @@ from typing import BinaryIO
 
 from gitmv.atomic import is_temp_name, temp_name
 from gitmv.errors import GitmvError, IntegrityError
-from gitmv.hashing import ALGORITHMS, BLOCK, Oid, copy_and_hash, hash_bytes, hash_file
+from gitmv.fastcopy import copy_fd
+from gitmv.hashing import ALGORITHMS, Oid, copy_and_hash, hash_bytes, hash_file
 
 LINK_TYPES = ("reflink", "copy", "hardlink", "symlink")
 _FICLONE = 0x40049409
@@ -55,7 +55,7 @@ class Cache:
     def add_file(self, src: Path, algorithm: str) -> tuple[Oid, int]:
         """Hash `src` and store a copy of it, in one read pass. Returns its oid and size."""
         tmp = temp_name(self._tmp() / "obj")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _READ_ONLY)
+        fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, _READ_ONLY)  # read: to hash it
         try:
             try:
                 oid, size = copy_and_hash(src, fd, algorithm)
@@ -215,9 +215,11 @@ def _reflink(src: Path, dst: Path) -> bool:
 
 
 def _copy(src: Path, dst: Path) -> None:
-    with open(src, "rb") as fsrc:
+    with open(src, "rb", buffering=0) as fsrc:
         fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        with os.fdopen(fd, "wb") as fdst:
-            shutil.copyfileobj(fsrc, fdst, BLOCK)
+        try:
+            copy_fd(fsrc.fileno(), fd)
+        finally:
+            os.close(fd)
     # a cache file is read-only; its copy in the work tree must be editable
     os.chmod(dst, stat.S_IMODE(os.stat(dst).st_mode) | stat.S_IWUSR)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
@@ -12,6 +13,7 @@ from typing import BinaryIO, Protocol
 import xxhash
 
 from gitmv.errors import GitmvError
+from gitmv.fastcopy import kernel_copy
 
 ALGORITHMS = {"xxh128": 32, "sha256": 64}  # name -> hex length
 DEFAULT_ALGORITHM = "xxh128"
@@ -88,7 +90,33 @@ def hash_file(path: Path | str, algorithm: str = DEFAULT_ALGORITHM) -> tuple[Oid
 
 
 def copy_and_hash(src: Path, dst_fd: int, algorithm: str = DEFAULT_ALGORITHM) -> tuple[Oid, int]:
-    """Hash `src` while writing its bytes to `dst_fd`: one read pass for both."""
+    """Copy `src` to `dst_fd` and return the hash and size of what was written.
+
+    The copy runs in the kernel where it can; then the copy itself is hashed (so the
+    object's bytes are exactly what its name vouches for), which needs `dst_fd` open for
+    reading too. Without a kernel copy, bytes are hashed on their way through.
+    """
+    with open(src, "rb", buffering=0) as f:
+        if kernel_copy(f.fileno(), dst_fd) is None:
+            return _copy_hashing(src, dst_fd, algorithm)
+    try:
+        return _hash_fd(dst_fd, algorithm)
+    except OSError as exc:
+        if exc.errno != errno.EBADF:
+            raise
+        return hash_file(src, algorithm)  # write-only fd: the source is in the page cache now
+
+
+def _hash_fd(fd: int, algorithm: str) -> tuple[Oid, int]:
+    h = new_hasher(algorithm)
+    offset = 0
+    while block := os.pread(fd, BLOCK, offset):
+        h.update(block)
+        offset += len(block)
+    return Oid(algorithm, h.hexdigest()), offset
+
+
+def _copy_hashing(src: Path, dst_fd: int, algorithm: str) -> tuple[Oid, int]:
     h = new_hasher(algorithm)
     size = 0
     buf = bytearray(BLOCK)

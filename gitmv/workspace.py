@@ -174,8 +174,10 @@ def _store(repo: Repo, rel: str, algorithm: str) -> Pointer:
     cache = repo.cache
     if path.is_file():
         st = os.stat(path)
-        oid, _ = scan.file_oid(path, st, repo.state, algorithm)
-        if not cache.has(oid):
+        known = repo.state.get(str(path), stat_key(st))
+        oid = Oid.parse(known) if known and known.startswith(algorithm + ":") else None
+        if oid is None or not cache.has(oid):
+            # unknown bytes: copy and hash in one go rather than hash, then copy and hash
             oid, _ = cache.add_file(path, algorithm)
         repo.state.put_many([(str(path), stat_key(st), str(oid))])
         return Pointer(oid, st.st_size, "file", exec=scan.is_exec(st))
