@@ -5,12 +5,11 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import stat
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-from gitmv.atomic import is_temp_name, temp_name
+from gitmv.atomic import _TMP_MARK, is_temp_name, temp_name
 from gitmv.errors import GitmvError, IntegrityError
 from gitmv.fastcopy import copy_fd
 from gitmv.hashing import ALGORITHMS, Oid, copy_and_hash, hash_bytes, hash_file
@@ -27,6 +26,7 @@ class Cache:
         self.root = root
         self._root_str = str(root)
         self._made_dirs: set[str] = set()
+        self._reflink_refused = False
 
     def path(self, oid: Oid) -> Path:
         return self.root / oid.relpath
@@ -144,42 +144,52 @@ class Cache:
                         yield Oid(algorithm, hexpart)
 
     def materialize(self, oid: Oid, dst: Path, link_types: Sequence[str], executable: bool) -> None:
-        """Put the object at `dst` by the first link type that works, atomically."""
-        src = self.path(oid)
-        if not src.exists():
-            raise GitmvError(f"object {oid} is not in the cache", hint="run `gitmv fetch`")
-        tmp = temp_name(dst)
+        """Put the object at `dst` by the first link type that works, atomically.
+
+        Runs once per file of a checkout, from several threads: plain strings, no stat
+        before the open, and a file system that refused a reflink is not asked again.
+        """
+        src = os.path.join(self._root_str, oid.algorithm, oid.hex[:2], oid.hex[2:])
+        tmp = f"{dst}{_TMP_MARK}{os.getpid()}-{os.urandom(4).hex()}"
+        mode = 0o777 if executable else 0o666  # os.open applies the umask
         try:
             for link_type in link_types:
-                if _link(link_type, src, tmp):
+                if link_type == "reflink" and self._reflink_refused:
+                    continue
+                if self._place(link_type, src, tmp, mode):
                     break
             else:
                 raise GitmvError(
                     f"none of the link types {list(link_types)} works for {dst}",
                     hint="add `copy` to cache.link in .gitmv/config.yaml",
                 )
-            if link_type in ("reflink", "copy"):
-                mode = 0o777 if executable else 0o666
-                os.chmod(tmp, mode & ~_umask())
             os.replace(tmp, dst)
+        except FileNotFoundError as exc:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            if exc.filename == src:
+                raise GitmvError(
+                    f"object {oid} is not in the cache", hint="run `gitmv fetch`"
+                ) from None
+            raise
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
 
+    def _place(self, link_type: str, src: str, tmp: str, mode: int) -> bool:
+        if link_type == "reflink":
+            if _reflink(src, tmp, mode):
+                return True
+            self._reflink_refused = True
+            return False
+        if link_type == "copy":
+            _copy(src, tmp, mode)
+            return True
+        return _link(link_type, src, tmp)
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
-
-def _link(link_type: str, src: Path, dst: Path) -> bool:
-    if link_type == "reflink":
-        return _reflink(src, dst)
-    if link_type == "copy":
-        _copy(src, dst)
-        return True
+def _link(link_type: str, src: str, dst: str) -> bool:
     try:
         if link_type == "hardlink":
             os.link(src, dst)
@@ -196,12 +206,12 @@ def _link(link_type: str, src: Path, dst: Path) -> bool:
     return True
 
 
-def _reflink(src: Path, dst: Path) -> bool:
+def _reflink(src: str, dst: str, mode: int) -> bool:
     import fcntl  # POSIX only; a platform without it simply has no reflink
 
     src_fd = os.open(src, os.O_RDONLY)
     try:
-        dst_fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        dst_fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
         try:
             fcntl.ioctl(dst_fd, _FICLONE, src_fd)
         except OSError:
@@ -214,12 +224,14 @@ def _reflink(src: Path, dst: Path) -> bool:
         os.close(src_fd)
 
 
-def _copy(src: Path, dst: Path) -> None:
-    with open(src, "rb", buffering=0) as fsrc:
-        fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+def _copy(src: str, dst: str, mode: int) -> None:
+    src_fd = os.open(src, os.O_RDONLY)
+    try:
+        # created with its final mode: writable by its owner although the object is not
+        dst_fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
         try:
-            copy_fd(fsrc.fileno(), fd)
+            copy_fd(src_fd, dst_fd)
         finally:
-            os.close(fd)
-    # a cache file is read-only; its copy in the work tree must be editable
-    os.chmod(dst, stat.S_IMODE(os.stat(dst).st_mode) | stat.S_IWUSR)
+            os.close(dst_fd)
+    finally:
+        os.close(src_fd)

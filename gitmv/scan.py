@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 import xxhash
 
@@ -82,16 +82,20 @@ def _check_link(path: str, root: Path, real_root: str) -> None:
         )
 
 
-def parallel(func: Callable[[WorkFile], Oid], files: Sequence[WorkFile], jobs: int) -> list[Oid]:
-    """`func` over `files` on `jobs` threads, in batches: a future per file costs more than
-    hashing a small one. Threads suffice because reads, writes and xxhash release the GIL."""
-    if len(files) < 64 or jobs <= 1:
-        return [func(f) for f in files]
-    size = max(16, min(512, len(files) // (jobs * 4)))
-    batches = [files[i : i + size] for i in range(0, len(files), size)]
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def parallel(func: Callable[[T], R], items: Sequence[T], jobs: int) -> list[R]:
+    """`func` over `items` on `jobs` threads, in batches: a future per file costs more than
+    hashing or copying a small one. Threads suffice: file I/O and xxhash release the GIL."""
+    if len(items) < 64 or jobs <= 1:
+        return [func(item) for item in items]
+    size = max(16, min(512, len(items) // (jobs * 4)))
+    batches = [items[i : i + size] for i in range(0, len(items), size)]
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        results = pool.map(lambda batch: [func(f) for f in batch], batches)
-        return [oid for batch in results for oid in batch]
+        results = pool.map(lambda batch: [func(item) for item in batch], batches)
+        return [result for batch in results for result in batch]
 
 
 def hash_one(path: str, size: int, algorithm: str) -> Oid:

@@ -366,17 +366,23 @@ def _checkout_dir(
     for c in stale:
         _remove(path / c.path)
     _prune_empty_dirs(path, {str(Path(e.path).parent) for e in entries})
-    made: list[tuple[Path, Oid]] = []
+    copies = []
     for e in write:
         dst = path / e.path
         if e.path in current and current[e.path].oid == e.oid:
             _set_exec(dst, e.exec)
             continue
         _remove(dst)
-        dst.parent.mkdir(parents=True, exist_ok=True)
+        copies.append((dst, e))
+    for folder in sorted({str(dst.parent) for dst, _ in copies}):
+        os.makedirs(folder, exist_ok=True)
+
+    def place(item: tuple[Path, ManifestEntry]) -> tuple[Path, Oid]:
+        dst, e = item
         repo.cache.materialize(e.oid, dst, links, e.exec)
-        made.append((dst, e.oid))
-    _remember(repo, made)
+        return dst, e.oid
+
+    _remember(repo, scan.parallel(place, copies, repo.jobs))
     return "restored"
 
 
