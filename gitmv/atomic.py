@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -18,6 +19,43 @@ def temp_name(final: Path) -> Path:
 
 def is_temp_name(name: str) -> bool:
     return _TMP_MARK in name
+
+
+ABANDONED_AGE = 24 * 3600.0  # a temp file this old is abandoned even if its pid lives on
+
+
+def is_abandoned(path: str) -> bool:
+    """Whether a temp file's writer is gone (its pid is dead), or it is a day old."""
+    _, _, tail = os.path.basename(path).partition(_TMP_MARK)
+    pid_text = tail.split("-", 1)[0]
+    try:
+        if os.stat(path).st_mtime < time.time() - ABANDONED_AGE:
+            return True
+    except FileNotFoundError:
+        return False
+    if not pid_text.isdigit():
+        return False
+    return not _alive(int(pid_text))
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return True
+
+
+def sweep(paths: Iterable[str]) -> None:
+    """Remove the abandoned temp files among `paths` (a killed writer's leftovers)."""
+    for path in paths:
+        if is_abandoned(path):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
 
 
 @contextlib.contextmanager

@@ -25,7 +25,23 @@ DEFAULTS: dict[str, Any] = {
 }
 
 # Option names that carry credentials: allowed only in the local and user config.
-SECRET_WORDS = ("secret", "password", "token", "credential", "access_key", "key_id", "session")
+SECRET_WORDS = (
+    "secret",
+    "password",
+    "passwd",
+    "token",
+    "credential",
+    "access_key",
+    "key_id",
+    "session",
+    "account_key",  # Azure
+    "connection_string",  # Azure: carries AccountKey=
+    "sas",
+    "private_key",
+    "client_key",
+    "key_file",
+    "keyfile",
+)
 
 PROJECT_TEMPLATE = """\
 # gitmv project config: committed with the repository, so it never holds a secret.

@@ -35,8 +35,11 @@ def is_exec(st: os.stat_result) -> bool:
     return bool(st.st_mode & stat.S_IXUSR)
 
 
-def walk(folder: Path, root: Path) -> list[WorkFile]:
-    """Every file below `folder`, following links only to files inside `root`."""
+def walk(folder: Path, root: Path, temps: list[str] | None = None) -> list[WorkFile]:
+    """Every file below `folder`, following links only to files inside `root`.
+
+    gitmv's own temp files are left out (and listed in `temps` when given).
+    """
     # The hot loop of a clean `status`: one lstat per entry and as little Python as possible.
     found: list[WorkFile] = []
     real_root = os.path.realpath(root)
@@ -47,6 +50,8 @@ def walk(folder: Path, root: Path) -> list[WorkFile]:
             for entry in entries:
                 name = entry.name
                 if _TMP_MARK in name:
+                    if temps is not None:
+                        temps.append(entry.path)
                     continue
                 st = entry.stat(follow_symlinks=False)
                 kind = st.st_mode & 0o170000
@@ -131,6 +136,7 @@ def scan_folder(
     jobs: int,
     store: Callable[[WorkFile], Oid] | None = None,
     files: list[WorkFile] | None = None,
+    temps: list[str] | None = None,
 ) -> FolderScan:
     """Hash a folder's files, trusting the stat cache for unchanged ones.
 
@@ -138,7 +144,7 @@ def scan_folder(
     cache does not vouch for (so `add` copies into the cache in the same pass).
     """
     if files is None:
-        files = walk(folder, root)
+        files = walk(folder, root, temps)
     known = state.get_under(str(folder))
     oids: list[Oid | None] = []
     todo: list[WorkFile] = []

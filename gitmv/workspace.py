@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitmv import git, gitignore, pointer, scan
+from gitmv import atomic, git, gitignore, pointer, scan
 from gitmv.errors import GitmvError
 from gitmv.hashing import Oid
 from gitmv.manifest import ManifestEntry, check_relpath, decode
@@ -311,12 +311,20 @@ def checkout(
     return report
 
 
+def _sweep_beside(path: Path) -> None:
+    """Remove what a killed checkout left next to a file artifact (`<name>.gmvtmp-...`)."""
+    prefix = path.name + atomic._TMP_MARK
+    with contextlib.suppress(FileNotFoundError), os.scandir(path.parent) as entries:
+        atomic.sweep([e.path for e in entries if e.name.startswith(prefix)])
+
+
 def _links_to_object(repo: Repo, path: Path, oid: Oid) -> bool:
     """Whether `path` is a `symlink`-type checkout of exactly this cache object."""
     return os.path.islink(path) and os.readlink(path) == str(repo.cache.path(oid))
 
 
 def _checkout_file(repo: Repo, path: Path, p: Pointer, links: list[str], force: bool) -> str:
+    _sweep_beside(path)
     if _links_to_object(repo, path, p.oid):
         return "unchanged"
     if os.path.lexists(path):
@@ -348,8 +356,10 @@ def _checkout_dir(
         _remove(path)
     current: dict[str, ManifestEntry] = {}
     if path.is_dir():
-        jobs = repo.jobs
-        found = scan.scan_folder(path, repo.root, repo.state, p.oid.algorithm, jobs)
+        temps: list[str] = []
+        algorithm, jobs = p.oid.algorithm, repo.jobs
+        found = scan.scan_folder(path, repo.root, repo.state, algorithm, jobs, temps=temps)
+        atomic.sweep(temps)  # what a killed checkout left half-written
         repo.state.put_many(found.fresh)
         current = {e.path: e for e in found.entries}
     wanted = {e.path: e for e in entries}

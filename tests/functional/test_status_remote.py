@@ -51,3 +51,29 @@ def test_init_with_remote_stages_config_with_the_remote(tmp_path: Path) -> None:
     git(repo, "init", "-q")
     gitmv(repo, "init", "--no-hooks", "--remote", str(tmp_path / "store"))
     assert git(repo, "status", "--porcelain").splitlines() == ["A  .gitmv/config.yaml"]
+
+
+def test_azure_and_other_secrets_never_reach_the_project_config(repo: Path) -> None:
+    config = (repo / ".gitmv/config.yaml").read_text()
+    for option in (
+        "account_key=c2VjcmV0",
+        "connection_string=DefaultEndpointsProtocol=https;AccountKey=c2VjcmV0",
+        "sas_token=sv=2020&sig=c2VjcmV0",
+        "client_key=c2VjcmV0",
+    ):
+        proc = gitmv(repo, "remote", "add", "az", "memory://models", "--option", option, code=None)
+        assert_clean_error(proc)
+        assert "c2VjcmV0" not in proc.stderr
+        assert (repo / ".gitmv/config.yaml").read_text() == config
+    gitmv(
+        repo,
+        "remote",
+        "add",
+        "az",
+        "memory://models",
+        "--local",
+        "--option",
+        "account_key=c2VjcmV0",
+    )
+    listing = gitmv(repo, "remote", "list").stdout + gitmv(repo, "remote", "list", "--json").stdout
+    assert "c2VjcmV0" not in listing

@@ -403,3 +403,21 @@ def test_dot_selects_every_artifact_below(repo: Path) -> None:
     (repo / "b").unlink()
     gitmv(repo / "sub", "checkout", "..")
     assert (repo / "b").exists()
+
+
+def test_checkout_sweeps_what_a_killed_checkout_left_half_written(repo: Path) -> None:
+    (repo / "m.bin").write_bytes(b"model")
+    (repo / "d").mkdir()
+    (repo / "d/x").write_bytes(b"x")
+    gitmv(repo, "add", "m.bin", "d")
+    dead = 2**22 + 12345  # no such pid on Linux (pid_max is at most 2**22)
+    leftovers = [repo / f"m.bin.gmvtmp-{dead}-deadbeef", repo / f"d/x.gmvtmp-{dead}-cafe0000"]
+    for path in leftovers:
+        path.write_bytes(b"half")
+    live = repo / f"m.bin.gmvtmp-{os.getpid()}-0000beef"  # a writer still running: kept
+    live.write_bytes(b"busy")
+    (repo / "m.bin").unlink()
+    gitmv(repo, "checkout")
+    assert not any(path.exists() for path in leftovers)
+    assert live.exists()
+    assert states(repo) == {"d": "clean", "m.bin": "clean"}
