@@ -9,7 +9,7 @@ cd "$work"
 export GIT_AUTHOR_NAME="${GIT_AUTHOR_NAME:-gitmv demo}" GIT_AUTHOR_EMAIL="${GIT_AUTHOR_EMAIL:-demo@example.com}"
 export GIT_COMMITTER_NAME="$GIT_AUTHOR_NAME" GIT_COMMITTER_EMAIL="$GIT_AUTHOR_EMAIL"
 
-git init -q --bare origin.git
+git init -q --bare -b main origin.git
 git init -q -b main project
 cd project
 git remote add origin ../origin.git
