@@ -203,6 +203,9 @@ def _store(repo: Repo, rel: str, algorithm: str) -> Pointer:
         cache.add_file(path / entry.path, algorithm)
     manifest_oid = cache.add_small(result.manifest(), algorithm)
     repo.state.put_many(result.fresh)
+    # the next status answers from this fingerprint instead of rebuilding the manifest
+    newest = max((f.key[2] for f in files), default=0)
+    repo.state.put_folder(str(path), scan.fingerprint(files), str(manifest_oid), newest)
     return Pointer(manifest_oid, result.size, "dir", files=len(result.entries))
 
 

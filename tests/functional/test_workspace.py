@@ -421,3 +421,19 @@ def test_checkout_sweeps_what_a_killed_checkout_left_half_written(repo: Path) ->
     assert not any(path.exists() for path in leftovers)
     assert live.exists()
     assert states(repo) == {"d": "clean", "m.bin": "clean"}
+
+
+def test_add_records_the_folder_fingerprint_for_the_next_status(repo: Path) -> None:
+    import sqlite3
+    import time
+
+    make_folder(repo / "data", {f"f{i}": str(i).encode() for i in range(20)})
+    old = time.time() - 10  # outside the racy window: the stat cache may vouch for them
+    for path in (repo / "data").iterdir():
+        os.utime(path, (old, old))
+    gitmv(repo, "add", "data")
+    db = sqlite3.connect(repo / ".git/gitmv/state.sqlite")
+    rows = db.execute("SELECT oid FROM folder").fetchall()
+    db.close()
+    oid = (repo / "data.gmv").read_text().split("oid: ")[1].split("\n")[0]
+    assert rows == [(oid,)]
