@@ -305,8 +305,11 @@ def pre_push(
             "(`git push --no-verify` publishes the pointers without their bytes)",
         ) from None
     jobs = transfer.jobs_for(repo, store, None)
+    settings = transfer.settings_for(repo)
     try:
-        result = transfer.push(repo.cache, store, found, jobs=jobs, progress=progress)
+        result = transfer.push(
+            repo.cache, store, found, jobs=jobs, progress=progress, settings=settings
+        )
     except RemoteError as exc:  # unreachable, unwritable: before any object moved
         hint = f"{exc.hint}; " if exc.hint else ""
         raise RemoteError(

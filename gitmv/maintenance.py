@@ -1,9 +1,13 @@
 """gc and verify: which objects the repository still needs, and whether their bytes are sound.
 
-An object is needed when a pointer names it (or a needed manifest lists it) at any ref
-(branches, tags, remote-tracking branches, the stash), at any worktree's HEAD, in any
-worktree's index, or in any worktree's pointer files. gc never deletes on doubt: a pointer
-gitmv cannot parse still protects every oid its text mentions.
+An object is needed when a pointer names it (or a needed manifest lists it, or its meta
+names it: the frozen package list) at any ref (branches, tags, remote-tracking branches,
+the stash), at any worktree's HEAD, in any worktree's index, or in any worktree's pointer
+files. gc never deletes on doubt: a pointer gitmv cannot parse still protects every oid its
+text mentions, and a kept chunk list that cannot be read protects every chunk.
+
+A remote may hold an object whole or as a chunk list plus chunks (DESIGN 3.1): a chunk is
+kept while a kept object's chunk list names it, and chunk lists go before their chunks.
 """
 
 from __future__ import annotations
@@ -17,13 +21,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from gitmv import git, manifest, pointer
+from gitmv import chunked, chunking, git, manifest, pointer
 from gitmv.atomic import is_temp_name
 from gitmv.cache import Cache
+from gitmv.chunking import CHUNKS_DIR, LIST_SUFFIX, list_key
 from gitmv.errors import GitmvError
-from gitmv.hashing import Oid, hash_bytes, hash_stream
+from gitmv.hashing import ALGORITHMS, Oid, hash_bytes, hash_stream
+from gitmv.lineage import extra_objects
 from gitmv.remote import Remote
 from gitmv.repo import Repo
+from gitmv.transfer import stored
 
 STALE_TEMP_AGE = 24 * 3600.0  # a temp file this old is abandoned even if its pid lives on
 REMOTE_TEMP_AGE = 3600.0  # another machine's upload may still be running: wait an hour
@@ -49,16 +56,20 @@ class GcReport:
     temps: tuple[str, ...]  # leftover temporary files removed
     kept: int
     unresolved: tuple[Oid, ...]
+    chunk_lists: tuple[Oid, ...] = ()  # local chunk index entries dropped with their object
 
 
 @dataclass(frozen=True)
 class RemoteGcPlan:
     remote: str
-    remove: tuple[Oid, ...]
+    remove: tuple[Oid, ...]  # unneeded objects, in whichever form(s) the remote holds them
     manifests_first: tuple[Oid, ...]  # of `remove`, those known to be manifests
     temps: tuple[str, ...]
     kept: int
-    unresolved: tuple[Oid, ...]
+    unresolved: tuple[Oid, ...]  # needed manifests or chunk lists nobody could read
+    whole: tuple[Oid, ...] = ()  # of `remove`, those held whole
+    chunk_lists: tuple[Oid, ...] = ()  # of `remove`, those held as a chunk list
+    chunks: tuple[str, ...] = ()  # keys of the chunks no kept chunk list names
 
 
 @dataclass(frozen=True)
@@ -102,7 +113,7 @@ def needed_pointers(repo: Repo) -> dict[Oid, tuple[str, str]]:
     """oid -> (kind, artifact path) for every pointer anywhere (see the module docstring)."""
     tops: dict[Oid, tuple[str, str]] = {}
     for path, data in _pointer_texts(repo):
-        _note_pointer(tops, pointer.artifact_path(path), data)
+        _note_pointer(tops, pointer.artifact_path(path), data, extras=True)
     return tops
 
 
@@ -125,7 +136,10 @@ def _work_tree_pointers(root: Path) -> list[tuple[str, bytes]]:
     return found
 
 
-def _note_pointer(tops: dict[Oid, tuple[str, str]], path: str, data: bytes) -> None:
+def _note_pointer(
+    tops: dict[Oid, tuple[str, str]], path: str, data: bytes, *, extras: bool = False
+) -> None:
+    """Add the pointer's object; with `extras`, also the objects its meta names."""
     try:
         p = pointer.parse(data, path)
     except GitmvError:
@@ -136,6 +150,9 @@ def _note_pointer(tops: dict[Oid, tuple[str, str]], path: str, data: bytes) -> N
         return
     if p.kind == "dir" or p.oid not in tops:
         tops[p.oid] = (p.kind, path)
+    if extras:
+        for oid in extra_objects(p.meta):
+            tops.setdefault(oid, ("file", f"{path} (package list)"))
 
 
 def expand(tops: Mapping[Oid, tuple[str, str]], read: ManifestReader) -> Needed:
@@ -200,19 +217,28 @@ def gc_cache(repo: Repo, *, dry_run: bool = False) -> GcReport:
     Runs under the repository lock so that an `add` (which holds it from caching an object
     to staging its pointer) never loses the object it just stored.
     """
+    cache = repo.cache
     with repo.lock():
-        needed = expand(needed_pointers(repo), _from_cache(repo.cache))
-        remove = sorted(oid for oid in repo.cache.iter_oids() if oid not in needed.oids)
-        nbytes = sum(_size(repo.cache.path(oid)) for oid in remove)
-        temps = _stale_cache_temps(repo.cache.root / "tmp")
+        needed = expand(needed_pointers(repo), _from_cache(cache))
+        remove = sorted(oid for oid in cache.iter_oids() if oid not in needed.oids)
+        nbytes = sum(_size(cache.path(oid)) for oid in remove)
+        temps = _stale_cache_temps(cache.root / "tmp")
+        gone = set(remove)
+        lists = sorted(
+            oid
+            for oid in chunking.local_lists(cache)
+            if oid in gone or oid not in needed.oids or not cache.has(oid)
+        )
         if not dry_run:
+            for oid in lists:  # first: an index entry never names an absent object
+                chunking.remove_local_list(cache, oid)
             for oid in remove:
-                repo.cache.remove(oid)
+                cache.remove(oid)
             for name in temps:
                 with contextlib.suppress(FileNotFoundError):
-                    os.unlink(repo.cache.root / "tmp" / name)
+                    os.unlink(cache.root / "tmp" / name)
     kept = len(needed.oids)
-    return GcReport(tuple(remove), nbytes, tuple(temps), kept, needed.unresolved)
+    return GcReport(tuple(remove), nbytes, tuple(temps), kept, needed.unresolved, tuple(lists))
 
 
 def _size(path: Path) -> int:
@@ -254,19 +280,53 @@ def _alive(pid: int) -> bool:
 
 
 def plan_remote_gc(repo: Repo, remote: Remote) -> RemoteGcPlan:
-    """What gc would delete from the remote: objects no ref, HEAD, index or work tree needs.
+    """What gc would delete from the remote: objects no ref, HEAD, index or work tree needs,
+    and the chunks no kept object's chunk list names.
 
     Only this repository's refs count: objects of branches pushed elsewhere and never
     fetched here look unneeded. The CLI lists the plan before anything is deleted.
     """
     remote.check(write=True)
     needed = expand(needed_pointers(repo), _from_cache_or_remote(repo.cache, remote))
-    remove = sorted(oid for oid in remote.iter_oids() if oid not in needed.oids)
+    whole, lists, chunks = _inventory(remote)
+    remove = sorted(oid for oid in whole | lists if oid not in needed.oids)
     first = tuple(oid for oid in remove if _is_manifest(repo.cache, oid))
+    referenced, unreadable = chunked.referenced_chunks(remote, sorted(lists & needed.oids))
+    # A kept chunk list nobody can read might name any chunk: then no chunk goes.
+    orphans = () if unreadable else tuple(sorted(k for k in chunks if k not in referenced))
     temps = tuple(remote.stale_temps(REMOTE_TEMP_AGE))
     return RemoteGcPlan(
-        remote.label, tuple(remove), first, temps, len(needed.oids), needed.unresolved
+        remote.label,
+        tuple(remove),
+        first,
+        temps,
+        len(needed.oids),
+        needed.unresolved + tuple(unreadable),
+        whole=tuple(oid for oid in remove if oid in whole),
+        chunk_lists=tuple(oid for oid in remove if oid in lists),
+        chunks=orphans,
     )
+
+
+def _inventory(remote: Remote) -> tuple[set[Oid], set[Oid], set[str]]:
+    """Every object the remote holds whole, every chunk list, every chunk key: one listing."""
+    whole: set[Oid] = set()
+    lists: set[Oid] = set()
+    for algorithm in ALGORITHMS:
+        for key in remote.iter_keys(algorithm):
+            parts = key.split("/")
+            if len(parts) != 3 or len(parts[1]) != 2:
+                continue
+            name = parts[2].removesuffix(LIST_SUFFIX)
+            with contextlib.suppress(GitmvError):
+                oid = Oid.parse(f"{algorithm}:{parts[1]}{name}")
+                (lists if name != parts[2] else whole).add(oid)
+    chunks = {
+        key
+        for key in remote.iter_keys(CHUNKS_DIR)
+        if len(key.split("/")) == 4 and key.split("/")[1] in ALGORITHMS
+    }
+    return whole, lists, chunks
 
 
 def _is_manifest(cache: Cache, oid: Oid) -> bool:
@@ -281,11 +341,17 @@ def _is_manifest(cache: Cache, oid: Oid) -> bool:
 
 
 def apply_remote_gc(remote: Remote, plan: RemoteGcPlan) -> None:
-    """Delete the plan's objects, manifests first: a remote never holds a manifest whose
-    files are gone, even if this is killed half-way (push relies on that)."""
+    """Delete the plan's objects, manifests first, then chunk lists, then chunks: a remote
+    never holds a manifest whose files are gone, nor a chunk list whose chunks are, even if
+    this is killed half-way (push relies on that)."""
     first = set(plan.manifests_first)
-    remote.delete(sorted(first))
-    remote.delete([oid for oid in plan.remove if oid not in first])
+    whole = set(plan.whole)
+    lists = set(plan.chunk_lists)
+    remote.delete(sorted(first & whole))
+    remote.delete_keys([list_key(oid) for oid in sorted(first & lists)])
+    remote.delete_keys([list_key(oid) for oid in sorted(lists - first)])
+    remote.delete_keys(list(plan.chunks))
+    remote.delete(sorted(whole - first))
     remote.delete_keys(list(plan.temps))
 
 
@@ -309,13 +375,17 @@ def verify(
         head = _head_pointers(repo)
         needed = expand(head, _from_cache_or_remote(repo.cache, remote))
         oids = sorted(needed.oids)
-        present = remote.has_many(oids)
+        whole, listed = stored(remote, oids)
         for oid in oids:
-            if oid not in present:
+            if oid not in whole and oid not in listed:
                 problems.append(Problem(oid, needed.where[oid], remote.label, "missing"))
         if deep:
-            for oid in _failing(_remote_sound(remote), sorted(present), jobs):
+            for oid in _failing(_remote_sound(remote), sorted(whole), jobs):
                 problems.append(Problem(oid, needed.where[oid], remote.label, "corrupt"))
+            for oid in sorted(listed - whole):
+                problem = chunked.check_remote(remote, oid, jobs)
+                if problem is not None:
+                    problems.append(Problem(oid, needed.where[oid], remote.label, problem))
         checked = len(oids)
     return VerifyReport(len(cache_oids), checked, tuple(problems))
 

@@ -168,6 +168,13 @@ class Remote:
         """Publish `src` under `key` atomically, refusing bytes that do not hash to `expected`."""
         raise NotImplementedError
 
+    def put_bytes(self, key: str, data: bytes, expected: Oid) -> None:
+        """Publish `data` under `key` atomically, refusing bytes that do not hash to `expected`.
+
+        For what is already in memory: chunks of a large object, chunk lists.
+        """
+        raise NotImplementedError
+
     def get_file(self, key: str, dest: Path, on_bytes: OnBytes | None = None) -> None:
         """Copy the object at `key` to `dest` (a fresh temp path): the caller verifies it."""
         raise NotImplementedError
@@ -279,9 +286,14 @@ def corrupt_source(expected: Oid, actual: Oid) -> IntegrityError:
 
 
 def key_label(key: str) -> str:
-    """`xxh128/4f/1c…` -> `object xxh128:4f1c…`: how a user recognises an object."""
+    """`xxh128/4f/1c…` -> `object xxh128:4f1c…`: how a user recognises an object (or a
+    chunk, or a chunk list: DESIGN 3.1)."""
     parts = key.split("/")
+    if len(parts) == 4 and parts[0] == "chunks" and parts[1] in ALGORITHMS:
+        return f"chunk {parts[1]}:{parts[2]}{parts[3]}"
     if len(parts) == 3 and parts[0] in ALGORITHMS:
+        if parts[2].endswith(".chunks"):
+            return f"chunk list of object {parts[0]}:{parts[1]}{parts[2][: -len('.chunks')]}"
         return f"object {parts[0]}:{parts[1]}{parts[2]}"
     return f"object {key}"
 
@@ -375,6 +387,34 @@ class FolderRemote(Remote):
         if on_bytes:
             on_bytes(size)
 
+    def put_bytes(self, key: str, data: bytes, expected: Oid) -> None:
+        actual = hash_bytes(data, expected.algorithm)
+        if actual != expected:
+            raise corrupt_source(expected, actual)
+        final = os.path.join(self._root, key)
+        if os.path.exists(final):
+            return  # immutable: whatever is there already has these bytes
+        try:
+            self._ensure_dir(os.path.dirname(final))
+            tmp = str(temp_name(Path(final)))
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _READ_ONLY)
+        except OSError as exc:
+            raise self._error(exc, f"cannot write {key_label(key)}") from None
+        try:
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+            finally:
+                os.close(fd)
+            os.replace(tmp, final)
+        except BaseException as exc:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            if isinstance(exc, OSError) and not isinstance(exc, FileNotFoundError):
+                raise self._error(exc, f"cannot write {key_label(key)}") from None
+            raise
+
     def get_file(self, key: str, dest: Path, on_bytes: OnBytes | None = None) -> None:
         try:
             shutil.copyfile(os.path.join(self._root, key), dest)
@@ -417,8 +457,8 @@ class FolderRemote(Remote):
     def stale_temps(self, older_than: float) -> list[str]:
         cutoff = time.time() - older_than
         found = []
-        for algorithm in ALGORITHMS:
-            for dirpath, _dirs, files in os.walk(self.root / algorithm):
+        for top in (*ALGORITHMS, "chunks"):
+            for dirpath, _dirs, files in os.walk(self.root / top):
                 for name in files:
                     path = os.path.join(dirpath, name)
                     with contextlib.suppress(FileNotFoundError):
@@ -567,6 +607,25 @@ class FsspecRemote(Remote):
         self._call(what, self.fs.makedirs, final.rsplit("/", 1)[0], exist_ok=True)
         try:
             self._call(what, self.fs.put_file, str(src), tmp, callback=callback)
+            self._call(what, self.fs.mv, tmp, final)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self.fs.rm_file(tmp)
+            raise
+
+    def put_bytes(self, key: str, data: bytes, expected: Oid) -> None:
+        actual = hash_bytes(data, expected.algorithm)
+        if actual != expected:
+            raise corrupt_source(expected, actual)
+        final = self._path(key)
+        what = f"cannot upload {key_label(key)}"
+        if self.object_store:
+            self._call(what, self.fs.pipe_file, final, data)
+            return
+        tmp = temp_name(Path(final)).as_posix()
+        self._call(what, self.fs.makedirs, final.rsplit("/", 1)[0], exist_ok=True)
+        try:
+            self._call(what, self.fs.pipe_file, tmp, data)
             self._call(what, self.fs.mv, tmp, final)
         except BaseException:
             with contextlib.suppress(Exception):

@@ -4,6 +4,12 @@ A directory's files are uploaded before its manifest, so a remote that holds a m
 holds all of its files: a second push checks one object per directory, not 20,000.
 Fetch goes the other way: the manifest first (hash-verified into the cache), then
 whatever of its files the cache lacks.
+
+A large file goes up as chunks plus a chunk list (DESIGN 3.1): only the chunks the remote
+lacks, then the list, so a remote that holds a chunk list holds its chunks. Either form
+counts as present for any object, and fetch takes whichever the remote has: a chunked
+object is rebuilt from chunks the cache already holds (the local chunk index) plus
+downloads, and enters the cache only once the whole file hashes to its oid.
 """
 
 from __future__ import annotations
@@ -11,101 +17,55 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-import random
 import threading
-import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from gitmv import manifest
+from gitmv import chunked, chunking, manifest
 from gitmv.cache import Cache
-from gitmv.errors import GitmvError, IntegrityError, RemoteError
+from gitmv.chunking import Chunk, Settings, list_key
+from gitmv.errors import GitmvError, IntegrityError
 from gitmv.hashing import Oid, hash_bytes
+from gitmv.lineage import extra_objects
 from gitmv.pointer import Pointer
 from gitmv.remote import (
     SMALL_OBJECT,
     MissingObject,
     Remote,
-    is_transient,
     open_remote,
     parse_jobs,
     spec_from_config,
+)
+from gitmv.workers import (
+    Failure,
+    Item,
+    NullProgress,
+    Progress,
+    Tally,
+    TransferResult,
+    result,
+    retry,
+    run,
 )
 
 if TYPE_CHECKING:
     from gitmv.repo import Repo
 
-T = TypeVar("T")
-
-ATTEMPTS = 4  # one try and three retries, for transient errors only
-BASE_DELAY = 0.25  # seconds; doubles each retry, with jitter
-MAX_DELAY = 4.0
-BATCH_OBJECTS = 64  # at most this many objects per pool task
-BATCH_BYTES = 8 * 1024 * 1024  # or this many bytes
-
-
-class Progress(Protocol):
-    """What a transfer reports as it goes; called from worker threads."""
-
-    def start(self, objects: int, nbytes: int) -> None:
-        """More work is known: add it to the totals (called once per phase)."""
-
-    def advance(self, nbytes: int) -> None: ...
-    def object_done(self) -> None: ...
-
-
-class NullProgress:
-    def start(self, objects: int, nbytes: int) -> None:
-        pass
-
-    def advance(self, nbytes: int) -> None:
-        pass
-
-    def object_done(self) -> None:
-        pass
-
-
-@dataclass(frozen=True)
-class Failure:
-    oid: Oid
-    path: str  # the artifact (or file inside a directory artifact) that names the object
-    reason: str
-
-
-@dataclass(frozen=True)
-class TransferResult:
-    remote: str
-    transferred: int = 0
-    nbytes: int = 0
-    skipped: int = 0
-    failed: tuple[Failure, ...] = ()
-    aborted: str | None = None  # why the transfer stopped early (the remote went away)
-    abort_hint: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return not self.failed and self.aborted is None
-
-
-@dataclass(frozen=True)
-class _Item:
-    """One object to move: its oid, the path a user knows it by, and its size if known."""
-
-    oid: Oid
-    path: str
-    size: int
-    manifest: bool = False
-
-
-@dataclass
-class _Tally:
-    transferred: int = 0
-    nbytes: int = 0
-    failed: list[Failure] = field(default_factory=list)
-    aborted: str | None = None
-    abort_hint: str | None = None
+__all__ = [
+    "Failure",
+    "NullProgress",
+    "Progress",
+    "TransferResult",
+    "fetch",
+    "jobs_for",
+    "not_pushed",
+    "open_named",
+    "present",
+    "push",
+    "settings_for",
+    "stored",
+]
 
 
 def open_named(repo: Repo, name: str | None) -> Remote:
@@ -120,6 +80,32 @@ def jobs_for(repo: Repo, remote: Remote, requested: int | None) -> int:
     if remote.spec.jobs is not None:
         return remote.spec.jobs
     return parse_jobs(repo.config.get("core.jobs", 8), "core.jobs")
+
+
+def settings_for(repo: Repo) -> Settings:
+    """Which files this repository pushes as chunks, and how finely (`chunking.*` config)."""
+    return chunking.settings_from(repo.config)
+
+
+def stored(remote: Remote, oids: Iterable[Oid]) -> tuple[set[Oid], set[Oid]]:
+    """Which of `oids` the remote holds whole, and which as a chunk list: one batched check
+    (a chunk list sits in the same folder as its object would)."""
+    by_key: dict[str, tuple[Oid, bool]] = {}
+    for oid in oids:
+        by_key[oid.relpath] = (oid, True)
+        by_key[list_key(oid)] = (oid, False)
+    whole: set[Oid] = set()
+    listed: set[Oid] = set()
+    for key in remote.has_keys(by_key):
+        oid, is_whole = by_key[key]
+        (whole if is_whole else listed).add(oid)
+    return whole, listed
+
+
+def present(remote: Remote, oids: Iterable[Oid]) -> set[Oid]:
+    """Which of `oids` the remote holds in either form."""
+    whole, listed = stored(remote, oids)
+    return whole | listed
 
 
 def not_pushed(repo: Repo, remote_name: str | None, pointers: Mapping[str, Pointer]) -> set[str]:
@@ -137,8 +123,8 @@ def not_pushed(repo: Repo, remote_name: str | None, pointers: Mapping[str, Point
     ):
         return set(pointers)  # a folder remote appears with its first push: nothing is there yet
     remote.check()
-    present = remote.has_many(p.oid for p in pointers.values())
-    return {path for path, p in pointers.items() if p.oid not in present}
+    there = present(remote, (p.oid for p in pointers.values()))
+    return {path for path, p in pointers.items() if p.oid not in there}
 
 
 def push(
@@ -148,59 +134,68 @@ def push(
     *,
     jobs: int | None = None,
     progress: Progress | None = None,
+    settings: Settings | None = None,
 ) -> TransferResult:
-    """Upload every object the pointers name (directories expanded) that the remote lacks."""
+    """Upload every object the pointers name (directories expanded, package lists included)
+    that the remote lacks; files of at least `settings.min_size` bytes as chunks."""
     progress = progress or NullProgress()
     jobs = jobs or remote.jobs
+    settings = settings or Settings()
     remote.check(write=True)
-    tally = _Tally()
-    plan = _plan_push(cache, remote, _top_items(pointers), tally)
-    progress.start(len(plan.files) + len(plan.manifests), plan.nbytes)
+    tally = Tally()
+    plan = _plan_push(cache, remote, _top_items(pointers, extras=True), tally)
+    whole = [i for i in plan.files if not settings.chunks(i.size)]
+    large = [i for i in plan.files if settings.chunks(i.size)]
+    progress.start(len(whole) + len(plan.manifests), plan.nbytes(whole))
 
-    def upload(item: _Item) -> int:
-        _retry(lambda: remote.upload(item.oid, cache.path(item.oid), progress.advance))
+    def upload(item: Item) -> int:
+        retry(lambda: remote.upload(item.oid, cache.path(item.oid), progress.advance))
         return item.size
 
-    _run(plan.files, upload, jobs, progress, tally)
+    run(whole, upload, jobs, progress, tally)
+    if large and tally.aborted is None:
+        chunked.upload(cache, remote, large, settings.avg_size, jobs, progress, tally)
     if tally.aborted is None:
         failed = {f.oid for f in tally.failed}
         ready = [m for m in plan.manifests if failed.isdisjoint(plan.members[m.oid])]
-        _run(ready, upload, jobs, progress, tally)
-    return _result(remote, tally, plan.skipped)
+        run(ready, upload, jobs, progress, tally)
+    return result(remote, tally, plan.skipped)
 
 
 @dataclass
 class _PushPlan:
-    files: list[_Item]  # data objects to upload
-    manifests: list[_Item]  # then these, each only once all of its files are there
+    files: list[Item]  # data objects to upload
+    manifests: list[Item]  # then these, each only once all of its files are there
     members: dict[Oid, set[Oid]]  # manifest -> the file oids it lists
     skipped: int  # objects the remote already has
 
-    @property
-    def nbytes(self) -> int:
-        return sum(i.size for i in self.files) + sum(i.size for i in self.manifests)
+    def nbytes(self, files: list[Item]) -> int:
+        return sum(i.size for i in files) + sum(i.size for i in self.manifests)
 
 
-def _plan_push(cache: Cache, remote: Remote, tops: dict[Oid, _Item], tally: _Tally) -> _PushPlan:
+def _plan_push(cache: Cache, remote: Remote, tops: dict[Oid, Item], tally: Tally) -> _PushPlan:
     """Two batched existence checks: the pointers' own objects, then the files of the
     directories whose manifest the remote lacks. What neither side has is a failure."""
-    present_tops = remote.has_many(tops)
-    files: dict[Oid, _Item] = {}
-    manifests: dict[Oid, _Item] = {}
+    present_tops = present(remote, tops)
+    files: dict[Oid, Item] = {}
+    manifests: dict[Oid, Item] = {}
     members: dict[Oid, set[Oid]] = {}
     for oid, item in tops.items():
         if oid in present_tops:
             continue
         if not cache.has(oid):
-            tally.failed.append(Failure(oid, item.path, _NOT_CACHED))
+            if not item.optional:
+                tally.failed.append(Failure(oid, item.path, _NOT_CACHED))
+        elif item.optional:
+            files.setdefault(oid, dataclasses.replace(item, size=_size(cache, oid)))
         elif not item.manifest:
             files.setdefault(oid, item)
         elif (entries := _read_manifest(cache, item, tally)) is not None:
             manifests[oid] = dataclasses.replace(item, size=_size(cache, oid))
             members[oid] = {e.oid for e in entries}
             for e in entries:
-                files.setdefault(e.oid, _Item(e.oid, f"{item.path}/{e.path}", e.size))
-    present_files = remote.has_many(files)
+                files.setdefault(e.oid, Item(e.oid, f"{item.path}/{e.path}", e.size))
+    present_files = present(remote, files)
     absent = {oid for oid in files if oid not in present_files and not cache.has(oid)}
     tally.failed.extend(Failure(oid, files[oid].path, _NOT_CACHED) for oid in sorted(absent))
     return _PushPlan(
@@ -235,14 +230,32 @@ def fetch(
     checked = bool(wanted)
     if checked:
         remote.check()
-    tally = _Tally()
+    tally = Tally()
 
-    def download(item: _Item) -> int:
-        return _retry(lambda: _download_one(cache, remote, item, progress.advance))
+    local = chunking.LocalChunks(cache)  # read only if something is stored as chunks
+    pending: list[tuple[Item, list[Chunk]]] = []  # found stored as chunks: assembled next
+    lock = threading.Lock()
+
+    def download(item: Item) -> int | None:
+        try:
+            return retry(lambda: _download_one(cache, remote, item, progress.advance))
+        except MissingObject:
+            size = None if item.manifest else item.size  # a manifest's size is not recorded
+            chunks = retry(lambda: chunked.remote_list(remote, item.oid, size))
+            if chunks is None:
+                raise
+            with lock:
+                pending.append((item, chunks))
+            return None
+
+    def assemble_pending() -> None:
+        chunked.assemble(cache, remote, local, list(pending), jobs, progress, tally)
+        pending.clear()
 
     first = [i for i in wanted if i.manifest]
     progress.start(len(first), 0)
-    _run(first, download, jobs, progress, tally)
+    run(first, download, jobs, progress, tally)
+    assemble_pending()
     progress.start(0, sum(_size(cache, i.oid) for i in first))  # known now they are here
     files = {i.oid: i for i in wanted if not i.manifest}
     for oid, item in tops.items():
@@ -254,14 +267,15 @@ def fetch(
             if cache.has(e.oid):
                 present.add(e.oid)
             else:
-                files[e.oid] = _Item(e.oid, f"{item.path}/{e.path}", e.size)
+                files[e.oid] = Item(e.oid, f"{item.path}/{e.path}", e.size)
     if tally.aborted is None and files:
         if not checked:
             remote.check()
         todo = sorted(files.values(), key=lambda i: i.oid)
         progress.start(len(todo), sum(i.size for i in todo))
-        _run(todo, download, jobs, progress, tally)
-    return _result(remote, tally, len(present))
+        run(todo, download, jobs, progress, tally)
+        assemble_pending()
+    return result(remote, tally, len(present))
 
 
 def _size(cache: Cache, oid: Oid) -> int:
@@ -271,15 +285,25 @@ def _size(cache: Cache, oid: Oid) -> int:
         return 0
 
 
-def _top_items(pointers: Iterable[tuple[str, Pointer]]) -> dict[Oid, _Item]:
-    tops: dict[Oid, _Item] = {}
+def _top_items(pointers: Iterable[tuple[str, Pointer]], *, extras: bool = False) -> dict[Oid, Item]:
+    """The pointers' objects; with `extras`, also the objects their meta names (the frozen
+    package list), which a pushed pointer needs on the remote too."""
+    tops: dict[Oid, Item] = {}
+    later: list[Item] = []
     for path, p in sorted(pointers, key=lambda pair: pair[0]):
         size = p.size if p.kind == "file" else 0  # a manifest's own size is not recorded
-        tops.setdefault(p.oid, _Item(p.oid, path, size, manifest=p.kind == "dir"))
+        tops.setdefault(p.oid, Item(p.oid, path, size, manifest=p.kind == "dir"))
+        if extras:
+            later.extend(
+                Item(oid, f"{path} (package list)", 0, optional=True)
+                for oid in extra_objects(p.meta)
+            )
+    for item in later:
+        tops.setdefault(item.oid, item)
     return tops
 
 
-def _read_manifest(cache: Cache, item: _Item, tally: _Tally) -> list[manifest.ManifestEntry] | None:
+def _read_manifest(cache: Cache, item: Item, tally: Tally) -> list[manifest.ManifestEntry] | None:
     try:
         return manifest.decode(cache.read_bytes(item.oid), f"manifest {item.oid} of {item.path}")
     except GitmvError as exc:
@@ -287,9 +311,7 @@ def _read_manifest(cache: Cache, item: _Item, tally: _Tally) -> list[manifest.Ma
         return None
 
 
-def _download_one(
-    cache: Cache, remote: Remote, item: _Item, on_bytes: Callable[[int], None]
-) -> int:
+def _download_one(cache: Cache, remote: Remote, item: Item, on_bytes: Callable[[int], None]) -> int:
     if not item.manifest and item.size <= SMALL_OBJECT:
         # In memory: no temp file to create, re-read and rename for a 4 KiB object.
         data = remote.get_bytes(item.oid.relpath)
@@ -312,97 +334,3 @@ def _download_one(
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-
-
-def _retry(action: Callable[[], T], sleep: Callable[[float], None] = time.sleep) -> T:
-    """Run `action`, retrying transient failures (network, throttling, 5xx) with backoff."""
-    for attempt in range(ATTEMPTS):
-        try:
-            return action()
-        except Exception as exc:
-            if attempt == ATTEMPTS - 1 or not is_transient(exc):
-                raise
-            delay = min(BASE_DELAY * 2**attempt, MAX_DELAY)
-            sleep(delay * (0.5 + random.random()))
-    raise AssertionError("unreachable")
-
-
-def _run(
-    items: Sequence[_Item],
-    work: Callable[[_Item], int],
-    jobs: int,
-    progress: Progress,
-    tally: _Tally,
-) -> None:
-    """Run `work` over `items` on `jobs` threads; a problem with one object is recorded and
-    the rest go on, but a remote that stops answering (or refuses us) stops the lot."""
-    if not items:
-        return
-    stop = threading.Event()
-    lock = threading.Lock()
-
-    def one(item: _Item) -> None:
-        if stop.is_set():
-            return
-        try:
-            size = work(item)
-        except (IntegrityError, MissingObject) as exc:
-            with lock:
-                tally.failed.append(Failure(item.oid, item.path, exc.message))
-        except RemoteError as exc:
-            with lock:
-                if tally.aborted is None:
-                    tally.aborted, tally.abort_hint = exc.message, exc.hint
-            stop.set()
-        except GitmvError as exc:
-            with lock:
-                tally.failed.append(Failure(item.oid, item.path, exc.message))
-        except OSError as exc:  # the local side: disk full, permissions
-            with lock:
-                if tally.aborted is None:
-                    tally.aborted = f"{item.path}: {exc.strerror or exc}"
-            stop.set()
-        else:
-            with lock:
-                tally.transferred += 1
-                tally.nbytes += size
-            progress.object_done()
-
-    def batch(group: list[_Item]) -> None:
-        for item in group:
-            one(item)
-
-    with ThreadPoolExecutor(max(1, jobs)) as pool:
-        for _ in pool.map(batch, _batches(items, jobs)):
-            pass
-
-
-def _batches(items: Sequence[_Item], jobs: int) -> list[list[_Item]]:
-    """Largest first (a big file starts at once, not last), small ones grouped so that
-    20,000 objects are a few hundred pool tasks, yet every thread has work until the end."""
-    per_task = max(1, min(BATCH_OBJECTS, len(items) // (4 * max(1, jobs))))
-    groups: list[list[_Item]] = []
-    group: list[_Item] = []
-    nbytes = 0
-    for item in sorted(items, key=lambda i: -i.size):
-        group.append(item)
-        nbytes += item.size
-        if len(group) >= per_task or nbytes >= BATCH_BYTES:
-            groups.append(group)
-            group, nbytes = [], 0
-    if group:
-        groups.append(group)
-    return groups
-
-
-def _result(remote: Remote, tally: _Tally, skipped: int) -> TransferResult:
-    failed = tuple(sorted(tally.failed, key=lambda f: (f.path, str(f.oid))))
-    return TransferResult(
-        remote.label,
-        tally.transferred,
-        tally.nbytes,
-        skipped,
-        failed,
-        tally.aborted,
-        tally.abort_hint,
-    )

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import os
+import random
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from gitmv import manifest
+from gitmv import chunking, manifest, transfer
 from gitmv.cache import Cache
-from gitmv.errors import RemoteError
+from gitmv.chunking import Settings
+from gitmv.errors import IntegrityError, RemoteError
 from gitmv.hashing import Oid
 from gitmv.pointer import Pointer
 from gitmv.remote import FolderRemote, OnBytes, Remote, RemoteSpec, open_remote
-from gitmv.transfer import TransferResult, _retry, fetch, push
+from gitmv.transfer import TransferResult, fetch, push
+from gitmv.workers import retry as _retry
 from tests.servers import RemoteTarget, Server, closed_port, s3_put
 
 
@@ -256,3 +259,250 @@ def test_not_pushed_names_the_artifacts_the_remote_lacks(repo: Path, tmp_path: P
     assert not_pushed(opened, "origin", pointers) == {"a.bin"}
     gitmv(repo, "push")
     assert not_pushed(opened, None, pointers) == set()
+
+
+# -- chunked objects (DESIGN 3.1) ------------------------------------------------------------
+
+SMALL_CHUNKS = Settings(min_size=256 * 1024, avg_size=64 * 1024)
+
+
+def edited(data: bytes, *regions: int) -> bytes:
+    """`data` with 2,000 bytes overwritten at each offset: an in-place change, same size."""
+    out = bytearray(data)
+    for offset in regions:
+        out[offset : offset + 2000] = random.Random(offset).randbytes(2000)
+    return bytes(out)
+
+
+def keys_under(remote: Remote, prefix: str) -> set[str]:
+    return set(remote.iter_keys(prefix))
+
+
+def test_a_large_file_goes_up_as_chunks_and_comes_back_whole(
+    remote_target: RemoteTarget, tmp_path: Path
+) -> None:
+    here = Cache(tmp_path / "here")
+    v1 = random.Random(1).randbytes(2 * 1024 * 1024)
+    pointers = {
+        "model.bin": add_file(here, tmp_path, v1),
+        "small.txt": add_file(here, tmp_path, b"s"),
+    }
+    oid = pointers["model.bin"].oid
+    remote = open_remote(RemoteSpec("origin", remote_target.url, dict(remote_target.options)))
+    progress = Counter()
+
+    result = push(here, remote, pointers.items(), progress=progress, settings=SMALL_CHUNKS)
+    assert result.ok, result
+    assert result.transferred == 2
+    listed = chunking.decode_list(remote.get_bytes(chunking.list_key(oid)), "list", len(v1))
+    assert len(listed) > 8
+    assert keys_under(remote, "chunks") == {chunking.chunk_key(c.oid) for c in listed}
+    assert not remote.exists(oid.relpath)  # chunked, not whole
+    list_bytes = len(chunking.encode_list(listed))
+    assert result.nbytes == len(v1) + 1 + list_bytes
+    assert progress.nbytes == progress.planned_bytes == result.nbytes
+    assert progress.objects == progress.planned_objects == 2
+    assert transfer.present(remote, [oid]) == {oid}
+
+    again = push(here, remote, pointers.items(), settings=SMALL_CHUNKS)
+    assert (again.transferred, again.skipped, again.nbytes) == (0, 2, 0)
+
+    there = Cache(tmp_path / "there")
+    progress = Counter()
+    got = fetch(there, remote, pointers.items(), jobs=4, progress=progress)
+    assert got.ok, got
+    assert got.transferred == 2 and got.nbytes == len(v1) + 1
+    assert progress.nbytes == progress.planned_bytes and progress.objects == 2
+    assert there.read_bytes(oid) == v1
+    assert chunking.load_local_list(there, oid, len(v1)) == listed  # the local index
+    assert os.listdir(there.root / "tmp") == []
+
+
+def test_a_new_version_moves_only_the_chunks_that_changed(
+    remote_target: RemoteTarget, tmp_path: Path
+) -> None:
+    if remote_target.kind in ("file-url", "memory"):
+        pytest.skip("the folder and object-store cases cover this")
+    here = Cache(tmp_path / "here")
+    v1 = random.Random(2).randbytes(4 * 1024 * 1024)
+    v2 = edited(v1, 100_000, 2_000_000, 3_500_000)
+    p1, p2 = add_file(here, tmp_path, v1), add_file(here, tmp_path, v2)
+    remote = open_remote(RemoteSpec("origin", remote_target.url, dict(remote_target.options)))
+    assert push(here, remote, [("m.bin", p1)], settings=SMALL_CHUNKS).ok
+
+    up = push(here, remote, [("m.bin", p2)], settings=SMALL_CHUNKS)
+    assert up.ok and up.transferred == 1
+    assert up.nbytes < len(v2) * 0.15, up.nbytes
+
+    there = Cache(tmp_path / "there")
+    assert fetch(there, remote, [("m.bin", p2)]).nbytes == len(v2)
+    down = fetch(there, remote, [("m.bin", p1)])  # v1, next to v2 in the cache
+    assert down.ok and down.transferred == 1
+    assert down.nbytes < len(v1) * 0.15, down.nbytes
+    assert there.read_bytes(p1.oid) == v1
+
+
+def test_versions_fetched_together_share_their_chunk_downloads(tmp_path: Path) -> None:
+    here = Cache(tmp_path / "here")
+    v1 = random.Random(3).randbytes(2 * 1024 * 1024)
+    v2 = edited(v1, 1_000_000)
+    pointers = [("a.bin", add_file(here, tmp_path, v1)), ("b.bin", add_file(here, tmp_path, v2))]
+    remote = open_remote(RemoteSpec("origin", str(tmp_path / "store")))
+    pushed = push(here, remote, pointers, settings=SMALL_CHUNKS)
+    assert pushed.ok and pushed.nbytes < len(v1) * 1.15  # the shared chunks went up once
+
+    there = Cache(tmp_path / "there")
+    got = fetch(there, remote, pointers)
+    assert got.ok and got.transferred == 2
+    assert got.nbytes < len(v1) * 1.15
+    assert there.read_bytes(pointers[1][1].oid) == v2
+
+
+def test_either_form_of_an_object_counts_as_present(tmp_path: Path) -> None:
+    here = Cache(tmp_path / "here")
+    big = add_file(here, tmp_path, random.Random(4).randbytes(300_000))
+    small = add_file(here, tmp_path, b"whole")
+    remote = open_remote(RemoteSpec("origin", str(tmp_path / "store")))
+    assert push(here, remote, [("big", big), ("small", small)], settings=SMALL_CHUNKS).ok
+    assert transfer.stored(remote, [big.oid, small.oid]) == ({small.oid}, {big.oid})
+    # A clone with a higher threshold still sees the chunked object as pushed.
+    again = push(here, remote, [("big", big)], settings=Settings())
+    assert (again.transferred, again.skipped) == (0, 1)
+
+
+class FailingChunk(FolderRemote):
+    """Refuses to store one chunk, the way a remote that fills up or denies a key would."""
+
+    def __init__(self, root: Path, bad_key: str | None) -> None:
+        super().__init__(RemoteSpec("origin", str(root)), root)
+        self.bad_key = bad_key
+        self.put: list[str] = []
+
+    def put_bytes(self, key: str, data: bytes, expected: Oid) -> None:
+        if key == self.bad_key:
+            raise IntegrityError(f"refusing {key}")
+        self.put.append(key)
+        super().put_bytes(key, data, expected)
+
+
+def test_a_chunk_list_goes_up_only_after_all_its_chunks(tmp_path: Path) -> None:
+    here = Cache(tmp_path / "here")
+    data = random.Random(5).randbytes(1024 * 1024)
+    p = add_file(here, tmp_path, data)
+    chunks = chunking.cut(here.path(p.oid), SMALL_CHUNKS.avg_size, "xxh128")
+    bad = chunking.chunk_key(chunks[3].oid)
+    remote = FailingChunk(tmp_path / "store", bad)
+
+    result = push(here, remote, [("m.bin", p)], settings=SMALL_CHUNKS)
+    assert [(f.oid, f.path) for f in result.failed] == [(p.oid, "m.bin")]
+    assert "stored as chunks" in result.failed[0].reason and "refusing" in result.failed[0].reason
+    assert not remote.exists(chunking.list_key(p.oid))
+    assert len(remote.put) == len(chunks) - 1
+
+    healed = FailingChunk(tmp_path / "store", None)
+    again = push(here, healed, [("m.bin", p)], settings=SMALL_CHUNKS)
+    assert again.ok
+    assert healed.put == [bad, chunking.list_key(p.oid)]  # only what was missing, list last
+
+
+def test_a_corrupt_cache_file_is_never_pushed_as_chunks(tmp_path: Path) -> None:
+    here = Cache(tmp_path / "here")
+    p = add_file(here, tmp_path, random.Random(6).randbytes(600_000))
+    os.chmod(here.path(p.oid), 0o644)
+    with open(here.path(p.oid), "r+b") as f:
+        f.seek(300_000)
+        f.write(b"bit rot")
+    remote = open_remote(RemoteSpec("origin", str(tmp_path / "store")))
+    result = push(here, remote, [("m.bin", p)], settings=SMALL_CHUNKS)
+    assert [f.oid for f in result.failed] == [p.oid]
+    assert "corrupt" in result.failed[0].reason
+    assert keys_under(remote, "chunks") == set() and transfer.present(remote, [p.oid]) == set()
+
+
+def test_a_corrupt_chunk_on_the_remote_never_enters_the_cache(
+    tmp_path: Path, moto_server: Server, s3_bucket: str
+) -> None:
+    here = Cache(tmp_path / "here")
+    good = random.Random(7).randbytes(700_000)
+    pointers = [("a.bin", add_file(here, tmp_path, good))]
+    pointers.append(("b.bin", add_file(here, tmp_path, random.Random(8).randbytes(500_000))))
+    remote = open_remote(
+        RemoteSpec("origin", f"s3://{s3_bucket}/x", {"endpoint_url": moto_server.endpoint})
+    )
+    assert push(here, remote, pointers, settings=SMALL_CHUNKS).ok
+    oid = pointers[0][1].oid
+    victim = chunking.cut(here.path(oid), SMALL_CHUNKS.avg_size, "xxh128")[2]
+    s3_put(moto_server, s3_bucket, f"x/{chunking.chunk_key(victim.oid)}", b"evil" * 1000)
+
+    there = Cache(tmp_path / "there")
+    result = fetch(there, remote, pointers)
+    assert [(f.oid, f.path) for f in result.failed] == [(oid, "a.bin")]
+    reason = result.failed[0].reason
+    assert str(victim.oid) in reason and "'origin'" in reason and "corrupt" in reason
+    assert not there.has(oid) and there.has(pointers[1][1].oid)
+    assert os.listdir(there.root / "tmp") == []
+    assert list(chunking.local_lists(there)) == [pointers[1][1].oid]
+
+
+def test_a_chunk_list_whose_chunk_is_gone_fails_that_object_only(tmp_path: Path) -> None:
+    here = Cache(tmp_path / "here")
+    p = add_file(here, tmp_path, random.Random(9).randbytes(400_000))
+    other = add_file(here, tmp_path, random.Random(10).randbytes(400_000))
+    remote = open_remote(RemoteSpec("origin", str(tmp_path / "store")))
+    assert push(here, remote, [("a", p), ("b", other)], settings=SMALL_CHUNKS).ok
+    first = chunking.cut(here.path(p.oid), SMALL_CHUNKS.avg_size, "xxh128")[0]
+    remote.delete_keys([chunking.chunk_key(first.oid)])
+
+    there = Cache(tmp_path / "there")
+    result = fetch(there, remote, [("a", p), ("b", other)])
+    assert [(f.oid, f.path) for f in result.failed] == [(p.oid, "a")]
+    assert "missing from remote 'origin'" in result.failed[0].reason
+    assert str(first.oid) in result.failed[0].reason
+    assert result.transferred == 1 and not there.has(p.oid)
+    assert os.listdir(there.root / "tmp") == []
+
+
+def test_the_package_list_a_pointer_names_goes_up_with_it(tmp_path: Path) -> None:
+    here = Cache(tmp_path / "here")
+    packages = here.add_small(b"numpy==2.0.0\n", "xxh128")
+    model = add_file(here, tmp_path, b"weights")
+    with_meta = Pointer(model.oid, model.size, "file", meta={"env": {"packages": str(packages)}})
+    lost = Pointer(model.oid, model.size, "file", meta={"env": {"packages": "xxh128:" + "0" * 32}})
+    remote = open_remote(RemoteSpec("origin", str(tmp_path / "store")))
+    result = push(here, remote, [("m.bin", with_meta)])
+    assert result.ok and result.transferred == 2
+    assert set(remote.iter_oids()) == {model.oid, packages}
+    # A package list nobody has (a pointer written before lists were pushed) fails nothing.
+    assert push(here, remote, [("m.bin", lost)]).ok
+    # Fetching a pointer does not fetch its package list: that is read on demand.
+    there = Cache(tmp_path / "there")
+    assert fetch(there, remote, [("m.bin", with_meta)]).transferred == 1
+
+
+def test_many_chunked_objects_are_rebuilt_a_group_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gitmv import chunked
+
+    here = Cache(tmp_path / "here")
+    pointers = [
+        (f"part-{i}.bin", add_file(here, tmp_path, random.Random(20 + i).randbytes(300_000)))
+        for i in range(5)
+    ]
+    remote = open_remote(RemoteSpec("origin", str(tmp_path / "store")))
+    assert push(here, remote, pointers, settings=SMALL_CHUNKS).ok
+    groups: list[int] = []
+    real = chunked._assemble_group
+
+    def spy(*args: object) -> None:
+        groups.append(len(args[3]))  # type: ignore[arg-type]
+        real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(chunked, "ASSEMBLE_AT_ONCE", 2)
+    monkeypatch.setattr(chunked, "_assemble_group", spy)
+    there = Cache(tmp_path / "there")
+    result = fetch(there, remote, pointers)
+    assert result.ok and result.transferred == 5
+    assert groups == [2, 2, 1]
+    for _, p in pointers:
+        assert there.read_bytes(p.oid) == here.read_bytes(p.oid)

@@ -250,8 +250,11 @@ def push(
         pointers = _work_tree(repo, paths or [])
     store = transfer.open_named(repo, remote)
     n = transfer.jobs_for(repo, store, jobs)
+    settings = transfer.settings_for(repo)
     with _progress("push") as progress:
-        result = transfer.push(repo.cache, store, pointers, jobs=n, progress=progress)
+        result = transfer.push(
+            repo.cache, store, pointers, jobs=n, progress=progress, settings=settings
+        )
     _report(repo, result, "pushed", "to")
 
 
@@ -491,20 +494,25 @@ def gc(
     store = transfer.open_named(repo, remote)
     plan = maintenance.plan_remote_gc(repo, store)
     _warn_unresolved(plan.unresolved)
-    if not plan.remove and not plan.temps:
+    if not plan.remove and not plan.temps and not plan.chunks:
         echo(f"remote {plan.remote}: nothing to delete; kept {plan.kept}")
         return
     head = "would delete" if dry_run else "deleting"
     echo(f"remote {plan.remote}: {head} {len(plan.remove)} objects:")
     for oid in plan.remove:
         echo(f"  {oid}")
+    if plan.chunks:
+        echo(f"  {len(plan.chunks)} chunks no kept object is made of")
     for key in plan.temps:
         echo(f"  {key} (leftover temp file)")
     if not dry_run:
         maintenance.apply_remote_gc(store, plan)
-        echo(f"remote {plan.remote}: deleted {len(plan.remove)} objects; kept {plan.kept}")
+        chunks = f" and {len(plan.chunks)} chunks" if plan.chunks else ""
+        echo(f"remote {plan.remote}: deleted {len(plan.remove)} objects{chunks}; kept {plan.kept}")
 
 
 def _warn_unresolved(unresolved: Sequence[Any]) -> None:
     for oid in unresolved:
-        warn(f"directory manifest {oid} is needed but could not be read: its files are unknown")
+        warn(
+            f"{oid} is needed but its manifest or chunk list cannot be read: its parts are unknown"
+        )

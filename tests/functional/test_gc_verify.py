@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -135,3 +136,112 @@ def test_verify_reports_each_corrupt_or_missing_object(repo: Path, tmp_path: Pat
 
     proc = gitmv(repo, "verify", "--deep", code=2)
     assert "--remote" in proc.stderr
+
+
+# -- chunked objects (DESIGN 3.1) ------------------------------------------------------------
+
+MIB = 1024 * 1024
+
+
+def chunked_project(repo: Path, tmp_path: Path) -> Path:
+    store = tmp_path / "store"
+    gitmv(repo, "remote", "add", "origin", str(store), "--default")
+    with open(repo / ".gitmv/config.yaml", "a") as f:
+        f.write("chunking:\n  min_size: 1048576\n  avg_size: 65536\n")
+    git(repo, "commit", "-qam", "remote")
+    return store
+
+
+def chunks_on(store: Path) -> set[str]:
+    return {p.parent.name + p.name for p in (store / "chunks").rglob("*") if p.is_file()}
+
+
+def list_of(store: Path, oid: Oid) -> set[str]:
+    from gitmv import chunking
+
+    data = (store / chunking.list_key(oid)).read_bytes()
+    return {c.oid.hex for c in chunking.decode_list(data, "list")}
+
+
+def test_gc_on_a_remote_keeps_the_chunks_kept_objects_are_made_of(
+    repo: Path, tmp_path: Path
+) -> None:
+    from gitmv import chunking
+
+    store = chunked_project(repo, tmp_path)
+    base = random.Random(1).randbytes(3 * MIB)
+    tagged = add_commit(repo, "m.bin", base, "v1")
+    git(repo, "tag", "v1")
+    gitmv(repo, "push")
+    dropped = add_commit(
+        repo, "m.bin", base[:MIB] + random.Random(2).randbytes(MIB) + base[2 * MIB :], "v2"
+    )
+    gitmv(repo, "push")
+    latest = add_commit(repo, "m.bin", base[: 2 * MIB] + random.Random(3).randbytes(MIB), "v3")
+    gitmv(repo, "push")
+    own = list_of(store, dropped) - list_of(store, tagged) - list_of(store, latest)
+    assert own and chunks_on(store) == list_of(store, tagged) | list_of(store, latest) | own
+    local_lists = repo / CACHE / chunking.LOCAL_LISTS
+    assert (local_lists / chunking.list_key(dropped)).exists()
+
+    out = gitmv(repo, "gc", "--remote", "origin", "--dry-run").stdout
+    assert f"would delete 1 objects:\n  {dropped}\n  {len(own)} chunks" in out
+    assert len(chunks_on(store)) == len(list_of(store, tagged) | list_of(store, latest) | own)
+
+    out = gitmv(repo, "gc", "--remote", "origin").stdout
+    assert f"deleted 1 objects and {len(own)} chunks" in out
+    assert not (store / chunking.list_key(dropped)).exists()
+    assert chunks_on(store) == list_of(store, tagged) | list_of(store, latest)
+    assert not (local_lists / chunking.list_key(dropped)).exists()  # the local index, too
+    assert (local_lists / chunking.list_key(latest)).exists()
+    assert "all sound" in gitmv(repo, "verify", "--remote", "origin", "--deep").stdout
+    other = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(repo), str(other))
+    gitmv(other, "pull")
+    gitmv(other, "fetch", "--rev", "v1")
+    gitmv(other, "checkout", "--rev", "v1", "--force")
+    assert (other / "m.bin").read_bytes() == base
+
+
+def test_gc_deletes_no_chunk_while_a_kept_chunk_list_is_unreadable(
+    repo: Path, tmp_path: Path
+) -> None:
+    from gitmv import chunking
+
+    store = chunked_project(repo, tmp_path)
+    old = add_commit(repo, "m.bin", random.Random(4).randbytes(2 * MIB), "old")
+    gitmv(repo, "push")
+    kept = add_commit(repo, "m.bin", random.Random(5).randbytes(2 * MIB), "new")
+    gitmv(repo, "push")
+    before = chunks_on(store)
+    path = store / chunking.list_key(kept)
+    path.chmod(0o644)
+    path.write_bytes(b"not a chunk list")
+
+    proc = gitmv(repo, "gc", "--remote", "origin")
+    assert f"{kept} is needed but its manifest or chunk list cannot be read" in proc.stderr
+    assert not (store / chunking.list_key(old)).exists()  # the unneeded list still goes
+    assert chunks_on(store) == before
+
+
+def test_verify_reads_chunked_objects_back_whole(repo: Path, tmp_path: Path) -> None:
+    from gitmv import chunking
+
+    store = chunked_project(repo, tmp_path)
+    oid = add_commit(repo, "m.bin", random.Random(6).randbytes(2 * MIB), "m")
+    gitmv(repo, "push")
+    assert "all sound" in gitmv(repo, "verify", "--remote", "origin", "--deep").stdout
+    chunks = sorted((store / "chunks").rglob("*"))
+    victim = next(p for p in chunks if p.is_file())
+    victim.chmod(0o644)
+    victim.write_bytes(victim.read_bytes()[::-1])  # the same size, other bytes
+    assert "all sound" in gitmv(repo, "verify", "--remote", "origin").stdout  # the list is there
+    proc = gitmv(repo, "verify", "--remote", "origin", "--deep", code=1)
+    assert f"corrupt: {oid}  m.bin  [remote 'origin'" in proc.stdout
+
+    victim.unlink()
+    proc = gitmv(repo, "verify", "--remote", "origin", "--deep", code=1)
+    assert f"missing: {oid}  m.bin  [remote 'origin'" in proc.stdout
+    (store / chunking.list_key(oid)).unlink()
+    proc = gitmv(repo, "verify", "--remote", "origin", code=1)
+    assert f"missing: {oid}  m.bin  [remote 'origin'" in proc.stdout

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from gitmv import chunking
 from gitmv.atomic import is_temp_name
-from gitmv.hashing import Oid, hash_file
+from gitmv.hashing import Oid, hash_file, new_hasher
 from tests.helpers import assert_clean_error, git, gitmv
 from tests.servers import Server, closed_port, s3_put
 
@@ -37,23 +38,33 @@ def tracked_project(repo: Path, n: int = 120) -> dict[str, bytes]:
     return files
 
 
-def objects_under(store: Path) -> dict[Path, Oid]:
-    """Every object under its final name in a folder store (temp names are not objects)."""
+def objects_under(store: Path, suffix: str = "") -> dict[Path, Oid]:
+    """Every object under its final name in a folder store (temp names are not objects);
+    with `suffix=".chunks"`, every chunk list instead (DESIGN 3.1)."""
     found = {}
     for algorithm in ("xxh128", "sha256"):
         for dirpath, _, names in os.walk(store / algorithm):
             for name in names:
-                if not is_temp_name(name):
-                    path = Path(dirpath, name)
-                    found[path] = Oid(algorithm, path.parent.name + name)
+                if is_temp_name(name) or name.endswith(".chunks") != bool(suffix):
+                    continue
+                path = Path(dirpath, name)
+                found[path] = Oid(algorithm, path.parent.name + name.removesuffix(suffix))
     return found
 
 
 def assert_all_sound(store: Path) -> int:
+    """Every object reads back as its own bytes, whole or assembled from its chunk list;
+    returns how many objects the store holds."""
     objects = objects_under(store)
     for path, oid in objects.items():
         assert hash_file(path, oid.algorithm)[0] == oid, f"{path} holds bytes of another object"
-    return len(objects)
+    lists = objects_under(store, ".chunks")
+    for path, oid in lists.items():
+        whole = new_hasher(oid.algorithm)
+        for c in chunking.decode_list(path.read_bytes(), str(path)):
+            whole.update((store / chunking.chunk_key(c.oid)).read_bytes())
+        assert whole.hexdigest() == oid.hex, f"{path} does not assemble into its object"
+    return len(set(objects.values()) | set(lists.values()))
 
 
 def clone(origin: Path, where: Path) -> Path:

@@ -486,11 +486,6 @@ def test_api_open_streams_a_version_stored_as_chunks(project: Path, tmp_path: Pa
         assert f.read() == data
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="push and gc do not yet treat meta.env.packages as an object the pointer needs "
-    "(gitmv.lineage.extra_objects names it); remove this mark when they do",
-)
 def test_the_frozen_package_list_is_pushed_and_kept_by_gc(project: Path, tmp_path: Path) -> None:
     repo = project
     write(repo / "m.bin", V1)

@@ -1,0 +1,185 @@
+"""The machinery every transfer shares: a bounded thread pool that records a problem with
+one object and goes on, stops everything when the remote goes away, retries transient
+errors with backoff, and reports progress."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
+
+from gitmv.errors import GitmvError, IntegrityError, RemoteError
+from gitmv.hashing import Oid
+from gitmv.remote import MissingObject, Remote, is_transient
+
+T = TypeVar("T")
+
+ATTEMPTS = 4  # one try and three retries, for transient errors only
+BASE_DELAY = 0.25  # seconds; doubles each retry, with jitter
+MAX_DELAY = 4.0
+BATCH_OBJECTS = 64  # at most this many objects per pool task
+BATCH_BYTES = 8 * 1024 * 1024  # or this many bytes
+
+
+class Progress(Protocol):
+    """What a transfer reports as it goes; called from worker threads."""
+
+    def start(self, objects: int, nbytes: int) -> None:
+        """More work is known: add it to the totals (called once per phase)."""
+
+    def advance(self, nbytes: int) -> None: ...
+    def object_done(self) -> None: ...
+
+
+class NullProgress:
+    def start(self, objects: int, nbytes: int) -> None:
+        pass
+
+    def advance(self, nbytes: int) -> None:
+        pass
+
+    def object_done(self) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class Failure:
+    oid: Oid
+    path: str  # the artifact (or file inside a directory artifact) that names the object
+    reason: str
+
+
+@dataclass(frozen=True)
+class TransferResult:
+    remote: str
+    transferred: int = 0
+    nbytes: int = 0
+    skipped: int = 0
+    failed: tuple[Failure, ...] = ()
+    aborted: str | None = None  # why the transfer stopped early (the remote went away)
+    abort_hint: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and self.aborted is None
+
+
+@dataclass(frozen=True)
+class Item:
+    """One object (or chunk) to move: its oid, the path a user knows it by, its size if known."""
+
+    oid: Oid
+    path: str
+    size: int
+    manifest: bool = False
+    optional: bool = False  # a package list: pushed when cached, not a failure when not
+
+
+@dataclass
+class Tally:
+    transferred: int = 0
+    nbytes: int = 0
+    failed: list[Failure] = field(default_factory=list)
+    aborted: str | None = None
+    abort_hint: str | None = None
+
+
+def retry(action: Callable[[], T], sleep: Callable[[float], None] = time.sleep) -> T:
+    """Run `action`, retrying transient failures (network, throttling, 5xx) with backoff."""
+    for attempt in range(ATTEMPTS):
+        try:
+            return action()
+        except Exception as exc:
+            if attempt == ATTEMPTS - 1 or not is_transient(exc):
+                raise
+            delay = min(BASE_DELAY * 2**attempt, MAX_DELAY)
+            sleep(delay * (0.5 + random.random()))
+    raise AssertionError("unreachable")
+
+
+def run(
+    items: Sequence[Item],
+    work: Callable[[Item], int | None],
+    jobs: int,
+    progress: Progress,
+    tally: Tally,
+) -> None:
+    """Run `work` over `items` on `jobs` threads; a problem with one object is recorded and
+    the rest go on, but a remote that stops answering (or refuses us) stops the lot.
+    `work` returns the bytes it moved, or None when it handed the item to a later phase."""
+    if not items:
+        return
+    stop = threading.Event()
+    lock = threading.Lock()
+
+    def one(item: Item) -> None:
+        if stop.is_set():
+            return
+        try:
+            size = work(item)
+        except (IntegrityError, MissingObject) as exc:
+            with lock:
+                tally.failed.append(Failure(item.oid, item.path, exc.message))
+        except RemoteError as exc:
+            with lock:
+                if tally.aborted is None:
+                    tally.aborted, tally.abort_hint = exc.message, exc.hint
+            stop.set()
+        except GitmvError as exc:
+            with lock:
+                tally.failed.append(Failure(item.oid, item.path, exc.message))
+        except OSError as exc:  # the local side: disk full, permissions
+            with lock:
+                if tally.aborted is None:
+                    tally.aborted = f"{item.path}: {exc.strerror or exc}"
+            stop.set()
+        else:
+            if size is None:
+                return  # handed on to a later phase: neither done nor failed yet
+            with lock:
+                tally.transferred += 1
+                tally.nbytes += size
+            progress.object_done()
+
+    def batch(group: list[Item]) -> None:
+        for item in group:
+            one(item)
+
+    with ThreadPoolExecutor(max(1, jobs)) as pool:
+        for _ in pool.map(batch, _batches(items, jobs)):
+            pass
+
+
+def _batches(items: Sequence[Item], jobs: int) -> list[list[Item]]:
+    """Largest first (a big file starts at once, not last), small ones grouped so that
+    20,000 objects are a few hundred pool tasks, yet every thread has work until the end."""
+    per_task = max(1, min(BATCH_OBJECTS, len(items) // (4 * max(1, jobs))))
+    groups: list[list[Item]] = []
+    group: list[Item] = []
+    nbytes = 0
+    for item in sorted(items, key=lambda i: -i.size):
+        group.append(item)
+        nbytes += item.size
+        if len(group) >= per_task or nbytes >= BATCH_BYTES:
+            groups.append(group)
+            group, nbytes = [], 0
+    if group:
+        groups.append(group)
+    return groups
+
+
+def result(remote: Remote, tally: Tally, skipped: int) -> TransferResult:
+    failed = tuple(sorted(tally.failed, key=lambda f: (f.path, str(f.oid))))
+    return TransferResult(
+        remote.label,
+        tally.transferred,
+        tally.nbytes,
+        skipped,
+        failed,
+        tally.aborted,
+        tally.abort_hint,
+    )
