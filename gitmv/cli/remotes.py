@@ -6,6 +6,7 @@ that loading the CLI for `gitmv status` never pays for fsspec or s3fs.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from collections.abc import Iterator, Sequence
@@ -81,6 +82,10 @@ def add_remote(
     if not url.strip():
         raise GitmvError("the remote URL is empty", hint="e.g. /srv/store or s3://bucket/prefix")
     _check_protocol(url)
+    if "://" not in url and not os.path.isabs(os.path.expanduser(url)):
+        # typed relative to where the user stands; stored relative to the repository root,
+        # which is what every clone resolves it against
+        url = os.path.relpath(os.path.join(repo.cwd, url), repo.root)
     remotes = repo.config.get("remote") or {}
     if name in remotes:
         raise GitmvError(

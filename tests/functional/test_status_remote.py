@@ -77,3 +77,14 @@ def test_azure_and_other_secrets_never_reach_the_project_config(repo: Path) -> N
     )
     listing = gitmv(repo, "remote", "list").stdout + gitmv(repo, "remote", "list", "--json").stdout
     assert "c2VjcmV0" not in listing
+
+
+def test_a_relative_folder_remote_is_relative_to_where_it_was_typed(repo: Path) -> None:
+    sub = repo / "models"
+    sub.mkdir()
+    gitmv(sub, "remote", "add", "store", "../../store")
+    assert "url: ../store" in (repo / ".gitmv/config.yaml").read_text()
+    (sub / "m.bin").write_bytes(b"m")
+    gitmv(sub, "add", "m.bin")
+    gitmv(sub, "push")
+    assert (repo.parent / "store").is_dir()
