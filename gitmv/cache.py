@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import itertools
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -26,6 +27,8 @@ class Cache:
         self.root = root
         self._root_str = str(root)
         self._made_dirs: set[str] = set()
+        self._pid = os.getpid()
+        self._serial = itertools.count()  # next() on a count is atomic under the GIL
         self._reflink_refused = False
 
     def path(self, oid: Oid) -> Path:
@@ -33,6 +36,11 @@ class Cache:
 
     def has(self, oid: Oid) -> bool:
         return os.path.exists(self.root / oid.relpath)
+
+    def _tmp_str(self) -> str:
+        if "tmp" not in self._made_dirs:
+            self._tmp()
+        return os.path.join(self._root_str, "tmp")
 
     def _tmp(self) -> Path:
         tmp = self.root / "tmp"
@@ -71,12 +79,32 @@ class Cache:
     def add_small(self, data: bytes, algorithm: str) -> Oid:
         """Store bytes already in memory (manifests, small files): skip the write if present.
 
-        Plain strings, not Path objects: this runs once per file of a 20,000-file folder.
+        This runs once per file of a 20,000-file folder, so it counts system calls: plain
+        strings, a temp name from a counter rather than the random source, one existence
+        check, and a publish by rename (the object was just checked absent; two writers
+        racing here write the same bytes, so either rename leaves the right object).
         """
         oid = hash_bytes(data, algorithm)
-        final = os.path.join(self._root_str, oid.algorithm, oid.hex[:2], oid.hex[2:])
+        parent = os.path.join(self._root_str, oid.algorithm, oid.hex[:2])
+        final = os.path.join(parent, oid.hex[2:])
         if os.path.exists(final):
             return oid
+        if parent not in self._made_dirs:
+            os.makedirs(parent, exist_ok=True)
+            self._made_dirs.add(parent)
+        tmp = os.path.join(self._tmp_str(), f"obj{_TMP_MARK}{self._pid}-{next(self._serial)}")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _READ_ONLY)
+            try:
+                os.write(fd, data)
+            finally:
+                os.close(fd)
+            os.replace(tmp, final)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        return oid
         tmp = os.path.join(str(self._tmp()), f"obj.gmvtmp-{os.getpid()}-{os.urandom(4).hex()}")
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _READ_ONLY)

@@ -184,8 +184,7 @@ def _store(repo: Repo, rel: str, algorithm: str) -> Pointer:
 
     def store(f: scan.WorkFile) -> Oid:
         if f.key[1] <= scan._SMALL:
-            with open(f.path, "rb") as fh:
-                return cache.add_small(fh.read(), algorithm)
+            return cache.add_small(scan.read_small(f.path, f.key[1]), algorithm)
         return cache.add_file(Path(f.path), algorithm)[0]
 
     jobs = repo.jobs
