@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -188,6 +189,33 @@ def fingerprint(files: Sequence[WorkFile]) -> str:
     return xxhash.xxh3_128_hexdigest(text.encode("utf-8", "surrogateescape"))
 
 
+def quick_stamp(folder: Path) -> str | None:
+    """The folder's fingerprint from GNU find, which stats 20,000 files in C about twice as
+    fast as Python walks them; None where find cannot give it (then the walk's is used).
+
+    Folders holding symbolic links are left to the walk: it follows them, find does not.
+    """
+    try:
+        proc = subprocess.run(
+            ["find", str(folder), "-mindepth", "1", "-printf", "%y %i %s %T@ %m %P\\0"],
+            capture_output=True,
+            check=False,
+        )
+    except OSError:
+        return None
+    listing = proc.stdout
+    complete = proc.returncode == 0 and (not listing or listing.endswith(b"\0"))
+    if not complete or b"\0l " in b"\0" + listing:
+        return None
+    return "find:" + xxhash.xxh3_128_hexdigest(listing)
+
+
+def folder_stamp(folder: Path, files: Sequence[WorkFile], quick: str | None) -> str:
+    """What the stat cache keys a folder's manifest oid by: `quick` when find gave one
+    (taken before the walk, so it never vouches for a newer state than was hashed)."""
+    return quick or fingerprint(files)
+
+
 def folder_oid(
     folder: Path, root: Path, state: StatCache, algorithm: str, jobs: int
 ) -> tuple[Oid, FolderScan | None]:
@@ -195,8 +223,13 @@ def folder_oid(
 
     The scan is returned when one was needed (the caller may want its entries).
     """
+    quick = quick_stamp(folder)
+    if quick is not None:
+        cached = state.get_folder(str(folder), quick)
+        if cached is not None and cached.startswith(algorithm + ":"):
+            return Oid(algorithm, cached[len(algorithm) + 1 :]), None
     files = walk(folder, root)
-    stamp = fingerprint(files)
+    stamp = folder_stamp(folder, files, quick)
     cached = state.get_folder(str(folder), stamp)
     if cached is not None and cached.startswith(algorithm + ":"):
         return Oid(algorithm, cached[len(algorithm) + 1 :]), None

@@ -188,6 +188,7 @@ def _store(repo: Repo, rel: str, algorithm: str) -> Pointer:
         return cache.add_file(Path(f.path), algorithm)[0]
 
     jobs = repo.jobs
+    quick = scan.quick_stamp(path)  # before the walk: it must not vouch for a newer state
     files = scan.walk(path, repo.root)
     label = repo.display(rel)
     for f in files:  # refuse a name a manifest could not hold, before storing anything
@@ -204,7 +205,8 @@ def _store(repo: Repo, rel: str, algorithm: str) -> Pointer:
     repo.state.put_many(result.fresh)
     # the next status answers from this fingerprint instead of rebuilding the manifest
     newest = max((f.key[2] for f in files), default=0)
-    repo.state.put_folder(str(path), scan.fingerprint(files), str(manifest_oid), newest)
+    stamp = scan.folder_stamp(path, files, quick)
+    repo.state.put_folder(str(path), stamp, str(manifest_oid), newest)
     return Pointer(manifest_oid, result.size, "dir", files=len(result.entries))
 
 

@@ -437,3 +437,34 @@ def test_add_records_the_folder_fingerprint_for_the_next_status(repo: Path) -> N
     db.close()
     oid = (repo / "data.gmv").read_text().split("oid: ")[1].split("\n")[0]
     assert rows == [(oid,)]
+
+
+def test_the_find_stamp_sees_every_kind_of_change(repo: Path) -> None:
+    from gitmv import scan
+
+    make_folder(repo / "data", {"a": b"1", "sub/b": b"2"})
+    first = scan.quick_stamp(repo / "data")
+    assert first is not None and first.startswith("find:")
+    assert scan.quick_stamp(repo / "data") == first
+    for change in (
+        lambda: (repo / "data/a").write_bytes(b"1!"),  # content (size, mtime)
+        lambda: os.chmod(repo / "data/sub/b", 0o755),  # exec bit
+        lambda: (repo / "data/sub/c").write_bytes(b""),  # a new empty file
+        lambda: (repo / "data/a").rename(repo / "data/a2"),  # a rename
+    ):
+        before = scan.quick_stamp(repo / "data")
+        change()
+        assert scan.quick_stamp(repo / "data") != before
+    os.symlink("a2", repo / "data/link")
+    assert scan.quick_stamp(repo / "data") is None  # links: left to the walk, which follows them
+
+
+def test_status_sees_a_change_made_right_after_add(repo: Path) -> None:
+    make_folder(repo / "data", {f"f{i}": b"x" for i in range(30)})
+    gitmv(repo, "add", "data")
+    assert states(repo) == {"data": "clean"}
+    assert states(repo) == {"data": "clean"}
+    (repo / "data/f7").write_bytes(b"y")
+    assert states(repo) == {"data": "modified"}
+    (repo / "data/f7").write_bytes(b"x")  # same bytes again, new mtime: clean, by hashing
+    assert states(repo) == {"data": "clean"}
