@@ -8,7 +8,9 @@ here is one plumbing command.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,17 +34,36 @@ def _env() -> dict[str, str]:
     return env
 
 
+# How long a command that writes the index waits for another git process to release it.
+INDEX_LOCK_WAIT = 3.0
+_INDEX_LOCKED = re.compile(r"Unable to create '([^']*index\.lock)': File exists")
+
+
 def run(
     args: Sequence[str], cwd: Path, *, input: bytes | None = None, check: bool = True
 ) -> subprocess.CompletedProcess[bytes]:
-    try:
-        proc = subprocess.run(["git", *args], cwd=cwd, input=input, capture_output=True, env=_env())
-    except FileNotFoundError:
-        raise GitmvError("git is not installed or not on PATH", hint="install git") from None
-    if check and proc.returncode != 0:
-        err = proc.stderr.decode(errors="replace").strip().splitlines()
-        raise GitmvError(f"git {args[0]} failed: {err[-1] if err else proc.returncode}")
-    return proc
+    deadline = time.monotonic() + INDEX_LOCK_WAIT
+    while True:
+        try:
+            proc = subprocess.run(
+                ["git", *args], cwd=cwd, input=input, capture_output=True, env=_env()
+            )
+        except FileNotFoundError:
+            raise GitmvError("git is not installed or not on PATH", hint="install git") from None
+        if proc.returncode == 0 or not check:
+            return proc
+        stderr = proc.stderr.decode(errors="replace")
+        locked = _INDEX_LOCKED.search(stderr)
+        if locked is None:
+            err = stderr.strip().splitlines()
+            raise GitmvError(f"git {args[0]} failed: {err[-1] if err else proc.returncode}")
+        if time.monotonic() > deadline:  # a git running now (a hook's checkout) lets go soon
+            raise GitmvError(
+                f"git {args[0]} failed: the index is locked by {locked.group(1)}",
+                hint="another git process is running in this repository; if none is, "
+                "one was killed: remove that file and run the command again",
+            )
+        time.sleep(0.05)
 
 
 def out(args: Sequence[str], cwd: Path) -> str:
