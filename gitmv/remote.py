@@ -713,7 +713,12 @@ def _filesystem(protocol: str, options: dict[str, Any], jobs: int) -> Any:
     if protocol in ("s3", "s3a"):
         import s3fs
 
-        return s3fs.S3FileSystem(**kwargs, **_s3_options(options, endpoint, jobs))
+        fs = s3fs.S3FileSystem(**kwargs, **_s3_options(options, endpoint, jobs))
+        _no_expect_continue(fs)
+        # botocore retries each call and gitmv each transfer: s3fs's own five retries on
+        # top would turn a server that stopped answering into minutes of waiting.
+        fs.retries = 1
+        return fs
     if endpoint:
         kwargs["endpoint_url"] = endpoint
     if protocol in ("gs", "gcs"):
@@ -728,9 +733,32 @@ def _filesystem(protocol: str, options: dict[str, Any], jobs: int) -> Any:
     return fsspec.filesystem(protocol, **kwargs, **options)
 
 
+def _no_expect_continue(fs: Any) -> None:
+    """botocore sends every upload with `Expect: 100-continue`, and aiohttp waits for the
+    `100` with no timeout: a server that stops answering mid-upload would hang the push for
+    ever. Without the header the body goes at once and `read_timeout` bounds the wait."""
+    from botocore.handlers import add_expect_header
+
+    fs.connect().meta.events.unregister("before-call.s3", add_expect_header)
+
+
+# The AWS (and DVC) spellings of S3 credentials, as s3fs names them.
+_S3_CREDENTIALS = {
+    "aws_access_key_id": "key",
+    "access_key_id": "key",
+    "aws_secret_access_key": "secret",
+    "secret_access_key": "secret",
+    "aws_session_token": "token",
+    "session_token": "token",
+}
+
+
 def _s3_options(options: dict[str, Any], endpoint: object, jobs: int) -> dict[str, Any]:
     """Short connect timeouts and few retries, so an unreachable endpoint fails in seconds;
     a connection pool as wide as the transfer's concurrency."""
+    for name, s3fs_name in _S3_CREDENTIALS.items():
+        if name in options:
+            options.setdefault(s3fs_name, options.pop(name))
     client = dict(options.pop("client_kwargs", None) or {})
     region = options.pop("region", None)
     if region:
