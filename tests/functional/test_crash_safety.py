@@ -58,7 +58,7 @@ BIG = 64 * 1024 * 1024  # the large file of the add campaign
 BIG_TRANSFER = {"folder": 16 * 1024 * 1024, "s3": 4 * 1024 * 1024}
 FOLDER_FILES = 5000  # the folder of the add campaign
 TRANSFER_FILES = {"folder": 300, "s3": 40}  # moto serves ~200 small requests a second
-CHECKOUT_FILES = 1000
+CHECKOUT_FILES = 3000
 
 Fingerprint = frozenset[tuple[str, int]]
 
@@ -352,7 +352,7 @@ def two_versions(repo: Path, many_files: Path, files: int, big: int) -> tuple[Ve
 
 def checkout(tmp_path: Path, many_files: Path) -> list[Figures]:
     repo = new_repo(tmp_path / "repo")
-    v1, v2 = two_versions(repo, many_files, CHECKOUT_FILES, 32 * 1024 * 1024)
+    v1, v2 = two_versions(repo, many_files, CHECKOUT_FILES, 96 * 1024 * 1024)
     cache = StoreAudit(cache_of(repo))
     work = WorkTreeAudit(repo)
     stat = StatCacheAudit(state_of(repo))
