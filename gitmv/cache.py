@@ -105,19 +105,6 @@ class Cache:
                 os.unlink(tmp)
             raise
         return oid
-        tmp = os.path.join(str(self._tmp()), f"obj.gmvtmp-{os.getpid()}-{os.urandom(4).hex()}")
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _READ_ONLY)
-            try:
-                os.write(fd, data)
-            finally:
-                os.close(fd)
-            self._publish(Path(tmp), oid)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
-        return oid
 
     def adopt(self, tmp: Path, expected: Oid, source: str) -> None:
         """Publish a downloaded file only if it hashes to `expected`; discard it otherwise."""
