@@ -187,41 +187,6 @@ def rmtree(path: Path) -> None:
         shutil.rmtree(path, onerror=onerror)
 
 
-class Trash:
-    """Folders a run is done with, deleted after each tool's repetitions, not between steps.
-
-    On ext4 without a journal (as on the machines this runs on), each new inode is searched
-    for past every inode freed in the last ~35 s (dirty_expire_centisecs + 5 s). Deleting a
-    40,000-file clone just before a timed step made that step seconds slower, and whichever
-    tool ran next paid for the one before it. So folders on the work's file system are moved
-    aside (a rename frees no inode), and `empty` deletes them and then lets that window pass.
-    """
-
-    SETTLE = 36.0
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self._serial = 0
-
-    def discard(self, path: Path) -> None:
-        if not path.exists():
-            return
-        if path.stat().st_dev != self.root.parent.stat().st_dev:
-            rmtree(path)  # another file system (a tmpfs remote): nothing to wait for
-            return
-        self.root.mkdir(exist_ok=True)
-        self._serial += 1
-        path.rename(self.root / f"{self._serial:04d}-{path.name}")
-
-    def empty(self) -> None:
-        if not self.root.exists():
-            return
-        rmtree(self.root)
-        os.sync()
-        print(f"  (deleted the finished folders; {self.SETTLE:.0f} s for the file system)")
-        time.sleep(self.SETTLE)
-
-
 def lock_folder(folder: Path, what: str) -> TextIO:
     """Hold an exclusive lock on folder for this process's life; exit if busy.
 
@@ -361,7 +326,6 @@ class Ctx:
     repo: Path  # work tree where artifacts are added
     remote: Path  # per-rep folder holding the remote store and the bare origin
     clone: Path  # where clone-pull clones to
-    trash: Trash  # where finished folders go until the tool's repetitions are over
 
     @property
     def origin(self) -> Path:
@@ -647,7 +611,7 @@ class Repetition:
 
     def prepare(self) -> None:
         for path in (self.ctx.repo, self.ctx.remote, self.ctx.clone):
-            self.ctx.trash.discard(path)
+            rmtree(path)
         self.ctx.repo.mkdir(parents=True)
         self.ctx.store.mkdir(parents=True)
         self.ctx.clone.parent.mkdir(parents=True, exist_ok=True)
@@ -716,12 +680,12 @@ class Repetition:
     def clone_pull(self) -> Sample:
         self.need_remote()
         self.publish_commits()
-        self.ctx.trash.discard(self.ctx.clone)
+        rmtree(self.ctx.clone)
         sample = self.timed(self.tool.clone_pull(self.ctx))
         problem = self.workload.matches(self.ctx.clone)
         if problem:
             return Sample(error=f"pull reported success but {problem}")
-        self.ctx.trash.discard(self.ctx.clone)
+        rmtree(self.ctx.clone)  # free the disk before the next step
         return sample
 
     def new_version(self) -> Sample:
@@ -999,8 +963,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {name}: {version}")
 
     report = Report(args.tools, steps)
-    trash = Trash(work / "trash")
-    trash.empty()  # what an interrupted run left
     for tool in tools:
         for rep in range(args.reps):
             print(f"{tool.name} rep {rep + 1}/{args.reps}", flush=True)
@@ -1008,17 +970,15 @@ def main(argv: list[str] | None = None) -> int:
                 repo=work / "repos" / tool.name / "repo",
                 remote=remote_root / tool.name,
                 clone=work / "repos" / tool.name / "clone",
-                trash=trash,
             )
             repetition = Repetition(tool, workload, ctx, set(steps))
             report.add(tool.name, repetition.run())
             if not (args.keep and rep == args.reps - 1):
                 for path in (ctx.repo, ctx.clone, ctx.remote):
-                    trash.discard(path)
+                    rmtree(path)
             if repetition.setup_failed:
                 print(f"  {tool.name}: skipping its remaining reps (set-up failed)")
                 break
-        trash.empty()
 
     print()
     print(report.table())

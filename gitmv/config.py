@@ -17,7 +17,7 @@ PROJECT_FILE = Path(".gitmv") / "config.yaml"
 LAYERS = ("user", "project", "local")
 
 DEFAULTS: dict[str, Any] = {
-    "core": {"hash": "xxh128", "remote": None},  # core.jobs: 8, or 1 for a folder remote
+    "core": {"hash": "xxh128", "remote": None, "jobs": 8},
     "cache": {"dir": None, "link": ["reflink", "copy"]},
     "checkout": {"autopull": True},
     "chunking": {"min_size": 8 * 1024 * 1024, "avg_size": 1024 * 1024},

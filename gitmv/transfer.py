@@ -30,9 +30,7 @@ from gitmv.hashing import Oid, hash_bytes
 from gitmv.lineage import extra_objects
 from gitmv.pointer import Pointer
 from gitmv.remote import (
-    DEFAULT_JOBS,
     SMALL_OBJECT,
-    FolderRemote,
     MissingObject,
     Remote,
     open_remote,
@@ -76,18 +74,12 @@ def open_named(repo: Repo, name: str | None) -> Remote:
 
 
 def jobs_for(repo: Repo, remote: Remote, requested: int | None) -> int:
-    """`--jobs` wins, then the remote's `jobs` option, then `core.jobs`; without any, 8 for
-    a store across the network and 1 for a folder. A folder's work is system calls, and
-    threads only contend for the GIL and the file system's locks: a push of 20,000 small
-    files and a 1 GiB model took 1.7 s on one thread, 2.0 s on two and 2.5 s on eight."""
+    """`--jobs` wins, then the remote's `jobs` option, then `core.jobs`."""
     if requested is not None:
         return parse_jobs(requested, "--jobs")
     if remote.spec.jobs is not None:
         return remote.spec.jobs
-    configured = repo.config.get("core.jobs")
-    if configured is None and isinstance(remote, FolderRemote):
-        return 1
-    return parse_jobs(configured or DEFAULT_JOBS, "core.jobs")
+    return parse_jobs(repo.config.get("core.jobs", 8), "core.jobs")
 
 
 def settings_for(repo: Repo) -> Settings:
@@ -121,6 +113,8 @@ def not_pushed(repo: Repo, remote_name: str | None, pointers: Mapping[str, Point
 
     A directory counts as pushed when its manifest is there: push uploads the manifest last.
     """
+    from gitmv.remote import FolderRemote
+
     remote = open_named(repo, remote_name)
     if (
         isinstance(remote, FolderRemote)

@@ -506,18 +506,3 @@ def test_many_chunked_objects_are_rebuilt_a_group_at_a_time(
     assert groups == [2, 2, 1]
     for _, p in pointers:
         assert there.read_bytes(p.oid) == here.read_bytes(p.oid)
-
-
-def test_jobs_default_to_one_for_a_folder_and_eight_across_the_network(repo: Path) -> None:
-    from gitmv.repo import Repo
-
-    opened = Repo.open(repo)
-    folder = open_remote(RemoteSpec("f", str(repo.parent / "store")))
-    s3 = open_remote(RemoteSpec("s", "s3://bucket/p"))
-    tuned = open_remote(RemoteSpec("t", str(repo.parent / "store"), {"jobs": 3}))
-    assert transfer.jobs_for(opened, folder, None) == 1
-    assert transfer.jobs_for(opened, s3, None) == 8
-    assert transfer.jobs_for(opened, tuned, None) == 3
-    assert transfer.jobs_for(opened, folder, 5) == 5
-    (repo / ".gitmv" / "config.yaml").write_text("core:\n  jobs: 4\n")
-    assert transfer.jobs_for(Repo.open(repo), folder, None) == 4
