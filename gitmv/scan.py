@@ -193,21 +193,45 @@ def quick_stamp(folder: Path) -> str | None:
     """The folder's fingerprint from GNU find, which stats 20,000 files in C about twice as
     fast as Python walks them; None where find cannot give it (then the walk's is used).
 
-    Folders holding symbolic links are left to the walk: it follows them, find does not.
+    The top-level entries are split between one find per CPU (up to 4): stat is kernel
+    work, so two finds take 30 ms where one takes 50. Folders holding symbolic links are
+    left to the walk: it follows them, find does not.
     """
     try:
-        proc = subprocess.run(
-            ["find", str(folder), "-mindepth", "1", "-printf", "%y %i %s %T@ %m %P\\0"],
-            capture_output=True,
-            check=False,
-        )
+        names = sorted(os.listdir(folder))
     except OSError:
         return None
-    listing = proc.stdout
-    complete = proc.returncode == 0 and (not listing or listing.endswith(b"\0"))
+    groups = min(4, os.cpu_count() or 1, len(names))
+    if groups < 2 or len(names) > 512:  # one find; no argument list to outgrow
+        starts = [[".", "-mindepth", "1"]]
+    else:
+        share = -(-len(names) // groups)  # ceiling division: every name in one group
+        starts = [[f"./{n}" for n in names[i : i + share]] for i in range(0, len(names), share)]
+    listings = []
+    try:
+        finds = [
+            subprocess.Popen(
+                ["find", *start, "-printf", _FIND_FORMAT],
+                cwd=folder,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+            for start in starts
+        ]
+    except OSError:
+        return None
+    complete = True
+    for find in finds:
+        listing, _ = find.communicate()
+        complete &= find.returncode == 0 and (not listing or listing.endswith(b"\0"))
+        listings.append(listing)
+    listing = b"".join(listings)
     if not complete or b"\0l " in b"\0" + listing:
         return None
     return "find:" + xxhash.xxh3_128_hexdigest(listing)
+
+
+_FIND_FORMAT = "%y %i %s %T@ %m %p\\0"
 
 
 def folder_stamp(folder: Path, files: Sequence[WorkFile], quick: str | None) -> str:
