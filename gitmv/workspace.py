@@ -197,7 +197,8 @@ def _store(repo: Repo, rel: str, algorithm: str) -> Pointer:
         path, repo.root, repo.state, algorithm, jobs, store=store, files=files
     )
     fresh = {row[0] for row in result.fresh}
-    vouched = [e for e in result.entries if str(path / e.path) not in fresh]
+    top = str(path) + os.sep  # strings, not pathlib: 20,000 joins show in the profile
+    vouched = [e for e in result.entries if top + e.path not in fresh]
     lost = [e for e in vouched if not cache.has(e.oid)]
     for entry in lost:  # the stat cache vouched for it, but the object was collected
         cache.add_file(path / entry.path, algorithm)
