@@ -14,7 +14,12 @@ _TMP_MARK = ".gmvtmp-"
 
 def temp_name(final: Path) -> Path:
     """A process-unique temporary name in the same folder as `final`."""
-    return final.with_name(f"{final.name}{_TMP_MARK}{os.getpid()}-{os.urandom(4).hex()}")
+    return Path(temp_str(str(final)))
+
+
+def temp_str(final: str) -> str:
+    """`temp_name` on a plain string, for the loops that run once per file of a folder."""
+    return f"{final}{_TMP_MARK}{os.getpid()}-{os.urandom(4).hex()}"
 
 
 def is_temp_name(name: str) -> bool:

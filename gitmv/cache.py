@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-from gitmv.atomic import _TMP_MARK, is_temp_name, temp_name
+from gitmv.atomic import _TMP_MARK, is_temp_name, temp_name, temp_str
 from gitmv.errors import GitmvError, IntegrityError
 from gitmv.fastcopy import copy_fd
 from gitmv.hashing import ALGORITHMS, Oid, copy_and_hash, hash_bytes, hash_file
@@ -111,10 +111,7 @@ class Cache:
         actual, _ = hash_file(tmp, expected.algorithm)
         if actual != expected:
             os.unlink(tmp)
-            raise IntegrityError(
-                f"object {expected} from {source} is corrupt (its bytes hash to {actual})",
-                hint="the copy was discarded; run `gitmv verify --remote` to check the remote",
-            )
+            raise corrupt_download(expected, actual, source)
         os.chmod(tmp, _READ_ONLY)
         self._publish(tmp, expected)
 
@@ -165,7 +162,7 @@ class Cache:
         before the open, and a file system that refused a reflink is not asked again.
         """
         src = os.path.join(self._root_str, oid.algorithm, oid.hex[:2], oid.hex[2:])
-        tmp = f"{dst}{_TMP_MARK}{os.getpid()}-{os.urandom(4).hex()}"
+        tmp = temp_str(str(dst))
         mode = 0o777 if executable else 0o666  # os.open applies the umask
         try:
             for link_type in link_types:
@@ -250,3 +247,11 @@ def _copy(src: str, dst: str, mode: int) -> None:
             os.close(dst_fd)
     finally:
         os.close(src_fd)
+
+
+def corrupt_download(expected: Oid, actual: Oid, source: str) -> IntegrityError:
+    """A download whose bytes are not the object asked for (the caller discards them)."""
+    return IntegrityError(
+        f"object {expected} from {source} is corrupt (its bytes hash to {actual})",
+        hint="the copy was discarded; run `gitmv verify --remote` to check the remote",
+    )

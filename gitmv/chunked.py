@@ -23,7 +23,7 @@ from gitmv.cache import Cache
 from gitmv.chunking import Chunk, chunk_key, list_key
 from gitmv.errors import GitmvError, IntegrityError, PointerError, RemoteError
 from gitmv.hashing import Oid, hash_bytes, new_hasher
-from gitmv.remote import MissingObject, Remote
+from gitmv.remote import MissingObject, Remote, corrupt_source
 from gitmv.workers import Failure, Item, NullProgress, Progress, Tally, retry, run
 
 T = TypeVar("T")
@@ -102,10 +102,7 @@ def _chunks_for_push(cache: Cache, item: Item, avg_size: int) -> list[Chunk]:
         return recorded  # each chunk is re-hashed as it is read for upload
     chunks, actual = chunking.cut_and_hash(cache.path(item.oid), avg_size, item.oid.algorithm)
     if actual != item.oid:
-        raise IntegrityError(
-            f"cache object {item.oid} is corrupt (its bytes hash to {actual}); not uploaded",
-            hint="run `gitmv verify`, then restore it with `gitmv add` or `gitmv fetch`",
-        )
+        raise corrupt_source(item.oid, actual)
     with contextlib.suppress(OSError):  # the index saves work later; it is not needed now
         chunking.save_local_list(cache, item.oid, chunks)
     return chunks

@@ -15,14 +15,13 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from gitmv import chunked, chunking, git, manifest, pointer
-from gitmv.atomic import is_temp_name
+from gitmv.atomic import is_abandoned, is_temp_name
 from gitmv.cache import Cache
 from gitmv.chunking import CHUNKS_DIR, LIST_SUFFIX, list_key
 from gitmv.errors import GitmvError
@@ -32,10 +31,8 @@ from gitmv.remote import Remote
 from gitmv.repo import Repo
 from gitmv.transfer import stored
 
-STALE_TEMP_AGE = 24 * 3600.0  # a temp file this old is abandoned even if its pid lives on
 REMOTE_TEMP_AGE = 3600.0  # another machine's upload may still be running: wait an hour
 _OID_TEXT = re.compile(r"\b(xxh128|sha256):([0-9a-f]{32}(?:[0-9a-f]{32})?)\b")
-_TEMP_PID = re.compile(r"\.gmvtmp-(\d+)-")
 
 ManifestReader = Callable[[Oid], "bytes | None"]
 
@@ -254,29 +251,13 @@ def _stale_cache_temps(tmp: Path) -> list[str]:
         entries = list(os.scandir(tmp))
     except FileNotFoundError:
         return []
-    cutoff = time.time() - STALE_TEMP_AGE
-    stale = []
-    for entry in entries:
-        if not entry.is_file(follow_symlinks=False) or not is_temp_name(entry.name):
-            continue
-        match = _TEMP_PID.search(entry.name)
-        pid = int(match.group(1)) if match else None
-        with contextlib.suppress(FileNotFoundError):
-            if entry.stat().st_mtime < cutoff or (pid is not None and not _alive(pid)):
-                stale.append(entry.name)
-    return sorted(stale)
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return sorted(
+        entry.name
+        for entry in entries
+        if entry.is_file(follow_symlinks=False)
+        and is_temp_name(entry.name)
+        and is_abandoned(entry.path)
+    )
 
 
 def plan_remote_gc(repo: Repo, remote: Remote) -> RemoteGcPlan:

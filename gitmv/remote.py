@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
-from gitmv.atomic import is_temp_name, temp_name
+from gitmv.atomic import is_temp_name, temp_name, temp_str
 from gitmv.config import Config, is_secret_key, redact_url
 from gitmv.errors import GitmvError, IntegrityError, RemoteError
 from gitmv.hashing import ALGORITHMS, Oid, copy_and_hash, hash_bytes, hash_file
@@ -359,52 +359,46 @@ class FolderRemote(Remote):
             self._made_dirs.add(folder)
 
     def put_file(self, key: str, src: Path, expected: Oid, on_bytes: OnBytes | None = None) -> None:
-        # Plain strings and one pass over the bytes: this runs once per file of a
-        # 20,000-file folder, where pathlib alone would be a visible share of the time.
-        final = os.path.join(self._root, key)
-        if os.path.exists(final):
-            return  # immutable: whatever is there already has these bytes
-        try:
-            self._ensure_dir(os.path.dirname(final))
-            tmp = str(temp_name(Path(final)))
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _READ_ONLY)
-        except OSError as exc:
-            raise self._error(exc, f"cannot write {key_label(key)}") from None
-        try:
-            try:
-                actual, size = _copy_verifying(src, fd, expected.algorithm)
-            finally:
-                os.close(fd)
+        def fill(fd: int) -> int:
+            actual, size = _copy_verifying(src, fd, expected.algorithm)
             if actual != expected:
                 raise corrupt_source(expected, actual)
-            os.replace(tmp, final)
-        except BaseException as exc:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            if isinstance(exc, OSError) and not isinstance(exc, FileNotFoundError):
-                raise self._error(exc, f"cannot write {key_label(key)}") from None
-            raise
-        if on_bytes:
+            return size
+
+        size = self._write_new(key, fill)
+        if on_bytes and size is not None:
             on_bytes(size)
 
     def put_bytes(self, key: str, data: bytes, expected: Oid) -> None:
         actual = hash_bytes(data, expected.algorithm)
         if actual != expected:
             raise corrupt_source(expected, actual)
+
+        def fill(fd: int) -> int:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            return len(data)
+
+        self._write_new(key, fill)
+
+    def _write_new(self, key: str, fill: Callable[[int], int]) -> int | None:
+        """Publish the object at `key`: `fill` writes it into a temp file beside its final
+        name (raising abandons it), then a rename makes it whole at once. None if the object
+        was already there. Plain strings, no pathlib: this runs once per file of a
+        20,000-file folder, where pathlib alone would be a visible share of the time."""
         final = os.path.join(self._root, key)
         if os.path.exists(final):
-            return  # immutable: whatever is there already has these bytes
+            return None  # immutable: whatever is there already has these bytes
         try:
             self._ensure_dir(os.path.dirname(final))
-            tmp = str(temp_name(Path(final)))
+            tmp = temp_str(final)
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _READ_ONLY)
         except OSError as exc:
             raise self._error(exc, f"cannot write {key_label(key)}") from None
         try:
             try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
+                size = fill(fd)
             finally:
                 os.close(fd)
             os.replace(tmp, final)
@@ -414,6 +408,7 @@ class FolderRemote(Remote):
             if isinstance(exc, OSError) and not isinstance(exc, FileNotFoundError):
                 raise self._error(exc, f"cannot write {key_label(key)}") from None
             raise
+        return size
 
     def get_file(self, key: str, dest: Path, on_bytes: OnBytes | None = None) -> None:
         try:

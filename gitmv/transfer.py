@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from gitmv import chunked, chunking, manifest
-from gitmv.cache import Cache
+from gitmv.cache import Cache, corrupt_download
 from gitmv.chunking import Chunk, Settings, list_key
-from gitmv.errors import GitmvError, IntegrityError
+from gitmv.errors import GitmvError
 from gitmv.hashing import Oid, hash_bytes
 from gitmv.lineage import extra_objects
 from gitmv.pointer import Pointer
@@ -318,11 +318,7 @@ def _download_one(cache: Cache, remote: Remote, item: Item, on_bytes: Callable[[
         on_bytes(len(data))
         actual = hash_bytes(data, item.oid.algorithm)
         if actual != item.oid:
-            raise IntegrityError(
-                f"object {item.oid} from remote {remote.label} is corrupt "
-                f"(its bytes hash to {actual})",
-                hint="the copy was discarded; run `gitmv verify --remote` to check the remote",
-            )
+            raise corrupt_download(item.oid, actual, f"remote {remote.label}")
         cache.add_small(data, item.oid.algorithm)
         return len(data)
     tmp = cache.new_temp()

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
-from gitmv.errors import GitmvError, IntegrityError, RemoteError
+from gitmv.errors import GitmvError, RemoteError
 from gitmv.hashing import Oid
 from gitmv.remote import MissingObject, Remote, is_transient
 
@@ -121,7 +121,7 @@ def run(
             return
         try:
             size = work(item)
-        except (IntegrityError, MissingObject) as exc:
+        except MissingObject as exc:  # a RemoteError, but about one object: the rest go on
             with lock:
                 tally.failed.append(Failure(item.oid, item.path, exc.message))
         except RemoteError as exc:
