@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import time
 from collections.abc import Iterable, Iterator
@@ -18,8 +19,26 @@ def temp_name(final: Path) -> Path:
 
 
 def temp_str(final: str) -> str:
-    """`temp_name` on a plain string, for the loops that run once per file of a folder."""
-    return f"{final}{_TMP_MARK}{os.getpid()}-{os.urandom(4).hex()}"
+    """`temp_name` on a plain string, for the loops that run once per file of a folder.
+
+    `<final>.gmvtmp-<pid>-<token><n>`: the pid tells a sweeper whether the writer lives,
+    the process's random token keeps a reused pid from meeting a dead writer's leftover,
+    and the counter makes names unique within the process without a system call per file.
+    """
+    return f"{final}{_TMP_MARK}{_unique.prefix}{next(_unique.serial)}"
+
+
+class _Unique:
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.prefix = f"{os.getpid()}-{os.urandom(4).hex()}"
+        self.serial = itertools.count()  # next() on a count is atomic under the GIL
+
+
+_unique = _Unique()
+os.register_at_fork(after_in_child=_unique.reset)
 
 
 def is_temp_name(name: str) -> bool:

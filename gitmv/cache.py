@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import itertools
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-from gitmv.atomic import _TMP_MARK, is_temp_name, temp_name, temp_str
+from gitmv.atomic import is_temp_name, temp_name, temp_str
 from gitmv.errors import GitmvError, IntegrityError
 from gitmv.fastcopy import copy_fd
 from gitmv.hashing import ALGORITHMS, Oid, copy_and_hash, hash_bytes, hash_file
@@ -27,15 +26,13 @@ class Cache:
         self.root = root
         self._root_str = str(root)
         self._made_dirs: set[str] = set()
-        self._pid = os.getpid()
-        self._serial = itertools.count()  # next() on a count is atomic under the GIL
         self._reflink_refused = False
 
     def path(self, oid: Oid) -> Path:
         return self.root / oid.relpath
 
     def has(self, oid: Oid) -> bool:
-        return os.path.exists(self.root / oid.relpath)
+        return os.path.exists(f"{self._root_str}/{oid.relpath}")  # no pathlib: once per file
 
     def _tmp_str(self) -> str:
         if "tmp" not in self._made_dirs:
@@ -92,7 +89,7 @@ class Cache:
         if parent not in self._made_dirs:
             os.makedirs(parent, exist_ok=True)
             self._made_dirs.add(parent)
-        tmp = os.path.join(self._tmp_str(), f"obj{_TMP_MARK}{self._pid}-{next(self._serial)}")
+        tmp = temp_str(os.path.join(self._tmp_str(), "obj"))
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _READ_ONLY)
             try:
@@ -109,9 +106,13 @@ class Cache:
     def adopt(self, tmp: Path, expected: Oid, source: str) -> None:
         """Publish a downloaded file only if it hashes to `expected`; discard it otherwise."""
         actual, _ = hash_file(tmp, expected.algorithm)
-        if actual != expected:
+        self.adopt_hashed(tmp, expected, actual.hex, source)
+
+    def adopt_hashed(self, tmp: Path, expected: Oid, digest: str, source: str) -> None:
+        """`adopt` of a file whose bytes were hashed to `digest` as they were written."""
+        if digest != expected.hex:
             os.unlink(tmp)
-            raise corrupt_download(expected, actual, source)
+            raise corrupt_download(expected, Oid(expected.algorithm, digest), source)
         os.chmod(tmp, _READ_ONLY)
         self._publish(tmp, expected)
 
@@ -155,8 +156,11 @@ class Cache:
                     if len(hexpart) == length and not is_temp_name(entry.name):
                         yield Oid(algorithm, hexpart)
 
-    def materialize(self, oid: Oid, dst: Path, link_types: Sequence[str], executable: bool) -> None:
-        """Put the object at `dst` by the first link type that works, atomically.
+    def materialize(
+        self, oid: Oid, dst: str | Path, link_types: Sequence[str], executable: bool
+    ) -> os.stat_result:
+        """Put the object at `dst` by the first link type that works, atomically; returns
+        the placed file's stat (for the stat cache).
 
         Runs once per file of a checkout, from several threads: plain strings, no stat
         before the open, and a file system that refused a reflink is not asked again.
@@ -164,11 +168,12 @@ class Cache:
         src = os.path.join(self._root_str, oid.algorithm, oid.hex[:2], oid.hex[2:])
         tmp = temp_str(str(dst))
         mode = 0o777 if executable else 0o666  # os.open applies the umask
+        placed: os.stat_result | bool = False
         try:
             for link_type in link_types:
                 if link_type == "reflink" and self._reflink_refused:
                     continue
-                if self._place(link_type, src, tmp, mode):
+                if placed := self._place(link_type, src, tmp, mode):
                     break
             else:
                 raise GitmvError(
@@ -188,16 +193,18 @@ class Cache:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
+        return placed if isinstance(placed, os.stat_result) else os.stat(dst)
 
-    def _place(self, link_type: str, src: str, tmp: str, mode: int) -> bool:
+    def _place(self, link_type: str, src: str, tmp: str, mode: int) -> os.stat_result | bool:
+        """The new file's stat (a copy or reflink), True (a link), or False: this link type
+        cannot be used here."""
         if link_type == "reflink":
-            if _reflink(src, tmp, mode):
-                return True
+            if st := _reflink(src, tmp, mode):
+                return st
             self._reflink_refused = True
             return False
         if link_type == "copy":
-            _copy(src, tmp, mode)
-            return True
+            return _copy(src, tmp, mode)
         return _link(link_type, src, tmp)
 
 
@@ -218,7 +225,7 @@ def _link(link_type: str, src: str, dst: str) -> bool:
     return True
 
 
-def _reflink(src: str, dst: str, mode: int) -> bool:
+def _reflink(src: str, dst: str, mode: int) -> os.stat_result | None:
     import fcntl  # POSIX only; a platform without it simply has no reflink
 
     src_fd = os.open(src, os.O_RDONLY)
@@ -229,20 +236,22 @@ def _reflink(src: str, dst: str, mode: int) -> bool:
         except OSError:
             os.close(dst_fd)
             os.unlink(dst)
-            return False
+            return None
+        st = os.fstat(dst_fd)
         os.close(dst_fd)
-        return True
+        return st
     finally:
         os.close(src_fd)
 
 
-def _copy(src: str, dst: str, mode: int) -> None:
+def _copy(src: str, dst: str, mode: int) -> os.stat_result:
     src_fd = os.open(src, os.O_RDONLY)
     try:
         # created with its final mode: writable by its owner although the object is not
         dst_fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
         try:
             copy_fd(src_fd, dst_fd)
+            return os.fstat(dst_fd)  # the rename changes neither inode, size nor mtime
         finally:
             os.close(dst_fd)
     finally:

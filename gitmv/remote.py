@@ -23,7 +23,7 @@ from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 from gitmv.atomic import is_temp_name, temp_name, temp_str
-from gitmv.config import Config, is_secret_key, redact_url
+from gitmv.config import Config, is_secret_key, local_jobs, redact_url
 from gitmv.errors import GitmvError, IntegrityError, RemoteError
 from gitmv.hashing import ALGORITHMS, Oid, copy_and_hash, hash_bytes, hash_file
 
@@ -149,7 +149,13 @@ class Remote:
 
     @property
     def jobs(self) -> int:
-        return self.spec.jobs or DEFAULT_JOBS
+        return self.spec.jobs or self.default_jobs
+
+    @property
+    def default_jobs(self) -> int:
+        """Objects moved at once when neither `--jobs`, the remote nor `core.jobs` says:
+        a network store waits on round trips, so many."""
+        return DEFAULT_JOBS
 
     # -- primitives each backend provides --------------------------------------------
 
@@ -266,12 +272,19 @@ class MissingObject(RemoteError):
     """The remote lacks one object: a problem with that object, not with the remote."""
 
 
+_FIRST_READ = 64 * 1024  # a read this size ends a typical small file; a 1 MiB one costs an mmap
+
+
 def _copy_verifying(src: Path, fd: int, algorithm: str) -> tuple[Oid, int]:
-    """Copy `src` to `fd`, hashing what was copied; small files in one read and one write."""
-    with open(src, "rb", buffering=0) as f:
-        if os.fstat(f.fileno()).st_size > SMALL_OBJECT:
-            return copy_and_hash(src, fd, algorithm)
-        data = f.read()
+    """Copy `src` to `fd`, hashing what was copied; a small file in one read and one write
+    (os.open, not open(): no fstat, seek or tty check, which count at 20,000 files)."""
+    src_fd = os.open(src, os.O_RDONLY)
+    try:
+        data = os.read(src_fd, _FIRST_READ)
+    finally:
+        os.close(src_fd)
+    if len(data) == _FIRST_READ:  # perhaps more: stream it
+        return copy_and_hash(src, fd, algorithm)
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
@@ -310,6 +323,10 @@ class FolderRemote(Remote):
         self.root = root
         self._root = str(root)
         self._made_dirs: set[str] = set()
+
+    @property
+    def default_jobs(self) -> int:
+        return local_jobs()  # a local disk: system calls, not round trips
 
     def check(self, *, write: bool = False) -> None:
         if self.root.is_dir():

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from gitmv import git
 from gitmv.cache import Cache
-from gitmv.config import PROJECT_FILE, Config
+from gitmv.config import PROJECT_FILE, Config, local_jobs
 from gitmv.errors import GitmvError, NotInitialised
 from gitmv.pointer import SUFFIX
 from gitmv.state import StatCache
@@ -80,7 +80,9 @@ class Repo:
 
     @property
     def jobs(self) -> int:
-        value = self.config.get("core.jobs", 8)
+        value = self.config.get("core.jobs")
+        if value is None:
+            return local_jobs()
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise GitmvError(
                 f"core.jobs must be a whole number ≥ 1, not {value!r}", hint=_CONFIG_HINT

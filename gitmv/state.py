@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -20,14 +21,20 @@ def stat_key(st: os.stat_result) -> Key:
 
 
 class StatCache:
+    """One connection, shared by the threads of one command (checkout restores a file
+    artifact beside a folder): every use holds the lock."""
+
     def __init__(self, path: Path) -> None:
         self.path = path
         self._db: sqlite3.Connection | None = None
+        self._lock = threading.RLock()
 
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+            db = sqlite3.connect(
+                self.path, timeout=60, isolation_level=None, check_same_thread=False
+            )
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute(
@@ -42,21 +49,23 @@ class StatCache:
         return self._db
 
     def get(self, path: str, key: Key) -> str | None:
-        row = (
-            self._conn()
-            .execute("SELECT inode, size, mtime_ns, oid FROM stat WHERE path = ?", (path,))
-            .fetchone()
-        )
+        with self._lock:
+            row = (
+                self._conn()
+                .execute("SELECT inode, size, mtime_ns, oid FROM stat WHERE path = ?", (path,))
+                .fetchone()
+            )
         return row[3] if row and tuple(row[:3]) == key else None
 
     def get_under(self, folder: str) -> dict[str, tuple[Key, str]]:
         """Every entry below `folder` (an absolute path), in one query."""
         prefix = folder.rstrip("/") + "/"
-        rows = self._conn().execute(
-            "SELECT path, inode, size, mtime_ns, oid FROM stat WHERE path >= ? AND path < ?",
-            (prefix, prefix[:-1] + "0"),  # '0' sorts right after '/'
-        )
-        return {row[0]: ((row[1], row[2], row[3]), row[4]) for row in rows}
+        with self._lock:
+            rows = self._conn().execute(
+                "SELECT path, inode, size, mtime_ns, oid FROM stat WHERE path >= ? AND path < ?",
+                (prefix, prefix[:-1] + "0"),  # '0' sorts right after '/'
+            )
+            return {row[0]: ((row[1], row[2], row[3]), row[4]) for row in rows}
 
     def put_many(self, rows: Iterable[tuple[str, Key, str]], trusted: bool = False) -> None:
         """Remember rows; `trusted` rows were just written by gitmv itself from a known object."""
@@ -64,32 +73,36 @@ class StatCache:
         fresh = [(p, k[0], k[1], k[2], oid) for p, k, oid in rows if k[2] <= limit]
         if not fresh:
             return
-        db = self._conn()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            db.executemany("INSERT OR REPLACE INTO stat VALUES (?, ?, ?, ?, ?)", fresh)
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+        with self._lock:
+            db = self._conn()
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.executemany("INSERT OR REPLACE INTO stat VALUES (?, ?, ?, ?, ?)", fresh)
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
 
     def get_folder(self, path: str, fingerprint: str) -> str | None:
         """The manifest oid of a folder whose files all still stat as `fingerprint`."""
-        row = (
-            self._conn()
-            .execute("SELECT fingerprint, oid FROM folder WHERE path = ?", (path,))
-            .fetchone()
-        )
+        with self._lock:
+            row = (
+                self._conn()
+                .execute("SELECT fingerprint, oid FROM folder WHERE path = ?", (path,))
+                .fetchone()
+            )
         return row[1] if row and row[0] == fingerprint else None
 
     def put_folder(self, path: str, fingerprint: str, oid: str, newest_mtime_ns: int) -> None:
         if newest_mtime_ns > time.time_ns() - _RACY_NS:
             return  # a file may still change within its mtime tick: do not vouch for the folder
-        self._conn().execute(
-            "INSERT OR REPLACE INTO folder VALUES (?, ?, ?)", (path, fingerprint, oid)
-        )
+        with self._lock:
+            self._conn().execute(
+                "INSERT OR REPLACE INTO folder VALUES (?, ?, ?)", (path, fingerprint, oid)
+            )
 
     def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None

@@ -41,12 +41,15 @@ from gitmv.workers import (
     Failure,
     Item,
     NullProgress,
+    Phase,
     Progress,
     Tally,
     TransferResult,
     result,
     retry,
     run,
+    side_by_side,
+    split_jobs,
 )
 
 if TYPE_CHECKING:
@@ -74,12 +77,16 @@ def open_named(repo: Repo, name: str | None) -> Remote:
 
 
 def jobs_for(repo: Repo, remote: Remote, requested: int | None) -> int:
-    """`--jobs` wins, then the remote's `jobs` option, then `core.jobs`."""
+    """`--jobs` wins, then the remote's `jobs` option, then `core.jobs`, then the
+    remote's own default (one per CPU for a folder, 8 for a network store)."""
     if requested is not None:
         return parse_jobs(requested, "--jobs")
     if remote.spec.jobs is not None:
         return remote.spec.jobs
-    return parse_jobs(repo.config.get("core.jobs", 8), "core.jobs")
+    configured = repo.config.get("core.jobs")
+    if configured is None:
+        return remote.default_jobs
+    return parse_jobs(configured, "core.jobs")
 
 
 def settings_for(repo: Repo) -> Settings:
@@ -152,9 +159,17 @@ def push(
         retry(lambda: remote.upload(item.oid, cache.path(item.oid), progress.advance))
         return item.size
 
-    run(whole, upload, jobs, progress, tally)
-    if large and tally.aborted is None:
-        chunked.upload(cache, remote, large, settings.avg_size, jobs, progress, tally)
+    if large:
+        big_jobs, small_jobs = split_jobs(jobs)
+        side_by_side(
+            lambda t: chunked.upload(
+                cache, remote, large, settings.avg_size, big_jobs, progress, t
+            ),
+            lambda t: run(whole, upload, small_jobs, progress, t),
+            tally,
+        )
+    else:
+        run(whole, upload, jobs, progress, tally)
     if tally.aborted is None:
         failed = {f.oid for f in tally.failed}
         ready = [m for m in plan.manifests if failed.isdisjoint(plan.members[m.oid])]
@@ -233,29 +248,34 @@ def fetch(
     tally = Tally()
 
     local = chunking.LocalChunks(cache)  # read only if something is stored as chunks
-    pending: list[tuple[Item, list[Chunk]]] = []  # found stored as chunks: assembled next
     lock = threading.Lock()
 
-    def download(item: Item) -> int | None:
-        try:
-            return retry(lambda: _download_one(cache, remote, item, progress.advance))
-        except MissingObject:
-            size = None if item.manifest else item.size  # a manifest's size is not recorded
-            chunks = retry(lambda: chunked.remote_list(remote, item.oid, size))
-            if chunks is None:
-                raise
-            with lock:
-                pending.append((item, chunks))
-            return None
+    def phase(items: list[Item], n: int) -> Phase:
+        """Download `items`, then rebuild those of them the remote holds as chunks."""
+        pending: list[tuple[Item, list[Chunk]]] = []
 
-    def assemble_pending() -> None:
-        chunked.assemble(cache, remote, local, list(pending), jobs, progress, tally)
-        pending.clear()
+        def download(item: Item) -> int | None:
+            try:
+                return retry(lambda: _download_one(cache, remote, item, progress.advance))
+            except MissingObject:
+                size = None if item.manifest else item.size  # a manifest's is not recorded
+                chunks = retry(lambda: chunked.remote_list(remote, item.oid, size))
+                if chunks is None:
+                    raise
+                with lock:
+                    pending.append((item, chunks))
+                return None  # done when assembled
+
+        def go(t: Tally) -> None:
+            run(items, download, n, progress, t)
+            if t.aborted is None:
+                chunked.assemble(cache, remote, local, pending, n, progress, t)
+
+        return go
 
     first = [i for i in wanted if i.manifest]
     progress.start(len(first), 0)
-    run(first, download, jobs, progress, tally)
-    assemble_pending()
+    phase(first, jobs)(tally)
     progress.start(0, sum(_size(cache, i.oid) for i in first))  # known now they are here
     files = {i.oid: i for i in wanted if not i.manifest}
     for oid, item in tops.items():
@@ -273,8 +293,13 @@ def fetch(
             remote.check()
         todo = sorted(files.values(), key=lambda i: i.oid)
         progress.start(len(todo), sum(i.size for i in todo))
-        run(todo, download, jobs, progress, tally)
-        assemble_pending()
+        large = [i for i in todo if i.size > SMALL_OBJECT]
+        small = [i for i in todo if i.size <= SMALL_OBJECT]
+        if large and small:  # a 1 GiB model rebuilds while 20,000 small files come down
+            big_jobs, small_jobs = split_jobs(jobs)
+            side_by_side(phase(large, big_jobs), phase(small, small_jobs), tally)
+        else:
+            phase(todo, jobs)(tally)
     return result(remote, tally, len(present))
 
 

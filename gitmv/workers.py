@@ -154,6 +154,33 @@ def run(
             pass
 
 
+Phase = Callable[["Tally"], None]  # a stage of a transfer, recording into its own tally
+
+
+def side_by_side(first: Phase, second: Phase, tally: Tally) -> None:
+    """Run two phases at once, `first` on a thread of its own, each keeping its own tally,
+    then add both into `tally`. Large objects go side by side with thousands of small ones:
+    one is a kernel copy, the other system calls under the GIL, and on two CPUs each alone
+    leaves one idle."""
+    tallies = Tally(), Tally()
+    with ThreadPoolExecutor(1) as side:
+        done = side.submit(first, tallies[0])
+        second(tallies[1])
+        done.result()
+    for part in tallies:
+        tally.transferred += part.transferred
+        tally.nbytes += part.nbytes
+        tally.failed.extend(part.failed)
+        if tally.aborted is None and part.aborted is not None:
+            tally.aborted, tally.abort_hint = part.aborted, part.abort_hint
+
+
+def split_jobs(jobs: int) -> tuple[int, int]:
+    """`jobs` shared by two phases that run side by side: each gets at least one."""
+    half = max(1, jobs // 2)
+    return half, max(1, jobs - half)
+
+
 def _batches(items: Sequence[Item], jobs: int) -> list[list[Item]]:
     """Largest first (a big file starts at once, not last), small ones grouped so that
     20,000 objects are a few hundred pool tasks, yet every thread has work until the end."""

@@ -18,7 +18,7 @@ from gitmv.hashing import Oid
 from gitmv.manifest import ManifestEntry, check_relpath, decode
 from gitmv.pointer import Pointer
 from gitmv.repo import Repo
-from gitmv.state import stat_key
+from gitmv.state import Key, stat_key
 
 STATES = ("clean", "modified", "missing", "not-cached", "not-pushed")
 
@@ -304,15 +304,28 @@ def checkout(
         for rel, p in pointers
         if p.kind == "dir" and repo.cache.has(p.oid)
     }
-    for rel, p in pointers:
-        path = repo.abspath(rel)
-        if p.kind == "file":
-            outcome = _checkout_file(repo, path, p, links, force)
-        elif rel not in manifests:
-            outcome = "not_cached"
-        else:
-            outcome = _checkout_dir(repo, path, p, manifests[rel], links, force)
-        getattr(report, outcome).append(rel)
+    from concurrent.futures import ThreadPoolExecutor  # not at import: status never needs it
+
+    outcomes: dict[str, str] = {}
+    files = [(rel, p) for rel, p in pointers if p.kind == "file"]
+    with ThreadPoolExecutor(1) as side:
+        # Files on a thread of their own, beside the folders: a large one is a kernel copy,
+        # a folder thousands of small system calls; on two CPUs each alone leaves one idle.
+        pending = [
+            (rel, side.submit(_checkout_file, repo, repo.abspath(rel), p, links, force))
+            for rel, p in files
+        ]
+        for rel, p in pointers:
+            if p.kind == "dir":
+                outcomes[rel] = (
+                    _checkout_dir(repo, repo.abspath(rel), p, manifests[rel], links, force)
+                    if rel in manifests
+                    else "not_cached"
+                )
+        for rel, future in pending:
+            outcomes[rel] = future.result()
+    for rel, _ in pointers:
+        getattr(report, outcomes[rel]).append(rel)
     return report
 
 
@@ -347,8 +360,8 @@ def _checkout_file(repo: Repo, path: Path, p: Pointer, links: list[str], force: 
         return "not_cached"
     _remove(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    repo.cache.materialize(p.oid, path, links, p.exec)
-    _remember(repo, [(path, p.oid)])
+    st = repo.cache.materialize(p.oid, path, links, p.exec)
+    repo.state.put_many([(str(path), stat_key(st), str(p.oid))], trusted=True)
     return "restored"
 
 
@@ -360,7 +373,8 @@ def _checkout_dir(
             return "modified"
         _remove(path)
     current: dict[str, ManifestEntry] = {}
-    if path.is_dir():
+    existed = path.is_dir()
+    if existed:
         temps: list[str] = []
         algorithm, jobs = p.oid.algorithm, repo.jobs
         found = scan.scan_folder(path, repo.root, repo.state, algorithm, jobs, temps=temps)
@@ -378,26 +392,30 @@ def _checkout_dir(
         return "not_cached"
     if not write and not stale:
         return "unchanged"
-    for c in stale:
-        _remove(path / c.path)
-    _prune_empty_dirs(path, {str(Path(e.path).parent) for e in entries})
-    copies = []
-    for e in write:
-        dst = path / e.path
-        if e.path in current and current[e.path].oid == e.oid:
-            _set_exec(dst, e.exec)
-            continue
-        _remove(dst)
-        copies.append((dst, e))
-    for folder in sorted({str(dst.parent) for dst, _ in copies}):
+    top = str(path)
+    copies: list[tuple[str, ManifestEntry]] = []
+    if existed:  # make room, and keep what is already right
+        for c in stale:
+            _remove(path / c.path)
+        _prune_empty_dirs(path, {os.path.dirname(e.path) for e in entries})
+        for e in write:
+            dst = f"{top}/{e.path}"
+            if e.path in current and current[e.path].oid == e.oid:
+                _set_exec(Path(dst), e.exec)
+                continue
+            _remove(Path(dst))
+            copies.append((dst, e))
+    else:  # nothing there yet (a fresh clone): 20,000 files, so no pathlib, no removals
+        copies = [(f"{top}/{e.path}", e) for e in write]
+    for folder in sorted({os.path.dirname(dst) for dst, _ in copies}):
         os.makedirs(folder, exist_ok=True)
 
-    def place(item: tuple[Path, ManifestEntry]) -> tuple[Path, Oid]:
+    def place(item: tuple[str, ManifestEntry]) -> tuple[str, Key, str]:
         dst, e = item
-        repo.cache.materialize(e.oid, dst, links, e.exec)
-        return dst, e.oid
+        st = repo.cache.materialize(e.oid, dst, links, e.exec)
+        return dst, stat_key(st), str(e.oid)
 
-    _remember(repo, scan.parallel(place, copies, repo.jobs))
+    repo.state.put_many(scan.parallel(place, copies, repo.jobs), trusted=True)
     return "restored"
 
 
@@ -412,14 +430,6 @@ def _is_backed_up(repo: Repo, path: Path, algorithm: str) -> bool:
         found = scan.scan_folder(path, repo.root, repo.state, algorithm, 8)
         return all(repo.cache.has(e.oid) for e in found.entries)
     return True
-
-
-def _remember(repo: Repo, made: Sequence[tuple[Path, Oid]]) -> None:
-    rows = []
-    for dst, oid in made:
-        st = os.stat(dst)
-        rows.append((str(dst), stat_key(st), str(oid)))
-    repo.state.put_many(rows, trusted=True)
 
 
 def _remove(path: Path) -> None:

@@ -479,30 +479,48 @@ def test_the_package_list_a_pointer_names_goes_up_with_it(tmp_path: Path) -> Non
     assert fetch(there, remote, [("m.bin", with_meta)]).transferred == 1
 
 
-def test_many_chunked_objects_are_rebuilt_a_group_at_a_time(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from gitmv import chunked
+class WatchingTemps(FolderRemote):
+    """Notes, at every chunk download, how many files the fetching cache has in its tmp."""
 
+    def __init__(self, root: Path, watched: Path) -> None:
+        super().__init__(RemoteSpec("origin", str(root)), root)
+        self.watched = watched
+        self.seen: list[int] = []
+
+    def get_bytes(self, key: str) -> bytes:
+        if key.startswith("chunks/"):
+            self.seen.append(len(os.listdir(self.watched)) if self.watched.exists() else 0)
+        return super().get_bytes(key)
+
+
+def test_chunked_objects_are_rebuilt_one_at_a_time(tmp_path: Path) -> None:
     here = Cache(tmp_path / "here")
     pointers = [
         (f"part-{i}.bin", add_file(here, tmp_path, random.Random(20 + i).randbytes(300_000)))
         for i in range(5)
     ]
-    remote = open_remote(RemoteSpec("origin", str(tmp_path / "store")))
-    assert push(here, remote, pointers, settings=SMALL_CHUNKS).ok
-    groups: list[int] = []
-    real = chunked._assemble_group
-
-    def spy(*args: object) -> None:
-        groups.append(len(args[3]))  # type: ignore[arg-type]
-        real(*args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(chunked, "ASSEMBLE_AT_ONCE", 2)
-    monkeypatch.setattr(chunked, "_assemble_group", spy)
+    plain = open_remote(RemoteSpec("origin", str(tmp_path / "store")))
+    assert push(here, plain, pointers, settings=SMALL_CHUNKS).ok
     there = Cache(tmp_path / "there")
-    result = fetch(there, remote, pointers)
+    remote = WatchingTemps(tmp_path / "store", there.root / "tmp")
+    result = fetch(there, remote, pointers, jobs=4)
     assert result.ok and result.transferred == 5
-    assert groups == [2, 2, 1]
+    assert remote.seen and max(remote.seen) == 1  # one temp file open at a time, never five
+    assert os.listdir(there.root / "tmp") == []
     for _, p in pointers:
         assert there.read_bytes(p.oid) == here.read_bytes(p.oid)
+
+
+def test_a_chunk_that_repeats_in_a_file_is_downloaded_once(tmp_path: Path) -> None:
+    here = Cache(tmp_path / "here")
+    block = random.Random(30).randbytes(200_000)
+    data = block * 8 + random.Random(31).randbytes(100_000)  # the same chunks, again and again
+    p = add_file(here, tmp_path, data)
+    remote = open_remote(RemoteSpec("origin", str(tmp_path / "store")))
+    pushed = push(here, remote, [("m.bin", p)], settings=SMALL_CHUNKS)
+    assert pushed.ok and pushed.nbytes < len(data) / 2  # the repeats went up once
+    there = Cache(tmp_path / "there")
+    got = fetch(there, remote, [("m.bin", p)])
+    assert got.ok and got.transferred == 1
+    assert got.nbytes < pushed.nbytes  # each distinct chunk came down once (list aside)
+    assert there.read_bytes(p.oid) == data
