@@ -7,9 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml.comments import CommentedMap
-
-from gitmv import yamlio
+from gitmv import quickyaml
 from gitmv.atomic import write_bytes
 from gitmv.errors import GitmvError
 
@@ -80,7 +78,7 @@ class Config:
             "project": root / PROJECT_FILE,
             "local": common_dir / "gitmv" / "config.yaml",
         }
-        self._docs: dict[str, Any] = {}
+        self._docs: dict[str, Any] = {}  # a layer's ruamel document, read when first needed
         self.merged: dict[str, Any] = copy.deepcopy(DEFAULTS)
         for layer in LAYERS:
             doc = self._load(layer)
@@ -88,6 +86,9 @@ class Config:
                 _merge(self.merged, doc)
 
     def _load(self, layer: str) -> Any:
+        """The layer's settings: by the quick reader where it can (every command reads the
+        config, and ruamel costs a clean `status` a seventh of its time), else by ruamel,
+        whose document is then kept for a rewrite."""
         path = self.files[layer]
         try:
             text = path.read_text(encoding="utf-8")
@@ -96,6 +97,24 @@ class Config:
             return None
         except (OSError, UnicodeDecodeError) as exc:
             raise GitmvError(f"cannot read config {path}: {exc}") from None
+        quick = quickyaml.load(text)
+        if quick is not None:
+            return quick
+        return self._round_trip(layer, text)
+
+    def _round_trip(self, layer: str, text: str | None = None) -> Any:
+        """The layer as ruamel reads it, comments and all: what a rewrite starts from."""
+        if layer in self._docs:
+            return self._docs[layer]
+        from gitmv import yamlio
+
+        path = self.files[layer]
+        if text is None:
+            try:
+                text = path.read_text(encoding="utf-8")
+            except FileNotFoundError:
+                self._docs[layer] = None
+                return None
         doc = yamlio.loads(text, str(path))
         if doc is not None and not isinstance(doc, dict):
             raise GitmvError(
@@ -113,10 +132,12 @@ class Config:
         return default if node is None else node
 
     def layer_doc(self, layer: str) -> Any:
-        return self._docs.get(layer)
+        return self._round_trip(layer)
 
     def set(self, layer: str, dotted: str, value: Any) -> None:
-        doc = self._docs.get(layer)
+        from ruamel.yaml.comments import CommentedMap
+
+        doc = self._round_trip(layer)
         if doc is None:
             doc = CommentedMap()
         node = doc
@@ -129,7 +150,7 @@ class Config:
         self._save(layer, doc)
 
     def unset(self, layer: str, dotted: str) -> bool:
-        doc = self._docs.get(layer)
+        doc = self._round_trip(layer)
         node = doc
         parts = dotted.split(".")
         for part in parts[:-1]:
@@ -145,6 +166,8 @@ class Config:
     def _save(self, layer: str, doc: Any) -> None:
         if layer == "project":
             _refuse_secrets(doc, "")
+        from gitmv import yamlio
+
         path = self.files[layer]
         path.parent.mkdir(parents=True, exist_ok=True)
         write_bytes(path, yamlio.dumps(doc).encode("utf-8"), 0o600 if layer != "project" else 0o644)
@@ -155,8 +178,8 @@ class Config:
         self._docs[layer] = doc
         self.merged = copy.deepcopy(DEFAULTS)
         for name in LAYERS:
-            if self._docs.get(name):
-                _merge(self.merged, self._docs[name])
+            if merged := self._round_trip(name):
+                _merge(self.merged, merged)
 
 
 def _refuse_secrets(node: Any, where: str) -> None:

@@ -7,9 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from ruamel.yaml.comments import CommentedMap
-
-from gitmv import yamlio
+from gitmv import quickyaml
 from gitmv.atomic import write_bytes
 from gitmv.errors import GitmvError, PointerError
 from gitmv.hashing import Oid
@@ -70,11 +68,22 @@ def parse(data: bytes, name: str) -> Pointer:
         raise PointerError(f"{name}: pointer is not UTF-8") from None
     if _has_conflict_markers(text):
         raise _conflict(name)
+    if "#" not in text:
+        quick = quickyaml.load(text)
+        if quick is not None and quick.keys() <= _PLAIN_KEYS:
+            # What gitmv writes: no comment, meta or extra key that a rewrite must keep,
+            # so no ruamel document is needed (`render` writes the same bytes without it).
+            return _validate(quick, name, keep=False)
+    from gitmv import yamlio
+
     try:
         doc = yamlio.loads(text, name)
     except GitmvError as exc:
         raise PointerError(exc.message, hint=_HINT) from None
     return _validate(doc, name)
+
+
+_PLAIN_KEYS = frozenset(("gitmv", "oid", "size", "kind", "files", "exec"))
 
 
 _HINT = "restore it with `git checkout -- <pointer>`, or delete it and run `gitmv add` again"
@@ -103,7 +112,7 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _validate(doc: Any, name: str) -> Pointer:
+def _validate(doc: Any, name: str, keep: bool = True) -> Pointer:
     def bad(problem: str) -> PointerError:
         return PointerError(f"{name}: {problem}", hint=_HINT)
 
@@ -143,12 +152,22 @@ def _validate(doc: Any, name: str) -> Pointer:
     if meta is not None and not isinstance(meta, dict):
         raise bad("'meta' must be a mapping")
     return Pointer(
-        oid, int(size), kind, int(files) if kind == "dir" else None, bool(exec_bit), meta, doc
+        oid,
+        int(size),
+        kind,
+        int(files) if kind == "dir" else None,
+        bool(exec_bit),
+        meta,
+        doc if keep else None,
     )
 
 
 def render(pointer: Pointer) -> str:
     """The pointer as YAML: known keys in order, a user's comments and extra keys kept."""
+    from ruamel.yaml.comments import CommentedMap
+
+    from gitmv import yamlio
+
     doc = pointer.doc if isinstance(pointer.doc, CommentedMap) else CommentedMap()
     values: dict[str, Any] = {
         "gitmv": FORMAT_VERSION,

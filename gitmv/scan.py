@@ -6,7 +6,6 @@ import os
 import stat
 import subprocess
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple, TypeVar
@@ -97,6 +96,8 @@ def parallel(func: Callable[[T], R], items: Sequence[T], jobs: int) -> list[R]:
     hashing or copying a small one. Threads suffice: file I/O and xxhash release the GIL."""
     if len(items) < 64 or jobs <= 1:
         return [func(item) for item in items]
+    from concurrent.futures import ThreadPoolExecutor  # 3 ms: not for a clean status
+
     size = max(16, min(512, len(items) // (jobs * 4)))
     batches = [items[i : i + size] for i in range(0, len(items), size)]
     with ThreadPoolExecutor(max_workers=jobs) as pool:

@@ -59,6 +59,11 @@ def main() -> None:
             from gitmv.cli import hookrun
 
             sys.exit(hookrun.run(args[1], args[2:]))
+        if args in (["status"], ["status", "--json"]):
+            # The command run most, in its plain forms: skip Typer's start-up too.
+            from gitmv.cli import statusview
+
+            return statusview.show([], None, json_out=len(args) == 2)
         load_app(args[0] if args else None)(args=_default_remote_flag(args))
     except GitmvError as exc:
         _error(exc.message, exc.hint)
@@ -78,9 +83,6 @@ def main() -> None:
         sys.exit(1)
 
 
-DEFAULT_REMOTE = ":default:"
-
-
 def _default_remote_flag(args: list[str]) -> list[str]:
     """`status --remote` with no NAME means the default remote (Click's flag_value, which
     Typer does not offer): give the bare option an explicit stand-in value."""
@@ -91,6 +93,8 @@ def _default_remote_flag(args: list[str]) -> list[str]:
         if arg == "--":
             break
         if arg == "--remote" and (i + 1 == len(out) or out[i + 1].startswith("-")):
+            from gitmv.cli.statusview import DEFAULT_REMOTE
+
             out.insert(i + 1, DEFAULT_REMOTE)
             break
     return out
