@@ -49,7 +49,6 @@ from gitmv.workers import (
     retry,
     run,
     side_by_side,
-    split_jobs,
 )
 
 if TYPE_CHECKING:
@@ -159,17 +158,16 @@ def push(
         retry(lambda: remote.upload(item.oid, cache.path(item.oid), progress.advance))
         return item.size
 
+    def send_small(n: int, t: Tally) -> None:
+        run(whole, upload, n, progress, t)
+
+    def send_large(n: int, t: Tally) -> None:
+        chunked.upload(cache, remote, large, settings.avg_size, n, progress, t)
+
     if large:
-        big_jobs, small_jobs = split_jobs(jobs)
-        side_by_side(
-            lambda t: chunked.upload(
-                cache, remote, large, settings.avg_size, big_jobs, progress, t
-            ),
-            lambda t: run(whole, upload, small_jobs, progress, t),
-            tally,
-        )
+        side_by_side(send_large, send_small, jobs, tally)
     else:
-        run(whole, upload, jobs, progress, tally)
+        send_small(jobs, tally)
     if tally.aborted is None:
         failed = {f.oid for f in tally.failed}
         ready = [m for m in plan.manifests if failed.isdisjoint(plan.members[m.oid])]
@@ -250,7 +248,7 @@ def fetch(
     local = chunking.LocalChunks(cache)  # read only if something is stored as chunks
     lock = threading.Lock()
 
-    def phase(items: list[Item], n: int) -> Phase:
+    def phase(items: list[Item]) -> Phase:
         """Download `items`, then rebuild those of them the remote holds as chunks."""
         pending: list[tuple[Item, list[Chunk]]] = []
 
@@ -266,7 +264,7 @@ def fetch(
                     pending.append((item, chunks))
                 return None  # done when assembled
 
-        def go(t: Tally) -> None:
+        def go(n: int, t: Tally) -> None:
             run(items, download, n, progress, t)
             if t.aborted is None:
                 chunked.assemble(cache, remote, local, pending, n, progress, t)
@@ -275,7 +273,7 @@ def fetch(
 
     first = [i for i in wanted if i.manifest]
     progress.start(len(first), 0)
-    phase(first, jobs)(tally)
+    phase(first)(jobs, tally)
     progress.start(0, sum(_size(cache, i.oid) for i in first))  # known now they are here
     files = {i.oid: i for i in wanted if not i.manifest}
     for oid, item in tops.items():
@@ -296,10 +294,9 @@ def fetch(
         large = [i for i in todo if i.size > SMALL_OBJECT]
         small = [i for i in todo if i.size <= SMALL_OBJECT]
         if large and small:  # a 1 GiB model rebuilds while 20,000 small files come down
-            big_jobs, small_jobs = split_jobs(jobs)
-            side_by_side(phase(large, big_jobs), phase(small, small_jobs), tally)
+            side_by_side(phase(large), phase(small), jobs, tally)
         else:
-            phase(todo, jobs)(tally)
+            phase(todo)(jobs, tally)
     return result(remote, tally, len(present))
 
 

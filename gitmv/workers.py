@@ -87,6 +87,14 @@ class Tally:
     aborted: str | None = None
     abort_hint: str | None = None
 
+    def absorb(self, part: Tally) -> None:
+        """Add the tally of a phase that ran beside another; the first abort stands."""
+        self.transferred += part.transferred
+        self.nbytes += part.nbytes
+        self.failed.extend(part.failed)
+        if self.aborted is None and part.aborted is not None:
+            self.aborted, self.abort_hint = part.aborted, part.abort_hint
+
 
 def retry(action: Callable[[], T], sleep: Callable[[float], None] = time.sleep) -> T:
     """Run `action`, retrying transient failures (network, throttling, 5xx) with backoff."""
@@ -154,34 +162,24 @@ def run(
             pass
 
 
-Phase = Callable[["Tally"], None]  # a stage of a transfer, recording into its own tally
+Phase = Callable[[int, "Tally"], None]  # a stage of a transfer: on n threads, into its tally
 
 
-def side_by_side(first: Phase, second: Phase, tally: Tally) -> None:
-    """Run two phases at once, `first` on a thread of its own, each keeping its own tally,
-    then add both into `tally`. Large objects go side by side with thousands of small ones:
-    one is a kernel copy, the other system calls under the GIL, and on two CPUs each alone
-    leaves one idle."""
-    tallies = Tally(), Tally()
+def side_by_side(large: Phase, small: Phase, jobs: int, tally: Tally) -> None:
+    """Run the large objects' phase on a thread of its own beside the small ones', each
+    keeping its own tally, then add both into `tally`. On two CPUs each alone leaves one
+    idle. The large phase gets all `jobs`: its threads spend their time in the kernel,
+    writing chunks to files of their own, and on a virtual machine that faults in fresh
+    memory for every page written, two writers fault twice as fast as one. The small phase
+    gets half: its work is system calls under the GIL, where a second thread only trades the
+    GIL back and forth."""
+    parts = Tally(), Tally()
     with ThreadPoolExecutor(1) as side:
-        done = side.submit(first, tallies[0])
-        second(tallies[1])
+        done = side.submit(large, jobs, parts[0])
+        small(max(1, jobs // 2), parts[1])
         done.result()
-    for part in tallies:
-        tally.transferred += part.transferred
-        tally.nbytes += part.nbytes
-        tally.failed.extend(part.failed)
-        if tally.aborted is None and part.aborted is not None:
-            tally.aborted, tally.abort_hint = part.aborted, part.abort_hint
-
-
-def split_jobs(jobs: int) -> tuple[int, int]:
-    """Threads for two phases side by side, large objects and small ones. The large phase
-    gets all `jobs`: its threads spend their time in the kernel, writing chunks to files of
-    their own, and on a virtual machine that faults in fresh memory for every page written,
-    two writers fault twice as fast as one. The small phase gets half: its work is system
-    calls under the GIL, where a second thread only trades the GIL back and forth."""
-    return jobs, max(1, jobs // 2)
+    for part in parts:
+        tally.absorb(part)
 
 
 def _batches(items: Sequence[Item], jobs: int) -> list[list[Item]]:
