@@ -229,11 +229,14 @@ def fetch(
     *,
     jobs: int | None = None,
     progress: Progress | None = None,
+    cached: Callable[[Oid], None] | None = None,
 ) -> TransferResult:
     """Download every object the pointers name that the cache lacks, each hash-verified.
 
     The remote is contacted only when something is missing, so fetching an up-to-date
-    repository works offline.
+    repository works offline. `cached` is told of each large object as soon as it is in
+    the cache, on the thread that fetched it, while the small ones are still coming down
+    (pull checks a 1 GiB model out then, beside the 20,000 small files).
     """
     progress = progress or NullProgress()
     jobs = jobs or remote.jobs
@@ -271,6 +274,19 @@ def fetch(
 
         return go
 
+    def announced(go: Phase, large: list[Item]) -> Phase:
+        if cached is None:
+            return go
+        tell = cached
+
+        def then_tell(n: int, t: Tally) -> None:
+            go(n, t)
+            for item in large:
+                if cache.has(item.oid):
+                    tell(item.oid)
+
+        return then_tell
+
     first = [i for i in wanted if i.manifest]
     progress.start(len(first), 0)
     phase(first)(jobs, tally)
@@ -294,9 +310,9 @@ def fetch(
         large = [i for i in todo if i.size > SMALL_OBJECT]
         small = [i for i in todo if i.size <= SMALL_OBJECT]
         if large and small:  # a 1 GiB model rebuilds while 20,000 small files come down
-            side_by_side(phase(large), phase(small), jobs, tally)
+            side_by_side(announced(phase(large), large), phase(small), jobs, tally)
         else:
-            phase(todo)(jobs, tally)
+            announced(phase(todo), large)(jobs, tally)
     return result(remote, tally, len(present))
 
 

@@ -286,9 +286,14 @@ class CheckoutReport:
 
 
 def checkout(
-    repo: Repo, paths: Sequence[str] = (), rev: str | None = None, force: bool = False
+    repo: Repo,
+    paths: Sequence[str] = (),
+    rev: str | None = None,
+    force: bool = False,
+    done: Mapping[str, str] | None = None,
 ) -> CheckoutReport:
-    """Materialize artifacts from the cache; never destroy bytes the cache does not hold."""
+    """Materialize artifacts from the cache; never destroy bytes the cache does not hold.
+    `done`: artifacts already checked out by `checkout_file`, with their outcome."""
     if rev is None:
         pointers = collect(repo, paths)
     else:
@@ -297,6 +302,11 @@ def checkout(
         at_rev = pointers_at(repo, rev)
         pointers = [(a, at_rev[a]) for a in select(repo, list(at_rev), paths)]
     report = CheckoutReport()
+    done = done or {}
+    for rel, _ in pointers:
+        if rel in done:
+            getattr(report, done[rel]).append(rel)
+    pointers = [(rel, p) for rel, p in pointers if rel not in done]
     links = repo.link_types
     # Read and check every manifest first: a hostile one must stop us before any write.
     manifests = {
@@ -327,6 +337,12 @@ def checkout(
     for rel, _ in pointers:
         getattr(report, outcomes[rel]).append(rel)
     return report
+
+
+def checkout_file(repo: Repo, rel: str, p: Pointer) -> str:
+    """Check out one file artifact, as `checkout` would; its outcome (a CheckoutReport
+    field name). Pull calls it for a large file as soon as its object is fetched."""
+    return _checkout_file(repo, repo.abspath(rel), p, repo.link_types, False)
 
 
 def _sweep_beside(path: Path) -> None:

@@ -6,10 +6,11 @@ that loading the CLI for `gitmv status` never pays for fsspec or s3fs.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -20,6 +21,7 @@ from gitmv.cli.workspace import checkout_exit_code, open_repo, render_checkout
 from gitmv.errors import GitmvError
 
 if TYPE_CHECKING:
+    from gitmv.hashing import Oid
     from gitmv.pointer import Pointer
     from gitmv.remote import Remote
     from gitmv.repo import Repo
@@ -284,13 +286,26 @@ def pull(
     jobs: Jobs = None,
 ) -> None:
     """Fetch, then check out: make the work tree's artifacts match their pointers."""
-    from gitmv.workspace import checkout
+    from gitmv.workspace import checkout, checkout_file
 
     repo = open_repo()
-    result = _fetch(repo, paths or [], remote, None, jobs)
+    pointers = _work_tree(repo, paths or [])
+    files: dict[Oid, list[tuple[str, Pointer]]] = {}
+    for rel, p in pointers:
+        if p.kind == "file":
+            files.setdefault(p.oid, []).append((rel, p))
+    done: dict[str, str] = {}
+
+    def cached(oid: Oid) -> None:
+        """A large file is in: check it out now, beside the small files still coming."""
+        for rel, p in files.get(oid, ()):
+            with contextlib.suppress(GitmvError, OSError):  # checkout says it again, below
+                done[rel] = checkout_file(repo, rel, p)
+
+    result = _fetch(repo, paths or [], remote, None, jobs, pointers, cached)
     _report(repo, result, "fetched", "from", exit_on_failure=False)
     ok = result.ok  # a failed object leaves its artifact alone; checkout does the rest
-    report = checkout(repo, paths or [])
+    report = checkout(repo, paths or [], done=done)
     render_checkout(repo, report)
     code = checkout_exit_code(repo, report)
     if not ok and code == 0:
@@ -299,22 +314,30 @@ def pull(
 
 
 def _fetch(
-    repo: Repo, paths: Sequence[str], remote: str | None, rev: str | None, jobs: int | None
+    repo: Repo,
+    paths: Sequence[str],
+    remote: str | None,
+    rev: str | None,
+    jobs: int | None,
+    pointers: list[tuple[str, Pointer]] | None = None,
+    cached: Callable[[Oid], None] | None = None,
 ) -> TransferResult:
     from gitmv import transfer
 
-    if rev is None:
-        pointers = _work_tree(repo, paths)
-    else:
-        from gitmv.listing import pointers_at
-        from gitmv.workspace import select
-
-        at_rev = pointers_at(repo, rev)
-        pointers = [(a, at_rev[a]) for a in select(repo, sorted(at_rev), paths)]
+    if pointers is None:
+        pointers = _work_tree(repo, paths) if rev is None else _at_rev(repo, rev, paths)
     store = transfer.open_named(repo, remote)
     n = transfer.jobs_for(repo, store, jobs)
     with _progress("fetch") as progress:
-        return transfer.fetch(repo.cache, store, pointers, jobs=n, progress=progress)
+        return transfer.fetch(repo.cache, store, pointers, jobs=n, progress=progress, cached=cached)
+
+
+def _at_rev(repo: Repo, rev: str, paths: Sequence[str]) -> list[tuple[str, Pointer]]:
+    from gitmv.listing import pointers_at
+    from gitmv.workspace import select
+
+    at_rev = pointers_at(repo, rev)
+    return [(a, at_rev[a]) for a in select(repo, sorted(at_rev), paths)]
 
 
 def _work_tree(repo: Repo, paths: Sequence[str]) -> list[tuple[str, Pointer]]:

@@ -97,6 +97,38 @@ def test_push_clone_pull_on_a_folder_remote(repo: Path, tmp_path: Path) -> None:
     assert "fetched 0 objects" in gitmv(other, "pull").stdout
 
 
+def test_pull_checks_a_large_file_out_beside_the_small_ones(repo: Path, tmp_path: Path) -> None:
+    """Pull checks a large file out as soon as it is fetched, while the small files still
+    come down: the same outcome as a checkout after the fetch, edits to it kept."""
+    files = {"model.bin": os.urandom(3 * 1024 * 1024), "weights.bin": os.urandom(2_500_000)}
+    files.update({f"data/{i}.txt": f"row {i}\n".encode() for i in range(50)})
+    make_files(repo, files)
+    gitmv(repo, "add", "model.bin", "weights.bin", "data")
+    gitmv(repo, "remote", "add", "origin", "../store")
+    with open(repo / ".gitmv/config.yaml", "a") as f:  # the model as chunks, weights whole
+        f.write("chunking:\n  min_size: 2600000\n  avg_size: 262144\n")
+    git(repo, "commit", "-qam", "v1")
+    gitmv(repo, "push")
+    assert (tmp_path / "store" / chunking.list_key(hash_file(repo / "model.bin")[0])).is_file()
+
+    fresh = clone(repo, tmp_path / "fresh")
+    out = gitmv(fresh, "pull").stdout
+    for rel in ("model.bin", "weights.bin", "data"):
+        assert f"restored: {rel}" in out, out
+    assert_same_files(repo, fresh, files)
+    status = json.loads(gitmv(fresh, "status", "--json").stdout)
+    assert {row["state"] for row in status} == {"clean"}
+
+    edited = clone(repo, tmp_path / "edited")
+    (edited / "model.bin").write_bytes(b"my own experiment")  # bytes found nowhere else
+    proc = gitmv(edited, "pull", code=1)
+    assert "model.bin is modified; not overwritten" in proc.stderr
+    assert "error: 1 artifact not restored" in proc.stderr
+    assert (edited / "model.bin").read_bytes() == b"my own experiment"
+    assert (edited / "weights.bin").read_bytes() == files["weights.bin"]
+    assert (edited / "data/7.txt").read_bytes() == files["data/7.txt"]
+
+
 def test_push_clone_pull_on_s3(
     repo: Path, tmp_path: Path, moto_server: Server, s3_bucket: str
 ) -> None:
