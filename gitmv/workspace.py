@@ -302,22 +302,18 @@ def checkout(
         at_rev = pointers_at(repo, rev)
         pointers = [(a, at_rev[a]) for a in select(repo, list(at_rev), paths)]
     report = CheckoutReport()
-    done = done or {}
-    for rel, _ in pointers:
-        if rel in done:
-            getattr(report, done[rel]).append(rel)
-    pointers = [(rel, p) for rel, p in pointers if rel not in done]
+    outcomes: dict[str, str] = dict(done or {})
+    todo = [(rel, p) for rel, p in pointers if rel not in outcomes]
     links = repo.link_types
     # Read and check every manifest first: a hostile one must stop us before any write.
     manifests = {
         rel: decode(repo.cache.read_bytes(p.oid), f"manifest of {repo.display(rel)}")
-        for rel, p in pointers
+        for rel, p in todo
         if p.kind == "dir" and repo.cache.has(p.oid)
     }
     from concurrent.futures import ThreadPoolExecutor  # not at import: status never needs it
 
-    outcomes: dict[str, str] = {}
-    files = [(rel, p) for rel, p in pointers if p.kind == "file"]
+    files = [(rel, p) for rel, p in todo if p.kind == "file"]
     with ThreadPoolExecutor(1) as side:
         # Files on a thread of their own, beside the folders: a large one is a kernel copy,
         # a folder thousands of small system calls; on two CPUs each alone leaves one idle.
@@ -325,7 +321,7 @@ def checkout(
             (rel, side.submit(_checkout_file, repo, repo.abspath(rel), p, links, force))
             for rel, p in files
         ]
-        for rel, p in pointers:
+        for rel, p in todo:
             if p.kind == "dir":
                 outcomes[rel] = (
                     _checkout_dir(repo, repo.abspath(rel), p, manifests[rel], links, force)
