@@ -293,7 +293,7 @@ def checkout(
     done: Mapping[str, str] | None = None,
 ) -> CheckoutReport:
     """Materialize artifacts from the cache; never destroy bytes the cache does not hold.
-    `done`: artifacts already checked out by `checkout_file`, with their outcome."""
+    `done`: artifacts already checked out (`CheckoutOnArrival`), with their outcome."""
     if rev is None:
         pointers = collect(repo, paths)
     else:
@@ -335,10 +335,25 @@ def checkout(
     return report
 
 
-def checkout_file(repo: Repo, rel: str, p: Pointer) -> str:
-    """Check out one file artifact, as `checkout` would; its outcome (a CheckoutReport
-    field name). Pull calls it for a large file as soon as its object is fetched."""
-    return _checkout_file(repo, repo.abspath(rel), p, repo.link_types, False)
+class CheckoutOnArrival:
+    """Pull's early checkout: called with each large object as soon as the fetch has it,
+    it checks out the file artifacts naming it, as `checkout` would, while the small files
+    are still coming down. `done` then goes to `checkout`, which skips those artifacts.
+    A problem is left for `checkout` to meet again and report."""
+
+    def __init__(self, repo: Repo, pointers: Sequence[tuple[str, Pointer]]) -> None:
+        self.repo = repo
+        self.done: dict[str, str] = {}
+        self._files: dict[Oid, list[tuple[str, Pointer]]] = {}
+        for rel, p in pointers:
+            if p.kind == "file":
+                self._files.setdefault(p.oid, []).append((rel, p))
+
+    def __call__(self, oid: Oid) -> None:
+        for rel, p in self._files.get(oid, ()):
+            with contextlib.suppress(GitmvError, OSError):
+                path = self.repo.abspath(rel)
+                self.done[rel] = _checkout_file(self.repo, path, p, self.repo.link_types, False)
 
 
 def _sweep_beside(path: Path) -> None:

@@ -6,7 +6,6 @@ that loading the CLI for `gitmv status` never pays for fsspec or s3fs.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 import threading
@@ -286,26 +285,15 @@ def pull(
     jobs: Jobs = None,
 ) -> None:
     """Fetch, then check out: make the work tree's artifacts match their pointers."""
-    from gitmv.workspace import checkout, checkout_file
+    from gitmv.workspace import CheckoutOnArrival, checkout
 
     repo = open_repo()
     pointers = _work_tree(repo, paths or [])
-    files: dict[Oid, list[tuple[str, Pointer]]] = {}
-    for rel, p in pointers:
-        if p.kind == "file":
-            files.setdefault(p.oid, []).append((rel, p))
-    done: dict[str, str] = {}
-
-    def cached(oid: Oid) -> None:
-        """A large file is in: check it out now, beside the small files still coming."""
-        for rel, p in files.get(oid, ()):
-            with contextlib.suppress(GitmvError, OSError):  # checkout says it again, below
-                done[rel] = checkout_file(repo, rel, p)
-
-    result = _fetch(repo, paths or [], remote, None, jobs, pointers, cached)
+    early = CheckoutOnArrival(repo, pointers)
+    result = _fetch(repo, paths or [], remote, None, jobs, pointers, early)
     _report(repo, result, "fetched", "from", exit_on_failure=False)
     ok = result.ok  # a failed object leaves its artifact alone; checkout does the rest
-    report = checkout(repo, paths or [], done=done)
+    report = checkout(repo, paths or [], done=early.done)
     render_checkout(repo, report)
     code = checkout_exit_code(repo, report)
     if not ok and code == 0:
