@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+
+def tool(program: str) -> str | None:
+    """A test requirement's executable: beside this interpreter (`.venv/bin`, which need
+    not be on PATH on a fresh machine), else on PATH."""
+    beside = Path(sys.executable).parent / program
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    return shutil.which(program)
 
 
 def git(cwd: Path, *args: str, check: bool = True) -> str:

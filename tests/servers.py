@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -22,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import tool
 
 STARTUP_TIMEOUT = 30.0
 AWS_ENV = {
@@ -67,7 +68,7 @@ def _wait_until_up(proc: subprocess.Popen[bytes], url: str, log: Path) -> None:
 @contextlib.contextmanager
 def _server(args: list[str], probe_path: str, log: Path) -> Iterator[Server]:
     port = free_port()
-    executable = shutil.which(args[0])
+    executable = tool(args[0])
     if executable is None:
         pytest.fail(f"{args[0]} is not installed: pip install -e '.[test]'")
     with open(log, "wb") as out:

@@ -4,7 +4,6 @@ roll back, serve from a fresh clone, and read the same registry with the real GT
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import time
@@ -14,9 +13,10 @@ import pytest
 
 from gitmv import api
 from gitmv.errors import GitmvError, IntegrityError
-from tests.helpers import assert_clean_error, git, gitmv, snapshot
+from tests.helpers import assert_clean_error, git, gitmv, snapshot, tool
 
-needs_gto = pytest.mark.skipif(shutil.which("gto") is None, reason="needs gto (pip install gto)")
+GTO = tool("gto")
+needs_gto = pytest.mark.skipif(GTO is None, reason="needs gto (pip install gto)")
 
 V1, V2 = b"model weights, version one", b"model weights, version two -- better"
 
@@ -38,7 +38,8 @@ def jsonout(repo: Path, *args: str) -> object:
 
 
 def gto(repo: Path, *args: str) -> str:
-    proc = subprocess.run(["gto", *args], cwd=repo, capture_output=True, text=True)
+    assert GTO is not None
+    proc = subprocess.run([GTO, *args], cwd=repo, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 
