@@ -3,7 +3,8 @@ inputs, and the code and environment an artifact was made with.
 
 `meta` is filled only when `add` is given at least one registry option: `code` and `env`
 change with every commit and every package upgrade, and a plain re-add of an unchanged
-artifact must change nothing.
+artifact must change nothing. A new version (new bytes) is described afresh (`next_meta`):
+stale lineage is worse than none.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ from gitmv.repo import Repo
 # Keys gitmv computes itself; `--meta` may not set them.
 COMPUTED = ("inputs", "code", "env")
 ORDER = ("name", "type", "params", "metrics", "inputs", "code", "env")
+# Keys that describe how one version was made: a new version never inherits them silently.
+# Every other key (name, type, keys the user wrote by hand) is the artifact's identity.
+PER_VERSION = ("params", "metrics", "inputs", "code", "env")
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,41 @@ def _old_meta(repo: Repo, targets: Sequence[str]) -> dict[str, Any]:
         return {}
     found = pointer.read(path, repo.display(targets[0] + pointer.SUFFIX)).meta
     return found if isinstance(found, dict) else {}
+
+
+def next_meta(
+    repo: Repo, old: Any, updates: Mapping[str, Any] | None, *, new_version: bool, keep: bool
+) -> Any:
+    """The meta block for the pointer `add` writes, from the pointer's `old` block (a
+    ruamel mapping the caller may change) and what `build` made of the options.
+
+    Same bytes: `updates` describe that version further, over what it had. New bytes: the
+    identity keys stay, `code` and `env` are derived again, and `params`, `metrics` and
+    `inputs` are dropped unless given again or `keep` (`--keep-meta`) says to carry them.
+    """
+    if not isinstance(old, dict) or not old:
+        return _ordered(None, updates) if updates else old
+    if not new_version:
+        return _ordered(old, updates) if updates else old
+    carried = ("params", "metrics", "inputs") if keep else ()
+    base = {k: v for k, v in old.items() if k not in PER_VERSION or k in carried}
+    fresh = dict(updates) if updates else {"code": code_info(repo), "env": env_info(repo)}
+    return _ordered(old, {**base, **fresh}, replace=True)
+
+
+def _ordered(old: Any, updates: Mapping[str, Any] | None, *, replace: bool = False) -> Any:
+    """`old` with `updates` set over it (only `updates`, when `replace`), keys in ORDER then
+    the user's own, in the ruamel mapping so that the pointer keeps its comments."""
+    from ruamel.yaml.comments import CommentedMap
+
+    merged = old if isinstance(old, CommentedMap) else CommentedMap(old or {})
+    values = dict(updates or {}) if replace else {**merged, **(updates or {})}
+    for key in list(merged):
+        del merged[key]
+    for key in [*ORDER, *[k for k in values if k not in ORDER]]:
+        if key in values:
+            merged[key] = values[key]
+    return merged
 
 
 # -- values ----------------------------------------------------------------------------------
@@ -249,7 +288,10 @@ def _is_bookkeeping(path: str) -> bool:
 
 
 def code_info(repo: Repo) -> dict[str, Any]:
-    """HEAD (None before the first commit), and whether tracked code differs from it."""
+    """HEAD (None before the first commit), and whether tracked code differs from it.
+
+    Untracked files do not count (they are not code HEAD names), nor do the pointers,
+    `.gitignore` files and config that `add` itself writes and stages."""
     dirty = any(not _is_bookkeeping(p) for p in git.changed_paths(repo.root))
     return {"commit": git.head_commit(repo.root), "dirty": dirty}
 

@@ -72,10 +72,17 @@ class AddResult:
     changed: bool
 
 
-def add(repo: Repo, paths: Sequence[str], meta: Mapping[str, Any] | None = None) -> list[AddResult]:
+def add(
+    repo: Repo,
+    paths: Sequence[str],
+    meta: Mapping[str, Any] | None = None,
+    keep_meta: bool = False,
+) -> list[AddResult]:
     """Cache each artifact, write its pointer, list it in .gitignore, and stage both.
 
     Every path is checked before anything is written, so bad input changes nothing.
+    A new version's meta is made afresh (lineage.next_meta); `keep_meta` carries the old
+    params, metrics and inputs over.
     """
     if not paths:
         raise GitmvError("nothing to add", hint="name a file or folder: gitmv add model.pt")
@@ -89,7 +96,9 @@ def add(repo: Repo, paths: Sequence[str], meta: Mapping[str, Any] | None = None)
     algorithm = repo.algorithm
     # gc takes the same lock: it must never see an object stored but not yet pointed to
     with repo.lock():
-        results = [_add_one(repo, rel, old, meta, algorithm) for rel, old in targets.items()]
+        results = [
+            _add_one(repo, rel, old, meta, algorithm, keep_meta) for rel, old in targets.items()
+        ]
         for result in results:  # objects first: a failure while storing changed no pointer
             if result.changed:
                 pointer.write(repo.root / (result.path + pointer.SUFFIX), result.pointer)
@@ -101,13 +110,22 @@ def add(repo: Repo, paths: Sequence[str], meta: Mapping[str, Any] | None = None)
 
 
 def _add_one(
-    repo: Repo, rel: str, old: Pointer | None, meta: Mapping[str, Any] | None, algorithm: str
+    repo: Repo,
+    rel: str,
+    old: Pointer | None,
+    meta: Mapping[str, Any] | None,
+    algorithm: str,
+    keep_meta: bool = False,
 ) -> AddResult:
+    from gitmv import lineage  # here, not at the top: `status` imports this module
+
     new = _store(repo, rel, algorithm)
     before = _fields(old) if old else None
     doc = copy.deepcopy(old.doc) if old else None  # deepcopy keeps ruamel's comments
     old_meta = doc.get("meta") if isinstance(doc, dict) else None
-    new = dataclasses.replace(new, meta=_merge_meta(old_meta, meta), doc=doc)
+    new_version = old is not None and old.oid != new.oid
+    block = lineage.next_meta(repo, old_meta, meta, new_version=new_version, keep=keep_meta)
+    new = dataclasses.replace(new, meta=block, doc=doc)
     return AddResult(rel, new, before != _fields(new))
 
 
@@ -121,17 +139,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list):
         return [_plain(v) for v in value]
     return value
-
-
-def _merge_meta(old: Any, updates: Mapping[str, Any] | None) -> Any:
-    if not updates:
-        return old
-    from ruamel.yaml.comments import CommentedMap
-
-    merged = old if isinstance(old, dict) else CommentedMap()
-    for key, value in updates.items():
-        merged[key] = value
-    return merged
 
 
 def _check_addable(

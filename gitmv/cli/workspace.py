@@ -96,11 +96,19 @@ def add(
         list[str] | None,
         typer.Option("--input", help="A tracked artifact this one was made from (lineage)."),
     ] = None,
+    keep_meta: Annotated[
+        bool,
+        typer.Option(
+            "--keep-meta", help="Carry the previous version's params, metrics, inputs over."
+        ),
+    ] = False,
 ) -> None:
     """Track files or folders: cache the bytes, write and stage `<path>.gmv`.
 
     Any of --name/--type/--meta/--params/--metrics/--input also records the meta block,
-    with the code commit and Python environment (see docs/registry.md).
+    with the code commit and Python environment (see docs/registry.md). A new version of
+    an artifact with a meta block is described afresh: params, metrics and inputs are not
+    carried over unless given again, or with --keep-meta.
     """
     from gitmv import lineage
     from gitmv.workspace import add as add_paths
@@ -111,7 +119,7 @@ def add(
     )
     targets = [repo.relpath(p).removesuffix(".gmv") for p in paths] if options.given() else []
     block = lineage.build(repo, options, targets)
-    for result in add_paths(repo, paths, meta=block):
+    for result in add_paths(repo, paths, meta=block, keep_meta=keep_meta):
         p = result.pointer
         what = f"{p.files} files, " if p.kind == "dir" else ""
         verb = "added" if result.changed else "unchanged"
