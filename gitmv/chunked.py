@@ -70,7 +70,7 @@ def upload(
     def upload_chunk(task: Item) -> int:
         item, c = sources[task.oid]
         data = _read_chunk(cache, item.oid, c)
-        retry(lambda: remote.put_bytes(chunk_key(c.oid), data, c.oid))
+        retry(lambda: remote.put_bytes(chunk_key(c.oid), data, c.oid), remote.retry_policy)
         progress.advance(len(data))
         return len(data)
 
@@ -86,7 +86,7 @@ def upload(
     def upload_list(item: Item) -> int:
         data = encoded[item.oid]
         digest = hash_bytes(data, item.oid.algorithm)
-        retry(lambda: remote.put_bytes(list_key(item.oid), data, digest))
+        retry(lambda: remote.put_bytes(list_key(item.oid), data, digest), remote.retry_policy)
         progress.advance(len(data))
         return len(data)
 
@@ -215,7 +215,7 @@ def _assemble_one(
         data = local.read(c)
         if data is not None:
             return data, 0
-        data = retry(lambda: _download_chunk(remote, c))
+        data = retry(lambda: _download_chunk(remote, c), remote.retry_policy)
         return data, len(data)
 
     try:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import os
+import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -31,24 +33,27 @@ def local_jobs() -> int:
     return max(2, min(8, os.cpu_count() or 2))
 
 
-# Option names that carry credentials: allowed only in the local and user config.
+# Option names that carry credentials: allowed only in the local and user config, masked
+# (`***`) wherever gitmv shows them. A name is a credential when it contains one of these
+# words, case aside: `api_key`, `my_api_key`, `auth`, `session_token`, `aws_secret_access_key`,
+# `account_key`, `private_key`, `passwd` all are. Broad on purpose: a false alarm costs a
+# `--local`, a miss puts a credential in git history for good. The names gitmv itself reads
+# (`endpoint_url`, `region`, `profile`, `jobs`, `retries`, `*_timeout`) contain none of them.
 SECRET_WORDS = (
+    "key",
     "secret",
+    "token",
     "password",
     "passwd",
-    "token",
+    "auth",
     "credential",
-    "access_key",
-    "key_id",
     "session",
-    "account_key",  # Azure
     "connection_string",  # Azure: carries AccountKey=
-    "sas",
-    "private_key",
-    "client_key",
-    "key_file",
-    "keyfile",
+    "sas",  # Azure shared access signatures
 )
+# Whole names that carry or identify credentials without any of those words.
+SECRET_NAMES = frozenset({"username", "user", "pwd"})
+MASK = "***"
 
 PROJECT_TEMPLATE = """\
 # gitmv project config: committed with the repository, so it never holds a secret.
@@ -64,8 +69,31 @@ def user_file() -> Path:
 
 
 def is_secret_key(key: str) -> bool:
+    """Whether an option (or config key) of this name holds a credential."""
     lowered = key.lower()
-    return any(word in lowered for word in SECRET_WORDS)
+    return lowered in SECRET_NAMES or any(word in lowered for word in SECRET_WORDS)
+
+
+def is_secret(key: str, value: object) -> bool:
+    """A credential: a secret name, or a value that is a URL carrying a password."""
+    return is_secret_key(key) or (isinstance(value, str) and has_url_password(value))
+
+
+def redact_option(key: str, value: object) -> object:
+    """What may be shown of an option: `***` for a secret name, a URL without its user info."""
+    if is_secret_key(key):
+        return MASK
+    return redact_url(value) if isinstance(value, str) else value
+
+
+def scrub(text: str, secrets: Iterable[object]) -> str:
+    """`text` (an error from a storage library, a log line) with every URL's user info and
+    each of `secrets` (values of secret options) blanked out."""
+    text = _USERINFO.sub(r"\1***@", text)
+    for value in secrets:
+        if isinstance(value, str) and len(value) >= 3:
+            text = text.replace(value, MASK)
+    return text
 
 
 class Config:
@@ -188,7 +216,7 @@ def _refuse_secrets(node: Any, where: str) -> None:
             name = f"{where}.{key}" if where else str(key)
             if is_secret_key(str(key)) and key != "url":
                 raise GitmvError(
-                    f"refusing to write the secret {name!r} to the committed project config",
+                    f"refusing to write the credential {name!r} to the committed project config",
                     hint="pass --local to keep it in the local config, outside git",
                 )
             _refuse_secrets(value, name)
@@ -200,20 +228,28 @@ def _refuse_secrets(node: Any, where: str) -> None:
 
 
 def has_url_password(text: str) -> bool:
+    """`scheme://user:password@host/...`: a URL that carries a password.
+
+    A bare `user@` (sftp's `sftp://deploy@host`) names an account, not a secret: it may be
+    committed, though every output still masks it."""
     _, sep, rest = text.partition("://")
     if not sep:
         return False
     authority = rest.split("/", 1)[0]
-    return "@" in authority and ":" in authority.split("@", 1)[0]
+    return "@" in authority and ":" in authority.rsplit("@", 1)[0]
+
+
+_USERINFO = re.compile(r"(\w[\w+.-]*://)[^/@\s]*@")
 
 
 def redact_url(text: str) -> str:
+    """A URL with its user info (`user:password@`, `user@`) masked as `***@`."""
     scheme, sep, rest = text.partition("://")
     if not sep:
         return text
     authority, slash, path = rest.partition("/")
     if "@" in authority:
-        authority = "***@" + authority.rsplit("@", 1)[1]
+        authority = MASK + "@" + authority.rsplit("@", 1)[1]
     return f"{scheme}{sep}{authority}{slash}{path}"
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import os
 import re
 import shutil
@@ -23,9 +24,10 @@ from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 from gitmv.atomic import is_temp_name, temp_name, temp_str
-from gitmv.config import Config, is_secret_key, local_jobs, redact_url
+from gitmv.config import Config, is_secret, local_jobs, redact_url, scrub
 from gitmv.errors import GitmvError, IntegrityError, RemoteError
 from gitmv.hashing import ALGORITHMS, Oid, copy_and_hash, hash_bytes, hash_file
+from gitmv.remoteopts import RetryPolicy, check_options
 
 OnBytes = Callable[[int], None]
 
@@ -39,6 +41,8 @@ SMALL_OBJECT = 1024 * 1024
 # Protocols whose single PUT / completed multipart upload is atomic: no temp name needed.
 OBJECT_STORES = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss"})
 ALIASES = {"endpointurl": "endpoint_url", "region_name": "region"}
+# Options gitmv reads itself (workers.retry): never passed to a storage library.
+RETRY_OPTIONS = ("retries", "retry_timeout", "retry_delay")
 _READ_ONLY = 0o444
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
@@ -81,16 +85,41 @@ def parse_jobs(value: object, where: str) -> int:
 
 
 def normalize_options(options: Mapping[str, object]) -> dict[str, object]:
-    """Accept DVC's spellings (`endpointurl`) and check the options gitmv itself reads."""
+    """Accept DVC's spellings (`endpointurl`) and check the options gitmv itself reads
+    (remoteopts.check_options: jobs, retries, timeouts, booleans, no control characters)."""
     out: dict[str, object] = {}
     for key, value in options.items():
         name = ALIASES.get(key.lower(), key)
         if name == "url":
             raise GitmvError("the URL is the remote's second argument, not an option")
-        if name == "jobs":
-            value = parse_jobs(value, "remote option")
         out[name] = value
-    return out
+    return check_options(out)
+
+
+def check_protocol(url: str) -> None:
+    """A URL's protocol must be one fsspec knows, with its package installed: `remote add`
+    refuses `s4://` or an `sftp://` without paramiko now, not at the first push."""
+    if "://" not in url:
+        return
+    protocol = url.split("://", 1)[0].lower()
+    import fsspec  # here: only `remote add` and transfers pay for it
+    from fsspec.registry import known_implementations, registry
+
+    shown = redact_url(url)
+    if protocol not in known_implementations and protocol not in registry:
+        raise GitmvError(
+            f"unknown storage protocol {protocol!r} in the remote URL {shown!r}",
+            hint="use a folder, file://, s3://, gs://, or another fsspec protocol",
+        )
+    try:
+        fsspec.get_filesystem_class(protocol)
+    except ImportError as exc:
+        known = known_implementations.get(protocol, {})
+        package = str(getattr(exc, "name", None) or known.get("err") or "its package")
+        raise GitmvError(
+            f"the {protocol}:// protocol of the remote URL {shown!r} is not installed",
+            hint=package if " " in package else f"install it: pip install {package}",
+        ) from None
 
 
 def spec_from_config(config: Config, name: str | None, base: Path) -> RemoteSpec:
@@ -150,6 +179,12 @@ class Remote:
     @property
     def jobs(self) -> int:
         return self.spec.jobs or self.default_jobs
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """How workers.retry treats this remote's transient errors (options `retries`,
+        `retry_timeout`, `retry_delay`)."""
+        return RetryPolicy.from_options(self.spec.options)
 
     @property
     def default_jobs(self) -> int:
@@ -688,12 +723,15 @@ class FsspecRemote(Remote):
                 yield key
 
     def _scrub(self, text: str) -> str:
-        """Error text from a storage library, with any secret it might echo blanked out."""
-        text = re.sub(r"(\w+://)[^/@\s]*@", r"\1***@", text)
-        for key, value in self.spec.options.items():
-            if is_secret_key(key) and isinstance(value, str) and len(value) >= 4:
-                text = text.replace(value, "***")
-        return text
+        """Error text from a storage library, with any secret it might echo blanked out:
+        secret options' values, and the URL's user info (a library may echo the bucket as
+        it parsed it, `user:password@bucket`, without the scheme)."""
+        secrets: list[object] = [v for k, v in self.spec.options.items() if is_secret(k, v)]
+        authority = self.spec.url.partition("://")[2].split("/", 1)[0]
+        if "@" in authority:
+            userinfo = authority.rsplit("@", 1)[0]
+            secrets += [userinfo, *userinfo.split(":", 1)]
+        return scrub(text, sorted(secrets, key=lambda v: -len(str(v))))
 
     def _error(self, exc: BaseException, what: str) -> RemoteError:
         detail = self._scrub(str(exc).strip().splitlines()[0] if str(exc).strip() else "")
@@ -719,6 +757,8 @@ class FsspecRemote(Remote):
 def _filesystem(protocol: str, options: dict[str, Any], jobs: int) -> Any:
     """The storage library's file system, gitmv's option names mapped onto its keywords."""
     options.pop("jobs", None)
+    for name in RETRY_OPTIONS:
+        options.pop(name, None)
     endpoint = options.pop("endpoint_url", None)
     # Fresh instances with no listing cache: a listing must show what is there now.
     kwargs: dict[str, Any] = {"skip_instance_cache": True, "use_listings_cache": False}
@@ -727,8 +767,9 @@ def _filesystem(protocol: str, options: dict[str, Any], jobs: int) -> Any:
 
         fs = s3fs.S3FileSystem(**kwargs, **_s3_options(options, endpoint, jobs))
         _no_expect_continue(fs)
-        # botocore retries each call and gitmv each transfer: s3fs's own five retries on
-        # top would turn a server that stopped answering into minutes of waiting.
+        # One retry layer, gitmv's (workers.retry, bounded per object): botocore makes one
+        # attempt (`_s3_options`), and s3fs's own retries are off too. Retries stacked
+        # three deep turned one failing object into minutes of requests.
         fs.retries = 1
         return fs
     if endpoint:
@@ -737,12 +778,33 @@ def _filesystem(protocol: str, options: dict[str, Any], jobs: int) -> Any:
         # Without this, gcsfs probes every bucket for hierarchical-namespace support,
         # which stalls each call against an emulator.
         os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
-        import gcsfs
-
-        return gcsfs.GCSFileSystem(**kwargs, **options)
+        read_timeout = options.pop("read_timeout", None)
+        if read_timeout is not None:
+            options.setdefault("requests_timeout", read_timeout)
+        return _gcs_class()(**kwargs, **options)
     import fsspec
 
     return fsspec.filesystem(protocol, **kwargs, **options)
+
+
+@functools.cache
+def _gcs_class() -> Any:
+    """gcsfs's file system with its own retry loop off: gitmv's is the one layer.
+
+    gcsfs wraps every request in `gcsfs.retry.retry_request` (six tries with up to 32 s
+    waits), fixed when the class is defined, with no option to change it. Under our
+    retries that made one object against a 503 cost 24 requests over 136 s. The subclass
+    calls the undecorated methods (`__wrapped__`, which the `decorator` package keeps);
+    a gcsfs without them keeps its own loop, still bounded by our per-object timeout."""
+    import gcsfs.core
+
+    base = gcsfs.core.GCSFileSystem
+    plain = {
+        name: inner
+        for name in ("_request", "_get_file_request", "_get_file_concurrent")
+        if (inner := getattr(base.__dict__.get(name), "__wrapped__", None)) is not None
+    }
+    return type("GCSFileSystemOneTry", (base,), plain)
 
 
 def _no_expect_continue(fs: Any) -> None:
@@ -776,9 +838,10 @@ def _s3_options(options: dict[str, Any], endpoint: object, jobs: int) -> dict[st
     if region:
         client["region_name"] = region
     config = {
-        "connect_timeout": CONNECT_TIMEOUT,
-        "read_timeout": 60,
-        "retries": {"max_attempts": 3, "mode": "standard"},
+        "connect_timeout": options.pop("connect_timeout", CONNECT_TIMEOUT),
+        "read_timeout": options.pop("read_timeout", 60),
+        # One attempt per call: gitmv's retry (workers.retry) is the only layer.
+        "retries": {"max_attempts": 1, "mode": "standard"},
         "max_pool_connections": max(10, 2 * jobs),
     }
     config.update(options.pop("config_kwargs", None) or {})
@@ -852,10 +915,24 @@ def is_transient(exc: BaseException) -> bool:
         if _looks_like(current, *_TRANSIENT_NAMES) or _status(current) in _TRANSIENT_STATUS:
             return True
         response = getattr(current, "response", None)
-        if isinstance(response, dict) and response.get("Error", {}).get("Code") in _TRANSIENT_CODES:
+        if isinstance(response, dict) and _transient_response(response):
             return True
         current = current.__cause__ or current.__context__
     return False
+
+
+def _transient_response(response: dict[str, Any]) -> bool:
+    """A botocore error response: by its code (`SlowDown`, ...) or, for a reply without a
+    body (a 503 from a proxy or a load balancer has none, so no code), by its status."""
+    error = response.get("Error")
+    if isinstance(error, dict):
+        code = error.get("Code")
+        if code in _TRANSIENT_CODES or (
+            isinstance(code, str) and code.isdigit() and int(code) in _TRANSIENT_STATUS
+        ):
+            return True
+    meta = response.get("ResponseMetadata")
+    return isinstance(meta, dict) and meta.get("HTTPStatusCode") in _TRANSIENT_STATUS
 
 
 def _looks_like(exc: BaseException, *names: str) -> bool:

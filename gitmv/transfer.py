@@ -155,7 +155,10 @@ def push(
     progress.start(len(whole) + len(plan.manifests), plan.nbytes(whole))
 
     def upload(item: Item) -> int:
-        retry(lambda: remote.upload(item.oid, cache.path(item.oid), progress.advance))
+        retry(
+            lambda: remote.upload(item.oid, cache.path(item.oid), progress.advance),
+            remote.retry_policy,
+        )
         return item.size
 
     def send_small(n: int, t: Tally) -> None:
@@ -257,10 +260,15 @@ def fetch(
 
         def download(item: Item) -> int | None:
             try:
-                return retry(lambda: _download_one(cache, remote, item, progress.advance))
+                return retry(
+                    lambda: _download_one(cache, remote, item, progress.advance),
+                    remote.retry_policy,
+                )
             except MissingObject:
                 size = None if item.manifest else item.size  # a manifest's is not recorded
-                chunks = retry(lambda: chunked.remote_list(remote, item.oid, size))
+                chunks = retry(
+                    lambda: chunked.remote_list(remote, item.oid, size), remote.retry_policy
+                )
                 if chunks is None:
                     raise
                 with lock:

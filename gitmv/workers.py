@@ -4,7 +4,6 @@ errors with backoff, and reports progress."""
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -15,12 +14,11 @@ from typing import Protocol, TypeVar
 from gitmv.errors import GitmvError, RemoteError
 from gitmv.hashing import Oid
 from gitmv.remote import MissingObject, Remote, is_transient
+from gitmv.remoteopts import RetryPolicy
 
 T = TypeVar("T")
 
-ATTEMPTS = 4  # one try and three retries, for transient errors only
-BASE_DELAY = 0.25  # seconds; doubles each retry, with jitter
-MAX_DELAY = 4.0
+DEFAULT_POLICY = RetryPolicy()  # 5 retries, 60 s per object, 0.25 s first wait
 BATCH_OBJECTS = 64  # at most this many objects per pool task
 BATCH_BYTES = 8 * 1024 * 1024  # or this many bytes
 
@@ -96,16 +94,31 @@ class Tally:
             self.aborted, self.abort_hint = part.aborted, part.abort_hint
 
 
-def retry(action: Callable[[], T], sleep: Callable[[float], None] = time.sleep) -> T:
-    """Run `action`, retrying transient failures (network, throttling, 5xx) with backoff."""
-    for attempt in range(ATTEMPTS):
+def retry(
+    action: Callable[[], T],
+    policy: RetryPolicy = DEFAULT_POLICY,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> T:
+    """Run `action` (one object's transfer), retrying transient failures: 5xx with or
+    without a body, 408, 429, throttling, connection resets, timeouts. Never another 4xx,
+    a missing object or corrupt bytes.
+
+    This is the one retry layer: botocore, s3fs and gcsfs make one attempt each (see
+    remote._filesystem). Bounded by `policy.retries` and by `policy.timeout` seconds for
+    the object, tries and waits together; the waits grow exponentially, with jitter.
+    """
+    deadline = clock() + policy.timeout
+    for attempt in range(policy.retries + 1):
         try:
             return action()
         except Exception as exc:
-            if attempt == ATTEMPTS - 1 or not is_transient(exc):
+            if attempt == policy.retries or not is_transient(exc):
                 raise
-            delay = min(BASE_DELAY * 2**attempt, MAX_DELAY)
-            sleep(delay * (0.5 + random.random()))
+            delay = policy.backoff(attempt)
+            if clock() + delay >= deadline:
+                raise
+            sleep(delay)
     raise AssertionError("unreachable")
 
 

@@ -18,6 +18,7 @@ from gitmv.hashing import Oid
 from gitmv.pointer import Pointer
 from gitmv.remote import FolderRemote, OnBytes, Remote, RemoteSpec, open_remote
 from gitmv.transfer import TransferResult, fetch, push
+from gitmv.workers import DEFAULT_POLICY
 from gitmv.workers import retry as _retry
 from tests.servers import RemoteTarget, Server, closed_port, s3_put
 
@@ -237,7 +238,7 @@ def test_retry_backs_off_on_transient_errors_only() -> None:
     delays.clear()
     with pytest.raises(ConnectionRefusedError):
         _retry(down, sleep=delays.append)
-    assert len(delays) == 3  # then it gives up
+    assert len(delays) == DEFAULT_POLICY.retries  # then it gives up
 
 
 def test_not_pushed_names_the_artifacts_the_remote_lacks(repo: Path, tmp_path: Path) -> None:

@@ -41,11 +41,6 @@ Jobs = Annotated[
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
-# Options that carry or identify credentials: kept out of the committed project config
-# even where their names carry none of the config module's secret words.
-CREDENTIAL_OPTIONS = frozenset({"key", "secret", "token", "password", "username", "sas_token"})
-
-
 # -- remote add / list / remove / default ----------------------------------------------------
 
 
@@ -75,14 +70,20 @@ def remote_add(
 def add_remote(
     repo: Repo, name: str, url: str, *, default: bool, local: bool, options: Sequence[str]
 ) -> bool:
-    """Write the remote; return whether it became the default (the first remote always does)."""
-    from gitmv.config import is_secret_key
-    from gitmv.remote import check_name, normalize_options
+    """Write the remote; return whether it became the default (the first remote always does).
+
+    Everything is checked before a byte is written: the name, the URL (text, protocol
+    installed, a folder outside the repository), each option's type, and no credential
+    (by option name, or a URL with a password) in the committed project config."""
+    from pathlib import Path
+
+    from gitmv.config import has_url_password, is_secret, redact_url
+    from gitmv.remote import check_name, check_protocol, normalize_options
+    from gitmv.remoteopts import check_url
 
     check_name(name)
-    if not url.strip():
-        raise GitmvError("the remote URL is empty", hint="e.g. /srv/store or s3://bucket/prefix")
-    _check_protocol(url)
+    check_url(url, Path(repo.cwd), repo.paths.common_dir)
+    check_protocol(url)
     if "://" not in url and not os.path.isabs(os.path.expanduser(url)):
         # typed relative to where the user stands; stored relative to the repository root,
         # which is what every clone resolves it against
@@ -96,10 +97,19 @@ def add_remote(
     values = normalize_options(dict(_parse_option(o) for o in options))
     layer = "local" if local else "project"
     if layer == "project":
-        for key in values:
-            if key.lower() in CREDENTIAL_OPTIONS or is_secret_key(key):
+        if has_url_password(url):
+            raise GitmvError(
+                f"refusing to write the URL {redact_url(url)!r}, which carries a password, "
+                "to the committed project config",
+                hint="pass --local to keep it in the local config, outside git, or let "
+                "the storage library find the credentials",
+            )
+        for key, value in values.items():
+            if is_secret(key, value):
+                what = "credential option" if not has_url_password(str(value)) else "option"
+                carries = "" if what != "option" else ", whose URL carries a password,"
                 raise GitmvError(
-                    f"refusing to write the credential option {key!r} to the committed "
+                    f"refusing to write the {what} {key!r}{carries} to the committed "
                     "project config",
                     hint="pass --local to keep it in the local config, outside git",
                 )
@@ -111,23 +121,11 @@ def add_remote(
     return make_default
 
 
-def _check_protocol(url: str) -> None:
-    if "://" not in url:
-        return
-    protocol = url.split("://", 1)[0].lower()
-    from fsspec.registry import known_implementations, registry
-
-    if protocol not in known_implementations and protocol not in registry:
-        raise GitmvError(
-            f"unknown storage protocol {protocol!r} in {url.split('://', 1)[0]}://...",
-            hint="use a folder, file://, s3://, gs://, or another fsspec protocol",
-        )
-
-
 def _parse_option(text: str) -> tuple[str, object]:
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
-        raise GitmvError(f"malformed option {text!r}", hint="write --option KEY=VALUE")
+        shown = text if not sep else "=..."
+        raise GitmvError(f"malformed option {shown!r}", hint="write --option KEY=VALUE")
     value: object = raw
     if raw.lower() in ("true", "false"):
         value = raw.lower() == "true"
@@ -139,7 +137,7 @@ def _parse_option(text: str) -> tuple[str, object]:
 @remote_app.command("list")
 def remote_list(json_out: Json = False) -> None:
     """List remotes; the default is marked. Secret option values are never shown."""
-    from gitmv.config import is_secret_key, redact_url
+    from gitmv.config import redact_url
 
     repo = open_repo()
     default = repo.config.get("core.remote")
@@ -147,12 +145,7 @@ def remote_list(json_out: Json = False) -> None:
     rows = []
     for name in sorted(remotes):
         entry = remotes[name] if isinstance(remotes[name], dict) else {}
-        options = {
-            str(k): "***" if is_secret_key(str(k)) or str(k).lower() in CREDENTIAL_OPTIONS else v
-            for k, v in entry.items()
-            if k != "url"
-        }
-        options = {k: redact_url(v) if isinstance(v, str) else v for k, v in options.items()}
+        options = {str(k): _shown(str(k), v) for k, v in entry.items() if k != "url"}
         rows.append(
             {
                 "name": name,
@@ -172,6 +165,16 @@ def remote_list(json_out: Json = False) -> None:
         opts = ", ".join(f"{k}={v}" for k, v in row["options"].items())
         where = "" if row["layers"] == ["project"] else f"  [{', '.join(row['layers'])}]"
         echo(f"{mark} {row['name']}  {row['url']}" + (f"  ({opts})" if opts else "") + where)
+
+
+def _shown(key: str, value: object) -> object:
+    """An option as `remote list` may show it: secrets masked, nested mappings
+    (`config_kwargs`, `client_kwargs`) masked key by key."""
+    from gitmv.config import redact_option
+
+    if isinstance(value, dict):
+        return {str(k): _shown(str(k), v) for k, v in value.items()}
+    return redact_option(key, value)
 
 
 def _layers_of(repo: Repo, name: str) -> list[str]:
