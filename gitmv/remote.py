@@ -840,8 +840,9 @@ def _s3_options(options: dict[str, Any], endpoint: object, jobs: int) -> dict[st
     config = {
         "connect_timeout": options.pop("connect_timeout", CONNECT_TIMEOUT),
         "read_timeout": options.pop("read_timeout", 60),
-        # One attempt per call: gitmv's retry (workers.retry) is the only layer.
-        "retries": {"max_attempts": 1, "mode": "standard"},
+        # One attempt per call: gitmv's retry (workers.retry) is the only layer. Not
+        # `max_attempts: 1`, which botocore reads as one *retry* (two attempts).
+        "retries": {"total_max_attempts": 1, "mode": "standard"},
         "max_pool_connections": max(10, 2 * jobs),
     }
     config.update(options.pop("config_kwargs", None) or {})

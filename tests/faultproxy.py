@@ -19,6 +19,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 KINDS = ("pass", "drop", "reset", "stall")
 
@@ -222,3 +223,174 @@ def _close(sock: socket.socket, reset: bool) -> None:
             sock.shutdown(socket.SHUT_RDWR)
     with contextlib.suppress(OSError):
         sock.close()
+
+
+# -- HTTP-level faults --------------------------------------------------------------------
+
+
+@dataclass
+class HttpRule:
+    """Answer `status` (with `body`, possibly empty) instead of the server, to the first
+    `times` requests whose method is `method` (any when None) and that name `needle`: in
+    the path without its query (an object's key, not a listing's prefix), or in the body
+    (a GCS multipart upload names its object there)."""
+
+    needle: str
+    status: int = 503
+    body: bytes = b""
+    times: int = 1_000_000
+    method: str | None = None
+    struck: int = 0
+
+
+_HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+        "te",
+        "trailer",
+        "upgrade",
+        "proxy-connection",
+    }
+)
+_S3_503 = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>ServiceUnavailable</Code>'
+    b"<Message>Please reduce your request rate.</Message></Error>"
+)
+_GCS_503 = b'{"error": {"code": 503, "message": "Service Unavailable"}}'
+
+
+def s3_error_body(status: int) -> bytes:
+    """What S3 answers with a 503 (a load balancer in front of it answers nothing)."""
+    return _S3_503 if status == 503 else b""
+
+
+def gcs_error_body(status: int) -> bytes:
+    return _GCS_503.replace(b"503", str(status).encode())
+
+
+class HttpFaultProxy:
+    """An HTTP/1.1 proxy on loopback in front of one upstream (moto, the GCS emulator) that
+    counts every request and answers some with an error instead of the server:
+    `with HttpFaultProxy(port) as proxy: proxy.rules.append(HttpRule("xxh128/4f", 503))`.
+    `proxy.requests` lists `(method, path)` in arrival order; `count` counts those naming
+    an object, as the rules match them."""
+
+    def __init__(self, upstream_port: int) -> None:
+        import http.server
+
+        self.upstream = ("127.0.0.1", upstream_port)
+        self.rules: list[HttpRule] = []
+        self.requests: list[tuple[str, str]] = []
+        self._named: list[tuple[str, str]] = []  # (method, path without query + body head)
+        self._lock = threading.Lock()
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def _any(self) -> None:
+                proxy._handle(self)
+
+            do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = _any
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> HttpFaultProxy:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)
+
+    def count(self, needle: str, method: str | None = None) -> int:
+        """Requests so far that name `needle` (as a rule matches), of `method` if given."""
+        with self._lock:
+            return sum(1 for m, text in self._named if needle in text and method in (None, m))
+
+    def _rule_for(self, method: str, path: str, body: bytes) -> HttpRule | None:
+        text = path.split("?", 1)[0] + "\n" + body[:65536].decode("latin-1")
+        with self._lock:
+            self.requests.append((method, path))
+            self._named.append((method, text))
+            for rule in self.rules:
+                if rule.needle not in text or rule.method not in (None, method):
+                    continue
+                if rule.struck < rule.times:
+                    rule.struck += 1
+                    return rule
+            return None
+
+    def _handle(self, handler: Any) -> None:
+        import http.client
+
+        body = _read_body(handler)
+        rule = self._rule_for(handler.command, handler.path, body)
+        if rule is not None:
+            handler.send_response(rule.status)
+            handler.send_header("Content-Length", str(len(rule.body)))
+            if rule.body:
+                kind = "application/xml" if rule.body.startswith(b"<") else "application/json"
+                handler.send_header("Content-Type", kind)
+            handler.end_headers()
+            if handler.command != "HEAD":
+                handler.wfile.write(rule.body)
+            return
+        conn = getattr(handler, "_upstream", None)
+        if conn is None:
+            conn = handler._upstream = http.client.HTTPConnection(*self.upstream, timeout=30)
+        headers = {k: v for k, v in handler.headers.items() if k.lower() not in _HOP_BY_HOP}
+        if body or handler.command in ("PUT", "POST", "PATCH"):
+            headers["Content-Length"] = str(len(body))
+        try:
+            conn.request(handler.command, handler.path, body=body, headers=headers)
+            resp = conn.getresponse()
+            data = resp.read()
+        except (OSError, http.client.HTTPException):
+            conn.close()
+            handler._upstream = None
+            handler.close_connection = True
+            handler.send_error(502)
+            return
+        handler.send_response(resp.status, resp.reason)
+        for key, value in resp.getheaders():
+            if key.lower() not in _HOP_BY_HOP and key.lower() != "content-length":
+                handler.send_header(key, value)
+        if handler.command == "HEAD":
+            handler.send_header("Content-Length", resp.getheader("Content-Length") or "0")
+        else:
+            handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        if handler.command != "HEAD":
+            handler.wfile.write(data)
+
+
+def _read_body(handler: Any) -> bytes:
+    """The request's body, by Content-Length or chunked transfer encoding."""
+    length = handler.headers.get("Content-Length")
+    if length is not None:
+        return bytes(handler.rfile.read(int(length)))
+    if "chunked" not in (handler.headers.get("Transfer-Encoding") or "").lower():
+        return b""
+    parts = []
+    while True:
+        size = int(handler.rfile.readline().split(b";")[0].strip() or b"0", 16)
+        if size == 0:
+            while handler.rfile.readline() not in (b"\r\n", b"\n", b""):
+                pass  # trailers
+            return b"".join(parts)
+        parts.append(handler.rfile.read(size))
+        handler.rfile.readline()
