@@ -141,10 +141,10 @@ def check_text(what: str, text: str, *, shown: str) -> None:
         )
 
 
-def check_url(url: str, root: Path, git_dir: Path) -> str:
-    """A remote URL as typed: no control character, no blanks around it or in a host or
-    bucket, and a folder outside the work tree and outside `.git` (a store inside the work
-    tree would be committed, or fill it on the first push). Returns the URL."""
+def check_url(url: str, *, cwd: Path, root: Path, git_dir: Path) -> str:
+    """A remote URL as typed in `cwd`: no control character, no blanks around it or in a
+    host or bucket, and a folder outside the work tree `root` and outside `git_dir` (a
+    store inside the work tree would be committed, or fill it on the first push)."""
     shown = redact_url(url)
     if not url.strip():
         raise GitmvError("the remote URL is empty", hint="e.g. /srv/store or s3://bucket/prefix")
@@ -160,7 +160,7 @@ def check_url(url: str, root: Path, git_dir: Path) -> str:
     if sep and scheme.lower() != "file":
         return url
     path = Path(os.path.expanduser(rest if sep else url))
-    where = path if path.is_absolute() else root / path
+    where = path if path.is_absolute() else cwd / path
     folder = Path(os.path.realpath(where))
     for inside, name in ((git_dir, "the .git folder"), (root, "the work tree")):
         base = Path(os.path.realpath(inside))

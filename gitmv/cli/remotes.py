@@ -82,7 +82,7 @@ def add_remote(
     from gitmv.remoteopts import check_url
 
     check_name(name)
-    check_url(url, Path(repo.cwd), repo.paths.common_dir)
+    check_url(url, cwd=Path(repo.cwd), root=repo.root, git_dir=repo.paths.common_dir)
     check_protocol(url)
     if "://" not in url and not os.path.isabs(os.path.expanduser(url)):
         # typed relative to where the user stands; stored relative to the repository root,
