@@ -9,6 +9,7 @@ so that a chunk layer can later store `chunks/...` keys through the same methods
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import functools
 import os
@@ -20,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 from urllib.parse import urlsplit
 
 from gitmv.atomic import is_temp_name, temp_name, temp_str
@@ -30,6 +31,7 @@ from gitmv.hashing import ALGORITHMS, Oid, copy_and_hash, hash_bytes, hash_file
 from gitmv.remoteopts import RetryPolicy, check_options
 
 OnBytes = Callable[[int], None]
+R = TypeVar("R")
 
 DEFAULT_JOBS = 8
 CHECK_TIMEOUT = 8.0  # seconds a reachability probe may take, retries included
@@ -253,7 +255,7 @@ class Remote:
         with ThreadPoolExecutor(self.jobs) as pool:
             if len(wanted) <= SMALL_BATCH:
                 ordered = sorted(wanted)
-                found = pool.map(self.exists, ordered)
+                found = pool.map(self._retrying(self.exists), ordered)
                 return {key for key, present in zip(ordered, found, strict=True) if present}
             by_folder: dict[str, set[str]] = {}
             for key in wanted:
@@ -261,13 +263,20 @@ class Remote:
                 by_folder.setdefault(folder, set()).add(name)
             parents = sorted({folder.rpartition("/")[0] for folder in by_folder})
             existing: set[str] = set()
-            for parent, names in zip(parents, pool.map(self.list_names, parents), strict=True):
+            listing = self._retrying(self.list_names)
+            for parent, names in zip(parents, pool.map(listing, parents), strict=True):
                 existing.update(f"{parent}/{n}" if parent else n for n in names)
             folders = sorted(f for f in by_folder if f in existing)
             present: set[str] = set()
-            for folder, names in zip(folders, pool.map(self.list_names, folders), strict=True):
+            for folder, names in zip(folders, pool.map(listing, folders), strict=True):
                 present.update(f"{folder}/{n}" for n in by_folder[folder].intersection(names))
             return present
+
+    def _retrying(self, call: Callable[[str], R]) -> Callable[[str], R]:
+        """`call` (a question about one key or folder) under this remote's retry policy:
+        the storage libraries make one attempt per request (see `_filesystem`)."""
+        policy = self.retry_policy
+        return lambda key: with_retries(lambda: call(key), policy)
 
     def has_many(self, oids: Iterable[Oid]) -> set[Oid]:
         by_key = {oid.relpath: oid for oid in oids}
@@ -577,10 +586,15 @@ class FsspecRemote(Remote):
         if isinstance(endpoint, str) and endpoint:
             self._probe_tcp(endpoint)
         timed: dict[str, Any] = {"timeout": CHECK_TIMEOUT} if self._is_async() else {}
+        # A busy server (503) gets the remote's retries, but all within the check's budget:
+        # a server that never answers still fails in CHECK_TIMEOUT, not retries times that.
+        budget = dataclasses.replace(
+            self.retry_policy, timeout=min(self.retry_policy.timeout, CHECK_TIMEOUT)
+        )
         if self.object_store:
             bucket = self.root.split("/", 1)[0]
             try:
-                self.fs.info(bucket, **timed)
+                with_retries(lambda: self.fs.info(bucket, **timed), budget)
             except FileNotFoundError:
                 raise RemoteError(
                     f"remote {self.label}: the bucket {bucket!r} does not exist",
@@ -711,7 +725,7 @@ class FsspecRemote(Remote):
 
     def iter_keys(self, prefix: str) -> Iterator[str]:
         try:
-            paths = self.fs.find(self._path(prefix))
+            paths = with_retries(lambda: self.fs.find(self._path(prefix)), self.retry_policy)
         except FileNotFoundError:
             return
         except Exception as exc:
@@ -895,6 +909,32 @@ _TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 _TRANSIENT_ERRNOS = frozenset(
     {errno.ECONNRESET, errno.ECONNABORTED, errno.ETIMEDOUT, errno.EPIPE, errno.EAGAIN}
 )
+
+
+def with_retries(
+    action: Callable[[], R],
+    policy: RetryPolicy,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> R:
+    """Run `action`, retrying transient failures (`is_transient`): at most `policy.retries`
+    times, and never past `policy.timeout` seconds from the start, tries and waits
+    together; the waits grow exponentially, with jitter (`RetryPolicy.backoff`).
+
+    gitmv's one retry layer: botocore, s3fs and gcsfs make one attempt each (see
+    `_filesystem`). workers.retry runs each object's transfer through it."""
+    deadline = clock() + policy.timeout
+    for attempt in range(policy.retries + 1):
+        try:
+            return action()
+        except Exception as exc:
+            if attempt == policy.retries or not is_transient(exc):
+                raise
+            delay = policy.backoff(attempt)
+            if clock() + delay >= deadline:
+                raise
+            sleep(delay)
+    raise AssertionError("unreachable")
 
 
 def is_transient(exc: BaseException) -> bool:

@@ -13,7 +13,7 @@ from typing import Protocol, TypeVar
 
 from gitmv.errors import GitmvError, RemoteError
 from gitmv.hashing import Oid
-from gitmv.remote import MissingObject, Remote, is_transient
+from gitmv.remote import MissingObject, Remote, with_retries
 from gitmv.remoteopts import RetryPolicy
 
 T = TypeVar("T")
@@ -102,24 +102,9 @@ def retry(
 ) -> T:
     """Run `action` (one object's transfer), retrying transient failures: 5xx with or
     without a body, 408, 429, throttling, connection resets, timeouts. Never another 4xx,
-    a missing object or corrupt bytes.
-
-    This is the one retry layer: botocore, s3fs and gcsfs make one attempt each (see
-    remote._filesystem). Bounded by `policy.retries` and by `policy.timeout` seconds for
-    the object, tries and waits together; the waits grow exponentially, with jitter.
-    """
-    deadline = clock() + policy.timeout
-    for attempt in range(policy.retries + 1):
-        try:
-            return action()
-        except Exception as exc:
-            if attempt == policy.retries or not is_transient(exc):
-                raise
-            delay = policy.backoff(attempt)
-            if clock() + delay >= deadline:
-                raise
-            sleep(delay)
-    raise AssertionError("unreachable")
+    a missing object or corrupt bytes. Bounded by `policy` (the remote's `retries`,
+    `retry_timeout`, `retry_delay`): see remote.with_retries, the one retry layer."""
+    return with_retries(action, policy, sleep, clock)
 
 
 def run(

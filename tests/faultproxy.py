@@ -6,6 +6,10 @@ fails: drop (close both ways) or reset (RST, via SO_LINGER 0) after N bytes, or 
 T seconds after N bytes and then go on. A black hole accepts and never answers; a hang
 goes silent after N bytes (or at the first PUT) with the socket left open. Every socket
 and thread is closed by `stop()`; the upstream is always 127.0.0.1.
+
+`HttpFaultProxy` works a level up: an HTTP/1.1 proxy that counts every request and answers
+chosen ones (by method and object key, for the first N or all of them) with a status of its
+own, with or without a body, instead of the server: for the retry tests.
 """
 
 from __future__ import annotations

@@ -180,6 +180,6 @@ def test_a_server_that_stops_answering_mid_upload_fails_within_its_read_timeout(
             os.killpg(proc.pid, 9)
             proc.wait()
     elapsed = time.monotonic() - start
-    # 12 tries (gitmv's 4 of botocore's 3) of 1 s each, and the backoff between them
+    # 6 tries (gitmv's one retry layer, retries=5) of 1 s each, and the backoff between them
     assert elapsed < 30, f"a silent server took {elapsed:.1f} s to give up on"
     assert_clean_error(subprocess.CompletedProcess(proc.args, proc.returncode, out, err))
