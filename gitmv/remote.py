@@ -928,13 +928,22 @@ def with_retries(
         try:
             return action()
         except Exception as exc:
-            if attempt == policy.retries or not is_transient(exc):
+            if not is_transient(exc):
                 raise
             delay = policy.backoff(attempt)
-            if clock() + delay >= deadline:
-                raise
+            if attempt == policy.retries or clock() + delay >= deadline:
+                raise _gave_up(exc, attempt + 1) from exc.__cause__
             sleep(delay)
     raise AssertionError("unreachable")
+
+
+def _gave_up(exc: Exception, tries: int) -> Exception:
+    """The last failure, saying how many tries it took (a user tuning `retries` or
+    `retry_timeout` wants to know); other exceptions go up unchanged."""
+    if tries < 2 or type(exc) not in (RemoteError, MissingObject):
+        return exc
+    assert isinstance(exc, GitmvError)
+    return type(exc)(f"{exc.message} (gave up after {tries} tries)", exc.hint)
 
 
 def is_transient(exc: BaseException) -> bool:

@@ -95,6 +95,7 @@ def test_a_permanent_s3_503_costs_retries_plus_one_and_names_the_remote(
     proc, elapsed = push(repo)
     assert_clean_error(proc)
     assert "remote 's3'" in proc.stderr and "hint:" in proc.stderr
+    assert "(gave up after 4 tries)" in proc.stderr
     assert s3_proxy.count(tail, "PUT") == 4, "\n".join(map(str, s3_proxy.requests))
     assert elapsed < 20
 
