@@ -744,7 +744,7 @@ class FsspecRemote(Remote):
         authority = self.spec.url.partition("://")[2].split("/", 1)[0]
         if "@" in authority:
             userinfo = authority.rsplit("@", 1)[0]
-            secrets += [userinfo, *userinfo.split(":", 1)]
+            secrets += [userinfo, *userinfo.split(":", 1)[1:]]  # the password, not the user
         return scrub(text, sorted(secrets, key=lambda v: -len(str(v))))
 
     def _error(self, exc: BaseException, what: str) -> RemoteError:
