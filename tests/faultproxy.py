@@ -244,6 +244,7 @@ class HttpRule:
     body: bytes = b""
     times: int = 1_000_000
     method: str | None = None
+    query: str = ""  # and, when set, whose full path (query included) contains this
     struck: int = 0
 
 
@@ -320,10 +321,14 @@ class HttpFaultProxy:
         self._server.server_close()
         self._thread.join(5)
 
-    def count(self, needle: str, method: str | None = None) -> int:
+    def count(self, needle: str, method: str | None = None, query: str = "") -> int:
         """Requests so far that name `needle` (as a rule matches), of `method` if given."""
         with self._lock:
-            return sum(1 for m, text in self._named if needle in text and method in (None, m))
+            return sum(
+                1
+                for (m, text), (_, path) in zip(self._named, self.requests, strict=True)
+                if needle in text and method in (None, m) and query in path
+            )
 
     def _rule_for(self, method: str, path: str, body: bytes) -> HttpRule | None:
         text = path.split("?", 1)[0] + "\n" + body[:65536].decode("latin-1")
@@ -332,6 +337,8 @@ class HttpFaultProxy:
             self._named.append((method, text))
             for rule in self.rules:
                 if rule.needle not in text or rule.method not in (None, method):
+                    continue
+                if rule.query not in path:
                     continue
                 if rule.struck < rule.times:
                     rule.struck += 1

@@ -168,3 +168,21 @@ def test_a_permanent_gcs_503_is_not_retried_by_gcsfs_under_our_retries(
     assert "remote 'gcs'" in proc.stderr
     assert gcs_proxy.count(tail, "POST") == 3, gcs_proxy.requests  # not 3 x gcsfs's 6
     assert elapsed < 15
+
+
+def test_a_gcs_download_503_is_retried_once_by_us_not_by_gcsfs(
+    repo: Path, tmp_path: Path, gcs_bucket: str, gcs_proxy: HttpFaultProxy
+) -> None:
+    tail = tracked_model(repo)
+    gcs_remote(repo, gcs_bucket, gcs_proxy)
+    gitmv(repo, "push")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(repo), str(clone))
+    gcs_remote(clone, gcs_bucket, gcs_proxy)  # the remote is in the local config
+    media = "alt=media"  # the download itself, not the metadata lookups
+    gcs_proxy.rules.append(
+        HttpRule(tail, 503, gcs_error_body(503), times=1, method="GET", query=media)
+    )
+    gitmv(clone, "pull")
+    assert (clone / "model.bin").read_bytes() == (repo / "model.bin").read_bytes()
+    assert gcs_proxy.count(tail, "GET", media) == 2, gcs_proxy.requests
