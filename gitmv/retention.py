@@ -37,7 +37,7 @@ from gitmv.maintenance import (
     expand,
     needed_pointers,
 )
-from gitmv.remote import Remote
+from gitmv.remote import FolderRemote, Remote
 from gitmv.repo import Repo
 from gitmv.transfer import open_named, present
 
@@ -99,6 +99,8 @@ def _default_remote(repo: Repo) -> tuple[Remote | None, str]:
         store = open_named(repo, None)
     except GitmvError as exc:
         return None, exc.message  # "no default remote is configured", or a bad entry
+    if isinstance(store, FolderRemote) and not store.root.exists() and store.root.parent.is_dir():
+        return store, ""  # a folder remote appears with its first push: it has nothing yet
     try:
         store.check()
     except GitmvError as exc:

@@ -258,7 +258,7 @@ def push(
     if all_refs:
         pointers = history.pointers(repo, git.LOCAL_BRANCHES_AND_TAGS)
     elif revs:
-        pointers = history.pointers(repo, history.resolve_revs(repo, revs))
+        pointers = history.pointers(repo, ["--no-walk", *history.resolve_revs(repo, revs)])
     else:
         pointers = _work_tree(repo, paths or [])
     store = transfer.open_named(repo, remote)
