@@ -243,11 +243,11 @@ def other_clone(repo: Path, tmp_path: Path) -> Path:
 
 
 def test_push_all_sends_the_objects_of_every_commit(repo: Path, tmp_path: Path) -> None:
-    v1, v2, v3 = versions(repo, 3)
-    git(repo, "checkout", "-q", "-b", "side", "HEAD~1")
+    v1, v2, v3 = versions(repo, 3)  # v1 and v2: in no tip's tree, only in history
+    git(repo, "checkout", "-q", "-b", "side")
     (side,) = versions(repo, 1, "side.bin")
     git(repo, "checkout", "-q", "main")
-    git(repo, "tag", "old", "HEAD~2")
+    git(repo, "tag", "release", "HEAD~1")
     git(repo, "checkout", "-q", "-b", "doomed")
     (doomed,) = versions(repo, 1, "doomed.bin")
     git(repo, "checkout", "-q", "main")
