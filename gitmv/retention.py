@@ -247,7 +247,7 @@ def plan_remote_gc(repo: Repo, remote: Remote, *, now: float | None = None) -> R
                 if k not in referenced and t is not None and t <= cutoff
             )
         )
-    sizes = {o: max(e[0] for e in (inv.whole.get(o), inv.lists.get(o)) if e) for o in remove}
+    sizes = {o: _object_size(repo.cache, remote, o, inv) for o in remove}
     names = history.known_names(repo, repo.cache, remove)
     doomed = tuple(Doomed(o, sizes[o], names.get(o, ""), "") for o in remove)
     return RemoteGcPlan(
@@ -263,6 +263,19 @@ def plan_remote_gc(repo: Repo, remote: Remote, *, now: float | None = None) -> R
         recent=len(unneeded) - len(remove),
         grace=grace,
     )
+
+
+def _object_size(cache: Cache, remote: Remote, oid: Oid, inv: _Inventory) -> int:
+    """The object's own size (not its chunk list's): listed, cached, or summed from the list."""
+    if oid in inv.whole:
+        return inv.whole[oid][0]
+    if cache.has(oid):
+        return _size(cache.path(oid))
+    with contextlib.suppress(GitmvError):
+        chunks = chunked.remote_list(remote, oid, None)
+        if chunks is not None:
+            return sum(c.size for c in chunks)
+    return inv.lists[oid][0] if oid in inv.lists else 0
 
 
 def _inventory(remote: Remote) -> _Inventory:

@@ -49,6 +49,7 @@ def versions(repo: Path, n: int, name: str = "model.pt", push: bool = False) -> 
 def set_grace(repo: Path, value: str) -> None:
     """gc.remote_grace in this clone's local config (`.git/gitmv/config.yaml`)."""
     path = repo / ".git/gitmv/config.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
     text = path.read_text() if path.exists() else ""
     path.write_text(text + f"gc:\n  remote_grace: {value}\n")
 
