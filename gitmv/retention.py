@@ -213,14 +213,17 @@ def remote_needed(repo: Repo, remote: Remote) -> Needed:
     return expand(tops, _from_cache_or_remote(repo.cache, remote))
 
 
-def plan_remote_gc(repo: Repo, remote: Remote, *, now: float | None = None) -> RemoteGcPlan:
+def plan_remote_gc(
+    repo: Repo, remote: Remote, *, now: float | None = None, grace: float | None = None
+) -> RemoteGcPlan:
     """What gc would delete from the remote (see the module docstring).
 
     Only this repository's refs count: objects of branches pushed elsewhere and never
     fetched here look unneeded, which is what the grace period is for. The CLI lists the
-    plan (and asks, on a terminal) before anything is deleted.
+    plan (and asks, on a terminal) before anything is deleted. `now` and `grace` default to
+    the clock and `gc.remote_grace`.
     """
-    grace = history.grace_of(repo)
+    grace = history.grace_of(repo) if grace is None else grace
     remote.check(write=True)
     needed = remote_needed(repo, remote)
     inv = _inventory(remote)
