@@ -183,12 +183,12 @@ def _name(
     """Each object with a path and the newest commit naming it (for a dry run's list)."""
     labels = history.labels(repo, cache, [o for o in oids if o in in_history], git.ALL_HISTORY)
     names = history.known_names(repo, cache, [o for o in oids if o not in labels])
-    found = []
+    # Newest commit first (the order `labels` found them in), then what no commit names.
+    found = [
+        Doomed(oid, sizes.get(oid, 0), label.path, label.commit) for oid, label in labels.items()
+    ]
     for oid in oids:
-        label = labels.get(oid)
-        if label is not None:
-            found.append(Doomed(oid, sizes.get(oid, 0), label.path, label.commit))
-        else:
+        if oid not in labels:
             found.append(Doomed(oid, sizes.get(oid, 0), names.get(oid, where.get(oid, "")), ""))
     return tuple(found)
 
