@@ -95,7 +95,7 @@ def _show_cache(repo: Repo, report: GcReport, dry_run: bool) -> None:
         f" kept {report.kept}"
     )
     if report.confirmed:
-        echo(f"  ({report.confirmed} of them only older commits name: the remote has them)")
+        echo(f"  ({report.confirmed} of them: older commits' versions the default remote has)")
     if report.held:
         echo(
             f"cache: kept {report.held} objects ({human_size(report.held_bytes)}) that only"
@@ -106,7 +106,7 @@ def _show_cache(repo: Repo, report: GcReport, dry_run: bool) -> None:
 def _show_plan(repo: Repo, plan: RemoteGcPlan, dry_run: bool) -> None:
     grace = _days(plan.grace)
     recent = (
-        f"; kept {plan.recent} unneeded objects younger than {grace} (gc.remote_grace)"
+        f" (and {plan.recent} objects no commit names, younger than {grace}: gc.remote_grace)"
         if plan.recent
         else ""
     )
@@ -124,7 +124,8 @@ def _show_plan(repo: Repo, plan: RemoteGcPlan, dry_run: bool) -> None:
         echo(f"  {len(plan.chunks)} chunks no kept object is made of")
     for key in plan.temps:
         echo(f"  {key} (leftover temp file)")
-    echo(f"remote {plan.remote}: kept {plan.kept}{recent}")
+    if dry_run or recent:
+        echo(f"remote {plan.remote}: kept {plan.kept}{recent}")
 
 
 def _days(seconds: float) -> str:
