@@ -214,9 +214,11 @@ def test_remote_gc_on_s3_measures_grace_by_last_modified(
     git(repo, "branch", "-q", "-D", "dropped")
     git(repo, "reflog", "expire", "--expire=now", "--all")  # nothing names d.bin's version now
 
-    set_grace(repo, "3")  # seconds
-    time.sleep(3.5)
-    (young,) = versions(other_clone(repo, tmp_path), 1, "young.bin", push=True)
+    # Wide enough that a loaded machine pushes `young` and runs gc within it.
+    set_grace(repo, "8")  # seconds
+    other = other_clone(repo, tmp_path)
+    time.sleep(8.5)
+    (young,) = versions(other, 1, "young.bin", push=True)
 
     client = boto3.client("s3", endpoint_url=moto_server.endpoint, region_name="us-east-1")
     listing = client.list_objects_v2(Bucket=s3_bucket, Prefix="store/")
