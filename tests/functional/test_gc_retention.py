@@ -281,3 +281,29 @@ def test_push_all_with_paths_is_a_usage_error(repo: Path, tmp_path: Path) -> Non
     proc = gitmv(repo, "push", "--all", "model.pt", code=2)
     assert "Traceback" not in proc.stderr and "error:" in proc.stderr
     assert not (tmp_path / "store").exists()
+
+
+def test_local_gc_counts_a_chunk_list_on_the_remote_as_a_copy(repo: Path, tmp_path: Path) -> None:
+    from gitmv import chunking
+
+    store = tmp_path / "store"
+    gitmv(repo, "remote", "add", "origin", str(store))
+    with open(repo / ".gitmv/config.yaml", "a") as f:
+        f.write("chunking:\n  min_size: 1048576\n  avg_size: 65536\n")
+    git(repo, "commit", "-qam", "chunked")
+    old = random.Random(7).randbytes(2 * 1024 * 1024)
+    (repo / "m.bin").write_bytes(old)
+    gitmv(repo, "add", "m.bin")
+    git(repo, "commit", "-qm", "v1")
+    gitmv(repo, "push")
+    (repo / "m.bin").write_bytes(random.Random(8).randbytes(2 * 1024 * 1024))
+    gitmv(repo, "add", "m.bin")
+    git(repo, "commit", "-qm", "v2")
+    assert (store / chunking.list_key(hash_bytes(old))).is_file()
+    assert not (store / hash_bytes(old).relpath).exists()  # only as chunks
+
+    out = gitmv(repo, "gc").stdout
+    assert "removed 1 objects" in out, out
+    assert hash_bytes(old) not in cached(repo)
+    gitmv(repo, "fetch", "--rev", "HEAD~1")
+    assert hash_bytes(old) in cached(repo)
