@@ -17,6 +17,7 @@ in CI's time. `GITMV_SLOW=1` runs the `slow` variant with 2,000 examples.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -69,25 +70,36 @@ class World:
     store: Path
     versions: dict[Oid, bytes] = field(default_factory=dict)
     pushed: set[Oid] = field(default_factory=set)
+    branches: set[str] = field(default_factory=lambda: {"main"})
+    current: str = "main"
     clones: int = 0
+    _repo: Repo | None = None
 
     def repo(self) -> Repo:
-        return Repo.open(self.work)  # afresh: config and refs change between steps
+        if self._repo is None:  # config is set once, at the start; refs are never cached
+            self._repo = Repo.open(self.work)
+        return self._repo
 
-    def current(self) -> str:
-        return run(self.work, "rev-parse", "--abbrev-ref", "HEAD").strip()
+
+_TEMPLATE: list[Path] = []
 
 
 def make_world(top: Path) -> World:
-    origin, work, store = top / "origin.git", top / "work", top / "store"
-    run(top, "init", "-q", "--bare", str(origin))
-    run(top, "init", "-q", "-b", "main", str(work))
-    run(work, "remote", "add", "origin", str(origin))
-    repo, _ = gitmv_init(work)
-    add_remote(repo, "origin", str(store), default=True, local=False, options=[])
-    run(work, "add", ".gitmv")
-    run(work, "commit", "-qm", "gitmv")
-    return World(top, work, origin, store)
+    """A copy of a template made once: bare origin, work repository with gitmv set up and
+    a folder remote (both remotes by relative paths, so that the copy is self-contained)."""
+    if not _TEMPLATE:
+        base = Path(tempfile.mkdtemp(prefix="gcprop-template-"))
+        origin, work = base / "origin.git", base / "work"
+        run(base, "init", "-q", "--bare", str(origin))
+        run(base, "init", "-q", "-b", "main", str(work))
+        run(work, "remote", "add", "origin", "../origin.git")
+        repo, _ = gitmv_init(work)
+        add_remote(repo, "origin", "../store", default=True, local=False, options=[])
+        run(work, "add", ".gitmv")
+        run(work, "commit", "-qm", "gitmv")
+        _TEMPLATE.append(base)
+    shutil.copytree(_TEMPLATE[0], top, dirs_exist_ok=True, symlinks=True)
+    return World(top, top / "work", top / "origin.git", top / "store")
 
 
 def apply(world: World, op: str, arg: str) -> None:
@@ -99,14 +111,17 @@ def apply(world: World, op: str, arg: str) -> None:
         run(work, "commit", "-qm", f"v{len(world.versions)}")
         world.versions[hash_bytes(data)] = data
     elif op == "branch":
-        if arg not in branches(work):
+        if arg not in world.branches:
             run(work, "branch", arg)
+            world.branches.add(arg)
     elif op == "switch":
-        if arg in branches(work):
+        if arg in world.branches:
             run(work, "checkout", "-q", arg)
+            world.current = arg
     elif op == "delete":
-        if arg in branches(work) and arg != world.current():
+        if arg in world.branches and arg != world.current:
             run(work, "branch", "-q", "-D", arg)
+            world.branches.discard(arg)
     elif op == "push":  # gitmv push, then git push, as the pre-push hook orders them
         repo = world.repo()
         pointers = workspace.collect(repo)
@@ -148,10 +163,6 @@ def clone_and_pull(world: World) -> None:
     workspace.checkout(repo)
     for artifact, p in pointers:
         assert hash_bytes((clone / artifact).read_bytes()) == p.oid
-
-
-def branches(work: Path) -> set[str]:
-    return set(run(work, "branch", "--format=%(refname:short)").split())
 
 
 def named_by_history(work: Path) -> set[Oid]:
