@@ -307,3 +307,23 @@ def test_local_gc_counts_a_chunk_list_on_the_remote_as_a_copy(repo: Path, tmp_pa
     assert hash_bytes(old) not in cached(repo)
     gitmv(repo, "fetch", "--rev", "HEAD~1")
     assert hash_bytes(old) in cached(repo)
+
+
+def test_remote_gc_reads_modification_times_on_gcs(
+    repo: Path, tmp_path: Path, gcs_server: Server, gcs_bucket: str
+) -> None:
+    url = f"gs://{gcs_bucket}/store"
+    options = ["-o", f"endpoint_url={gcs_server.endpoint}", "-o", "token=anon"]
+    gitmv(repo, "remote", "add", "origin", url, "--local", *options)
+    versions(repo, 1, push=True)
+    git(repo, "checkout", "-q", "-b", "dropped")
+    versions(repo, 1, "d.bin", push=True)
+    git(repo, "checkout", "-q", "main")
+    git(repo, "branch", "-q", "-D", "dropped")
+    git(repo, "reflog", "expire", "--expire=now", "--all")
+
+    out = gitmv(repo, "gc", "--remote", "origin", "--dry-run").stdout
+    assert "younger than 14 days" in out and "would delete" not in out, out
+    set_grace(repo, "0")  # a time GCS did not give would keep the object even now
+    out = gitmv(repo, "gc", "--remote", "origin", "--dry-run").stdout
+    assert "would delete 1 objects" in out, out
