@@ -23,6 +23,7 @@ from gitmv.hashing import Oid
 from gitmv.lineage import extra_objects
 from gitmv.repo import Repo
 
+_MANIFEST_START = b'{"path": '
 DEFAULT_GRACE = 14 * 86400.0  # git's own prune horizon (gc.pruneExpire = 2.weeks.ago)
 _UNITS = {
     "second": 1,
@@ -133,11 +134,16 @@ def known_names(repo: Repo, cache: Cache, oids: Iterable[Oid]) -> dict[Oid, str]
         if not cache.has(oid) or _size(cache, oid) > manifest_limit():
             continue
         with contextlib.suppress(GitmvError, OSError):
-            data = cache.read_bytes(oid)
-            if data.startswith(b'{"path": '):
-                for e in manifest.decode(data, str(oid)):
-                    if e.oid in wanted:
-                        found.setdefault(e.oid, f"{found.get(oid, 'a folder')}/{e.path}")
+            with cache.open(oid) as f:  # a manifest is known by its first bytes
+                if f.read(len(_MANIFEST_START)) != _MANIFEST_START:
+                    continue
+            entries = manifest.decode(cache.read_bytes(oid), str(oid))
+            folder = found.get(oid)
+            found.setdefault(oid, "a folder's manifest")
+            for e in entries:
+                if e.oid in wanted:
+                    name = f"{folder}/{e.path}" if folder else f"{e.path} in a folder"
+                    found.setdefault(e.oid, name)
     return found
 
 

@@ -327,3 +327,33 @@ def test_remote_gc_reads_modification_times_on_gcs(
     set_grace(repo, "0")  # a time GCS did not give would keep the object even now
     out = gitmv(repo, "gc", "--remote", "origin", "--dry-run").stdout
     assert "would delete 1 objects" in out, out
+
+
+def test_dry_run_names_the_files_of_folders(repo: Path, tmp_path: Path) -> None:
+    gitmv(repo, "remote", "add", "origin", str(tmp_path / "store"))
+    git(repo, "add", ".gitmv")
+    git(repo, "commit", "-qm", "remote")
+    (repo / "data").mkdir()
+    (repo / "data/a.txt").write_bytes(b"a")
+    (repo / "data/b.txt").write_bytes(b"b")
+    gitmv(repo, "add", "data")
+    git(repo, "commit", "-qm", "v1")
+    first = git(repo, "rev-parse", "--short=7", "HEAD").strip()
+    (repo / "data/b.txt").write_bytes(b"b2")
+    gitmv(repo, "add", "data")
+    git(repo, "commit", "-qm", "v2")
+    gitmv(repo, "push", "--all")
+    git(repo, "checkout", "-q", "-b", "tmp")
+    (repo / "data/c.txt").write_bytes(b"abandoned")
+    gitmv(repo, "add", "data")
+    git(repo, "commit", "-qm", "v3")
+    git(repo, "checkout", "-q", "main")
+    git(repo, "branch", "-q", "-D", "tmp")
+    git(repo, "reflog", "expire", "--expire=now", "--all")
+
+    out = gitmv(repo, "gc", "--dry-run").stdout
+    assert f"  data/b.txt @ {first}, 1 B\n" in out, out  # a file of an older folder version
+    assert f"  data @ {first}, " in out, out  # and that version's manifest
+    assert "  data/c.txt (named by no commit), 9 B\n" in out, out
+    assert "  a folder's manifest (named by no commit), " in out, out
+    assert "xxh128:" not in out
