@@ -478,11 +478,13 @@ def history_pointer_blobs(root: Path, revs: Sequence[str]) -> list[tuple[str, st
 
     One `git rev-list --objects` pass for the whole history: git visits each tree once, so
     the cost grows with the number of distinct trees and blobs, not with commits x files.
-    A blob seen under two paths is listed once (under the first path git meets).
+    A blob seen under two paths is listed once (under the first path git meets). A tree
+    named `*.gmv` may be listed too (no `--filter=object:type=blob`: that needs git 2.32);
+    readers skip what is not a blob.
     """
     if not revs:
         return []
-    args = ["rev-list", "--objects", "--filter=object:type=blob", "--ignore-missing", *revs]
+    args = ["rev-list", "--objects", "--ignore-missing", *revs]
     raw = out([*args, "--"], root)
     found = []
     for line in raw.splitlines():

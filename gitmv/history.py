@@ -44,7 +44,8 @@ _GRACE = re.compile(r"^(\d+(?:\.\d+)?)[ .]?([a-z]*?)s?(?:\.ago)?$")
 def pointer_texts(repo: Repo, revs: Sequence[str]) -> list[tuple[str, bytes]]:
     """(pointer path, bytes) of every distinct pointer blob reachable from `revs`."""
     blobs = git.history_pointer_blobs(repo.root, revs)
-    contents = git.read_blobs(repo.root, [sha for _, sha in blobs], pointer.MAX_SIZE)
+    # None for a tree named *.gmv, or a blob over the pointer size limit: not a pointer
+    contents = git.read_paths_at(repo.root, [sha for _, sha in blobs], pointer.MAX_SIZE)
     return [(path, data) for path, sha in blobs if (data := contents.get(sha)) is not None]
 
 
