@@ -357,3 +357,18 @@ def test_dry_run_names_the_files_of_folders(repo: Path, tmp_path: Path) -> None:
     assert "  data/c.txt (named by no commit), 9 B\n" in out, out
     assert "  a folder's manifest (named by no commit), " in out, out
     assert "xxh128:" not in out
+
+
+def test_history_reader_skips_a_folder_named_like_a_pointer(repo: Path, tmp_path: Path) -> None:
+    (v1,) = versions(repo, 1)
+    (repo / "odd.gmv").mkdir()
+    (repo / "odd.gmv" / "notes.txt").write_text("a folder, not a pointer\n")
+    git(repo, "add", "odd.gmv")
+    git(repo, "commit", "-qm", "a folder named like a pointer")
+    (repo / "model.pt").write_bytes(b"version two")
+    gitmv(repo, "add", "model.pt")
+    git(repo, "commit", "-qm", "v2")
+    gitmv(repo, "remote", "add", "origin", str(tmp_path / "store"))
+    assert "pushed 2 objects" in gitmv(repo, "push", "--all").stdout
+    gitmv(repo, "gc")
+    assert hash_bytes(v1) not in cached(repo)  # on the remote: gone from the cache
