@@ -56,7 +56,7 @@ def gc(
         return
     _warn_unresolved(plan.unresolved)
     if not json_out:
-        _show_plan(repo, plan, dry_run)
+        _show_plan(repo, plan, "would delete" if dry_run else "deleting" if yes else "will delete")
     if dry_run or not (plan.remove or plan.temps or plan.chunks):
         return
     if not yes and not typer.confirm(f"delete these from remote {plan.remote}?", default=False):
@@ -103,7 +103,7 @@ def _show_cache(repo: Repo, report: GcReport, dry_run: bool) -> None:
         )
 
 
-def _show_plan(repo: Repo, plan: RemoteGcPlan, dry_run: bool) -> None:
+def _show_plan(repo: Repo, plan: RemoteGcPlan, head: str) -> None:
     grace = _days(plan.grace)
     recent = (
         f" (and {plan.recent} objects no commit names, younger than {grace}: gc.remote_grace)"
@@ -113,7 +113,6 @@ def _show_plan(repo: Repo, plan: RemoteGcPlan, dry_run: bool) -> None:
     if not plan.remove and not plan.temps and not plan.chunks:
         echo(f"remote {plan.remote}: nothing to delete; kept {plan.kept}{recent}")
         return
-    head = "would delete" if dry_run else "deleting"
     echo(
         f"remote {plan.remote}: {head} {len(plan.remove)} objects"
         f" ({human_size(plan.nbytes)}) that no commit names, older than {grace}:"
@@ -124,7 +123,7 @@ def _show_plan(repo: Repo, plan: RemoteGcPlan, dry_run: bool) -> None:
         echo(f"  {len(plan.chunks)} chunks no kept object is made of")
     for key in plan.temps:
         echo(f"  {key} (leftover temp file)")
-    if dry_run or recent:
+    if head == "would delete" or recent:
         echo(f"remote {plan.remote}: kept {plan.kept}{recent}")
 
 

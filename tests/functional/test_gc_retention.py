@@ -372,3 +372,46 @@ def test_history_reader_skips_a_folder_named_like_a_pointer(repo: Path, tmp_path
     assert "pushed 2 objects" in gitmv(repo, "push", "--all").stdout
     gitmv(repo, "gc")
     assert hash_bytes(v1) not in cached(repo)  # on the remote: gone from the cache
+
+
+def _gc_on_a_terminal(repo: Path, answer: bytes) -> str:
+    """`gitmv gc --remote origin` with a terminal on stdin and stderr, answering `answer`."""
+    import pty
+    import subprocess
+    import sys
+
+    leader, follower = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gitmv", "gc", "--remote", "origin"],
+        cwd=repo,
+        stdin=follower,
+        stdout=subprocess.PIPE,
+        stderr=follower,
+        env=env,
+    )
+    os.close(follower)
+    os.write(leader, answer + b"\n")
+    out, _ = proc.communicate(timeout=60)
+    os.close(leader)
+    assert proc.returncode == 0
+    return out.decode()
+
+
+def test_remote_gc_on_a_terminal_asks_before_deleting(repo: Path, tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    gitmv(repo, "remote", "add", "origin", str(store))
+    versions(repo, 1, push=True)
+    git(repo, "checkout", "-q", "-b", "dropped")
+    (dropped,) = versions(repo, 1, "d.bin", push=True)
+    git(repo, "checkout", "-q", "main")
+    git(repo, "branch", "-q", "-D", "dropped")
+    git(repo, "reflog", "expire", "--expire=now", "--all")
+    set_grace(repo, "0")
+
+    out = _gc_on_a_terminal(repo, b"n")
+    assert "will delete 1 objects" in out and "nothing deleted" in out, out
+    assert hash_bytes(dropped) in on_folder(store)
+    out = _gc_on_a_terminal(repo, b"y")
+    assert "deleted 1 objects" in out, out
+    assert hash_bytes(dropped) not in on_folder(store)
