@@ -41,11 +41,13 @@ def gc(
             "gc --remote deletes from a shared store and asks first, but there is no terminal",
             "pass --yes to delete without asking (or --dry-run to see what would go)",
         )
+    store = None
+    if remote is not None:  # a bad name or a dead remote changes nothing, the cache included
+        store = transfer.open_named(repo, remote)
+        store.check(write=True)
     report = retention.gc_cache(repo, dry_run=dry_run)
     plan = None
-    store = None
-    if remote is not None:
-        store = transfer.open_named(repo, remote)
+    if store is not None:
         plan = retention.plan_remote_gc(repo, store)
     if json_out:
         emit_json(_json(repo, report, plan, dry_run))

@@ -415,3 +415,14 @@ def test_remote_gc_on_a_terminal_asks_before_deleting(repo: Path, tmp_path: Path
     out = _gc_on_a_terminal(repo, b"y")
     assert "deleted 1 objects" in out, out
     assert hash_bytes(dropped) not in on_folder(store)
+
+
+def test_remote_gc_of_an_unknown_remote_changes_nothing(repo: Path) -> None:
+    versions(repo, 1)
+    (repo / "model.pt").write_bytes(b"added, never committed")
+    gitmv(repo, "add", "model.pt")
+    git(repo, "checkout", "-q", "HEAD", "--", "model.pt.gmv")
+    before = cached(repo)
+    proc = gitmv(repo, "gc", "--remote", "nosuch", "--yes", code=1)
+    assert_clean_error(proc)
+    assert cached(repo) == before  # not even the local part ran
