@@ -461,3 +461,41 @@ def merge_base(root: Path, a: str, b: str) -> str | None:
     proc = run(["merge-base", a, b], root, check=False)
     sha = proc.stdout.decode().strip()
     return sha if proc.returncode == 0 and sha else None
+
+
+# -- history (gc retention, push --all / --rev) ------------------------------------------------
+
+# rev-list arguments naming every commit gc must respect: every ref (branches, tags, remote-
+# tracking branches, the stash, registry tags) and every reflog entry (a deleted branch's
+# commits stay in HEAD's reflog until git itself expires them).
+ALL_HISTORY = ("--all", "--reflog")
+LOCAL_BRANCHES_AND_TAGS = ("--branches", "--tags")
+
+
+def history_pointer_blobs(root: Path, revs: Sequence[str]) -> list[tuple[str, str]]:
+    """(path, blob sha) of every distinct pointer blob in the trees of the commits reachable
+    from `revs` (rev-list arguments, or commit shas resolved by the caller).
+
+    One `git rev-list --objects` pass for the whole history: git visits each tree once, so
+    the cost grows with the number of distinct trees and blobs, not with commits x files.
+    A blob seen under two paths is listed once (under the first path git meets). A tree
+    named `*.gmv` may be listed too (no `--filter=object:type=blob`: that needs git 2.32);
+    readers skip what is not a blob.
+    """
+    if not revs:
+        return []
+    args = ["rev-list", "--objects", "--ignore-missing", *revs]
+    raw = out([*args, "--"], root)
+    found = []
+    for line in raw.splitlines():
+        sha, sep, path = line.partition(" ")
+        if sep and path.endswith(".gmv"):
+            found.append((path, sha))
+    return found
+
+
+def rev_list(root: Path, revs: Sequence[str]) -> list[str]:
+    """The commits reachable from `revs`, newest first."""
+    if not revs:
+        return []
+    return out(["rev-list", "--ignore-missing", *revs, "--"], root).split()

@@ -1,4 +1,4 @@
-"""gc and verify: which objects the repository still needs, and whether their bytes are sound.
+"""What the repository needs now, and verify: whether its bytes are sound (gc: retention.py).
 
 An object is needed when a pointer names it (or a needed manifest lists it, or its meta
 names it: the frozen package list) at any ref (branches, tags, remote-tracking branches,
@@ -20,12 +20,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from gitmv import chunked, chunking, git, manifest, pointer
+from gitmv import chunked, git, manifest, pointer
 from gitmv.atomic import is_abandoned, is_temp_name
 from gitmv.cache import Cache
-from gitmv.chunking import CHUNKS_DIR, LIST_SUFFIX, list_key
 from gitmv.errors import GitmvError
-from gitmv.hashing import ALGORITHMS, Oid, hash_bytes, hash_stream
+from gitmv.hashing import Oid, hash_bytes, hash_stream
 from gitmv.lineage import extra_objects
 from gitmv.remote import Remote
 from gitmv.repo import Repo
@@ -44,29 +43,6 @@ class Needed:
     oids: frozenset[Oid]
     where: Mapping[Oid, str]
     unresolved: tuple[Oid, ...]  # needed manifests nobody could read: their files are unknown
-
-
-@dataclass(frozen=True)
-class GcReport:
-    removed: tuple[Oid, ...]  # what was (or, for a dry run, would be) removed
-    nbytes: int
-    temps: tuple[str, ...]  # leftover temporary files removed
-    kept: int
-    unresolved: tuple[Oid, ...]
-    chunk_lists: tuple[Oid, ...] = ()  # local chunk index entries dropped with their object
-
-
-@dataclass(frozen=True)
-class RemoteGcPlan:
-    remote: str
-    remove: tuple[Oid, ...]  # unneeded objects, in whichever form(s) the remote holds them
-    manifests_first: tuple[Oid, ...]  # of `remove`, those known to be manifests
-    temps: tuple[str, ...]
-    kept: int
-    unresolved: tuple[Oid, ...]  # needed manifests or chunk lists nobody could read
-    whole: tuple[Oid, ...] = ()  # of `remove`, those held whole
-    chunk_lists: tuple[Oid, ...] = ()  # of `remove`, those held as a chunk list
-    chunks: tuple[str, ...] = ()  # keys of the chunks no kept chunk list names
 
 
 @dataclass(frozen=True)
@@ -112,17 +88,6 @@ def needed_pointers(repo: Repo) -> dict[Oid, tuple[str, str]]:
     for path, data in _pointer_texts(repo):
         _note_pointer(tops, pointer.artifact_path(path), data, extras=True)
     return tops
-
-
-def all_pointers(repo: Repo) -> list[tuple[str, pointer.Pointer]]:
-    """One (artifact path, pointer) per distinct object, from every ref, HEAD, index and
-    work tree: what `push --all` uploads. Unreadable pointers are skipped."""
-    found: dict[Oid, tuple[str, pointer.Pointer]] = {}
-    for path, data in _pointer_texts(repo):
-        with contextlib.suppress(GitmvError):
-            p = pointer.parse(data, path)
-            found.setdefault(p.oid, (pointer.artifact_path(path), p))
-    return list(found.values())
 
 
 def _work_tree_pointers(root: Path) -> list[tuple[str, bytes]]:
@@ -205,37 +170,7 @@ def _from_cache_or_remote(cache: Cache, remote: Remote) -> ManifestReader:
     return read
 
 
-# -- gc --------------------------------------------------------------------------------------
-
-
-def gc_cache(repo: Repo, *, dry_run: bool = False) -> GcReport:
-    """Remove cache objects nothing needs, and temp files of killed gitmv processes.
-
-    Runs under the repository lock so that an `add` (which holds it from caching an object
-    to staging its pointer) never loses the object it just stored.
-    """
-    cache = repo.cache
-    with repo.lock():
-        needed = expand(needed_pointers(repo), _from_cache(cache))
-        remove = sorted(oid for oid in cache.iter_oids() if oid not in needed.oids)
-        nbytes = sum(_size(cache.path(oid)) for oid in remove)
-        temps = _stale_cache_temps(cache.root / "tmp")
-        gone = set(remove)
-        lists = sorted(
-            oid
-            for oid in chunking.local_lists(cache)
-            if oid in gone or oid not in needed.oids or not cache.has(oid)
-        )
-        if not dry_run:
-            for oid in lists:  # first: an index entry never names an absent object
-                chunking.remove_local_list(cache, oid)
-            for oid in remove:
-                cache.remove(oid)
-            for name in temps:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(cache.root / "tmp" / name)
-    kept = len(needed.oids)
-    return GcReport(tuple(remove), nbytes, tuple(temps), kept, needed.unresolved, tuple(lists))
+# -- helpers gc shares (gitmv/retention.py) ------------------------------------------------
 
 
 def _size(path: Path) -> int:
@@ -258,82 +193,6 @@ def _stale_cache_temps(tmp: Path) -> list[str]:
         and is_temp_name(entry.name)
         and is_abandoned(entry.path)
     )
-
-
-def plan_remote_gc(repo: Repo, remote: Remote) -> RemoteGcPlan:
-    """What gc would delete from the remote: objects no ref, HEAD, index or work tree needs,
-    and the chunks no kept object's chunk list names.
-
-    Only this repository's refs count: objects of branches pushed elsewhere and never
-    fetched here look unneeded. The CLI lists the plan before anything is deleted.
-    """
-    remote.check(write=True)
-    needed = expand(needed_pointers(repo), _from_cache_or_remote(repo.cache, remote))
-    whole, lists, chunks = _inventory(remote)
-    remove = sorted(oid for oid in whole | lists if oid not in needed.oids)
-    first = tuple(oid for oid in remove if _is_manifest(repo.cache, oid))
-    referenced, unreadable = chunked.referenced_chunks(remote, sorted(lists & needed.oids))
-    # A kept chunk list nobody can read might name any chunk: then no chunk goes.
-    orphans = () if unreadable else tuple(sorted(k for k in chunks if k not in referenced))
-    temps = tuple(remote.stale_temps(REMOTE_TEMP_AGE))
-    return RemoteGcPlan(
-        remote.label,
-        tuple(remove),
-        first,
-        temps,
-        len(needed.oids),
-        needed.unresolved + tuple(unreadable),
-        whole=tuple(oid for oid in remove if oid in whole),
-        chunk_lists=tuple(oid for oid in remove if oid in lists),
-        chunks=orphans,
-    )
-
-
-def _inventory(remote: Remote) -> tuple[set[Oid], set[Oid], set[str]]:
-    """Every object the remote holds whole, every chunk list, every chunk key: one listing."""
-    whole: set[Oid] = set()
-    lists: set[Oid] = set()
-    for algorithm in ALGORITHMS:
-        for key in remote.iter_keys(algorithm):
-            parts = key.split("/")
-            if len(parts) != 3 or len(parts[1]) != 2:
-                continue
-            name = parts[2].removesuffix(LIST_SUFFIX)
-            with contextlib.suppress(GitmvError):
-                oid = Oid.parse(f"{algorithm}:{parts[1]}{name}")
-                (lists if name != parts[2] else whole).add(oid)
-    chunks = {
-        key
-        for key in remote.iter_keys(CHUNKS_DIR)
-        if len(key.split("/")) == 4 and key.split("/")[1] in ALGORITHMS
-    }
-    return whole, lists, chunks
-
-
-def _is_manifest(cache: Cache, oid: Oid) -> bool:
-    data = _from_cache(cache)(oid)
-    if data is None or not data.startswith(b'{"path": '):
-        return False
-    try:
-        manifest.decode(data, str(oid))
-    except GitmvError:
-        return False
-    return True
-
-
-def apply_remote_gc(remote: Remote, plan: RemoteGcPlan) -> None:
-    """Delete the plan's objects, manifests first, then chunk lists, then chunks: a remote
-    never holds a manifest whose files are gone, nor a chunk list whose chunks are, even if
-    this is killed half-way (push relies on that)."""
-    first = set(plan.manifests_first)
-    whole = set(plan.whole)
-    lists = set(plan.chunk_lists)
-    remote.delete(sorted(first & whole))
-    remote.delete_keys([list_key(oid) for oid in sorted(first & lists)])
-    remote.delete_keys([list_key(oid) for oid in sorted(lists - first)])
-    remote.delete_keys(list(plan.chunks))
-    remote.delete(sorted(whole - first))
-    remote.delete_keys(list(plan.temps))
 
 
 # -- verify ----------------------------------------------------------------------------------

@@ -164,6 +164,13 @@ def open_remote(spec: RemoteSpec) -> Remote:
     return FsspecRemote(spec)
 
 
+@dataclass(frozen=True)
+class KeyStat:
+    key: str
+    size: int
+    mtime: float | None  # None: the store gave no time (gc then treats the key as new)
+
+
 class Remote:
     """A content-addressed store: keys are `/`-separated paths below the remote's root."""
 
@@ -239,6 +246,12 @@ class Remote:
     def stale_temps(self, older_than: float) -> list[str]:
         """Keys of temporary files left by a killed upload, older than `older_than` seconds."""
         return []
+
+    def iter_stats(self, prefix: str) -> Iterator[KeyStat]:
+        """Every object key below `prefix` with its size and the store's own modification
+        time (seconds since the epoch; None when the store reports none), temporary names
+        excluded: what remote gc's grace period is measured against."""
+        raise NotImplementedError
 
     # -- built on the primitives ---------------------------------------------------------
 
@@ -510,6 +523,16 @@ class FolderRemote(Remote):
                 if not is_temp_name(name):
                     yield f"{rel}/{name}"
 
+    def iter_stats(self, prefix: str) -> Iterator[KeyStat]:
+        for dirpath, _dirs, files in os.walk(self.root / prefix):
+            rel = Path(dirpath).relative_to(self.root).as_posix()
+            for name in files:
+                if is_temp_name(name):
+                    continue
+                with contextlib.suppress(FileNotFoundError):  # deleted while we list
+                    st = os.lstat(os.path.join(dirpath, name))
+                    yield KeyStat(f"{rel}/{name}", st.st_size, st.st_mtime)
+
     def stale_temps(self, older_than: float) -> list[str]:
         cutoff = time.time() - older_than
         found = []
@@ -735,6 +758,21 @@ class FsspecRemote(Remote):
             key = str(path)[skip:]
             if not is_temp_name(key.rsplit("/", 1)[-1]):
                 yield key
+
+    def iter_stats(self, prefix: str) -> Iterator[KeyStat]:
+        try:
+            found = self.fs.find(self._path(prefix), detail=True)
+        except FileNotFoundError:
+            return
+        except Exception as exc:
+            raise self._error(exc, f"cannot list {prefix}") from exc
+        skip = len(self.root) + 1 if self.root else 0
+        for path in sorted(found):
+            key = str(path)[skip:]
+            info = found[path]
+            if is_temp_name(key.rsplit("/", 1)[-1]) or info.get("type") == "directory":
+                continue
+            yield KeyStat(key, int(info.get("size") or 0), _modified(info))
 
     def _scrub(self, text: str) -> str:
         """Error text from a storage library, with any secret it might echo blanked out:
@@ -994,4 +1032,23 @@ def _status(exc: BaseException) -> int | None:
         value = getattr(exc, attr, None)
         if isinstance(value, int):
             return value
+    return None
+
+
+def _modified(info: Mapping[str, Any]) -> float | None:
+    """The modification time in a listing entry: S3's `LastModified` (a datetime), GCS's
+    `updated` (RFC 3339 text), or a file system's `mtime` / `created`."""
+    from datetime import datetime, timezone
+
+    for field_name in ("LastModified", "last_modified", "updated", "mtime", "created"):
+        value = info.get(field_name)
+        if isinstance(value, datetime):
+            stamp = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+            return stamp.timestamp()
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str) and value:
+            with contextlib.suppress(ValueError):
+                stamp = datetime.fromisoformat(value.replace("Z", "+00:00"))
+                return (stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)).timestamp()
     return None

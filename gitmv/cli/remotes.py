@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from gitmv.cli._app import app, echo, emit_json, fail, human_size, is_tty, warn
+from gitmv.cli._app import app, echo, emit_json, fail, human_size, is_tty
 from gitmv.cli.workspace import checkout_exit_code, open_repo, render_checkout
 from gitmv.errors import GitmvError
 
@@ -241,20 +241,27 @@ def push(
     remote: RemoteName = None,
     all_refs: Annotated[
         bool,
-        typer.Option("--all", help="Every artifact of every branch, tag and worktree."),
+        typer.Option("--all", help="The artifacts of every commit of every local branch and tag."),
     ] = False,
+    revs: Annotated[
+        list[str] | None,
+        typer.Option("--rev", help="The artifacts of this commit (repeat for more)."),
+    ] = None,
     jobs: Jobs = None,
 ) -> None:
     """Upload the bytes of artifacts to a remote (what it lacks, nothing else)."""
-    from gitmv import transfer
+    from gitmv import git, history, transfer
 
     repo = open_repo()
-    if all_refs and paths:
-        fail("--all takes no paths", "drop the paths, or drop --all")
+    if (all_refs or revs) and paths:
+        which = "--all" if all_refs else "--rev"
+        fail(f"{which} takes no paths", f"drop the paths, or drop {which}", code=2)
+    if all_refs and revs:
+        fail("--all and --rev exclude each other", "pass one of them", code=2)
     if all_refs:
-        from gitmv.maintenance import all_pointers
-
-        pointers = all_pointers(repo)
+        pointers = history.pointers(repo, git.LOCAL_BRANCHES_AND_TAGS)
+    elif revs:
+        pointers = history.pointers(repo, ["--no-walk", *history.resolve_revs(repo, revs)])
     else:
         pointers = _work_tree(repo, paths or [])
     store = transfer.open_named(repo, remote)
@@ -483,55 +490,4 @@ def verify(
         fail(f"{n_bad} problem{'s' if n_bad != 1 else ''} found (checked {what})", hint)
 
 
-@app.command()
-def gc(
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", "-n", help="Show what would go; change nothing.")
-    ] = False,
-    remote: Annotated[
-        str | None,
-        typer.Option("--remote", "-r", help="Also delete unneeded objects from this remote."),
-    ] = None,
-) -> None:
-    """Remove objects no branch, tag, worktree HEAD, index or work tree needs."""
-    from gitmv import maintenance, transfer
-
-    repo = open_repo()
-    report = maintenance.gc_cache(repo, dry_run=dry_run)
-    verb = "would remove" if dry_run else "removed"
-    if dry_run:
-        for oid in report.removed:
-            echo(f"  {oid}")
-    temps = f" and {len(report.temps)} leftover temp files" if report.temps else ""
-    echo(
-        f"cache: {verb} {len(report.removed)} objects ({human_size(report.nbytes)}){temps};"
-        f" kept {report.kept}"
-    )
-    _warn_unresolved(report.unresolved)
-    if remote is None:
-        return
-    store = transfer.open_named(repo, remote)
-    plan = maintenance.plan_remote_gc(repo, store)
-    _warn_unresolved(plan.unresolved)
-    if not plan.remove and not plan.temps and not plan.chunks:
-        echo(f"remote {plan.remote}: nothing to delete; kept {plan.kept}")
-        return
-    head = "would delete" if dry_run else "deleting"
-    echo(f"remote {plan.remote}: {head} {len(plan.remove)} objects:")
-    for oid in plan.remove:
-        echo(f"  {oid}")
-    if plan.chunks:
-        echo(f"  {len(plan.chunks)} chunks no kept object is made of")
-    for key in plan.temps:
-        echo(f"  {key} (leftover temp file)")
-    if not dry_run:
-        maintenance.apply_remote_gc(store, plan)
-        chunks = f" and {len(plan.chunks)} chunks" if plan.chunks else ""
-        echo(f"remote {plan.remote}: deleted {len(plan.remove)} objects{chunks}; kept {plan.kept}")
-
-
-def _warn_unresolved(unresolved: Sequence[Any]) -> None:
-    for oid in unresolved:
-        warn(
-            f"{oid} is needed but its manifest or chunk list cannot be read: its parts are unknown"
-        )
+from gitmv.cli import gcview  # noqa: E402, F401  (registers `gitmv gc`)

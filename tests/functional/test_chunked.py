@@ -188,7 +188,7 @@ def test_a_chunked_push_killed_half_way_completes_on_the_next_run(
     leftover = chunk_files(store)[0].with_name(f"cdef.gmvtmp-{os.getpid()}-0bad")
     leftover.write_bytes(b"half a chunk")
     os.utime(leftover, (time.time() - 7200, time.time() - 7200))
-    out = gitmv(repo, "gc", "--remote", "origin").stdout
+    out = gitmv(repo, "gc", "--remote", "origin", "--yes").stdout
     assert "leftover temp file" in out and not leftover.exists()
     other = clone(repo, tmp_path / "clone")
     gitmv(other, "pull")

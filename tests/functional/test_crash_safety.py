@@ -419,6 +419,8 @@ def gc(tmp_path: Path, many_files: Path) -> list[Figures]:
     (repo / "big.bin").write_bytes(seeded_bytes(31, 8 * 1024 * 1024))
     gitmv(repo, "add", "big.bin", "data")
     gitmv(repo, "remote", "add", "origin", "../store")
+    with open(repo / ".gitmv/config.yaml", "a") as f:
+        f.write("gc:\n  remote_grace: 0\n")  # the garbage is fresh: no grace period here
     git(repo, "commit", "-qm", "v1")
     gitmv(repo, "push")
     cache = StoreAudit(cache_of(repo))
@@ -443,7 +445,7 @@ def gc(tmp_path: Path, many_files: Path) -> list[Figures]:
     target = Target(
         "gc-cache-and-remote",
         repo,
-        ["gc", "--remote", "origin"],
+        ["gc", "--remote", "origin", "--yes"],
         check,
         finished,
         lambda: fingerprint(cache.root / "xxh128", remote.root / "xxh128"),

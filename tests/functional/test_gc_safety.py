@@ -1,6 +1,7 @@
 """gc never removes an object that any reference reaches: a branch, a tag (light or
-annotated), the stash, a linked worktree's HEAD, the index, a registry tag. `gc --remote`
-lists what it deletes first, and deletes only what no reference of the repository reaches."""
+annotated), the stash, a linked worktree's HEAD, the index, a registry tag, a reflog entry
+(unless the default remote has it). `gc --remote` lists what it deletes first, and deletes
+only what no commit of the repository names."""
 
 from __future__ import annotations
 
@@ -57,7 +58,8 @@ def test_gc_keeps_every_object_any_reference_reaches(repo: Path, tmp_path: Path)
     gitmv(repo, "registry", "register", "churn", "--version", "v1.0.0")
     git(repo, "checkout", "-q", "main")
     git(repo, "branch", "-q", "-D", "reg", "side")
-    dropped = kept.pop("branch")  # only the deleted branch reached it: garbage now
+    # Only the deleted branch and HEAD's reflog reach it: an older version, never pushed.
+    dropped = kept.pop("branch")
     git(repo, "branch", "-q", "side", "light~0")  # the branch again, elsewhere
     git(repo, "checkout", "-q", "side")
     kept["branch"] = {version(repo, "m.bin", 7, "side again")}
@@ -77,7 +79,10 @@ def test_gc_keeps_every_object_any_reference_reaches(repo: Path, tmp_path: Path)
     gitmv(repo, "push", "m.bin")
     git(repo, "checkout", "-q", "HEAD", "--", "m.bin.gmv")
     gitmv(repo, "checkout", "--force")
-    gitmv(repo, "push", "--all")
+    gitmv(repo, "push", "--all")  # every local branch's and tag's commits
+    gitmv(repo, "push", "--rev", "stash")
+    gitmv(tmp_path / "wt", "push")
+    gitmv(repo, "push")  # the index's staged.bin
     assert not (repo / "m.bin.gmv").read_text().count(next(iter(garbage)))
 
     cache = StoreAudit(repo / ".git" / "gitmv" / "cache")
@@ -86,15 +91,19 @@ def test_gc_keeps_every_object_any_reference_reaches(repo: Path, tmp_path: Path)
     assert everything <= cache.oids()
 
     out = gitmv(repo, "gc").stdout
-    assert "removed 2 objects" in out, out
+    assert "removed 1 objects" in out, out
+    assert "kept 1 objects" in out and "not on the default remote" in out, out
     for kind, oids in kept.items():
         assert oids <= cache.oids(), f"gc removed an object only the {kind} reaches"
-    assert (garbage | dropped).isdisjoint(cache.oids())
+    assert dropped <= cache.oids(), "gc removed the only copy of a reflog's version"
+    assert garbage.isdisjoint(cache.oids())
 
     assert everything | garbage <= store.oids()
-    out = gitmv(repo, "gc", "--remote", "origin").stdout
+    set_grace(repo, "0")
+    out = gitmv(repo, "gc", "--remote", "origin", "--yes").stdout
     listed = out.partition("deleted")[0]
-    assert next(iter(garbage)) in listed  # listed before anything is deleted
+    garbage_hex = next(iter(garbage)).split(":")[1]
+    assert f"{garbage_hex[:12]}) (named by no commit)" in listed, out  # listed first
     for kind, oids in kept.items():
         assert oids <= store.oids(), f"gc --remote deleted an object only the {kind} reaches"
     assert garbage.isdisjoint(store.oids())
@@ -106,10 +115,17 @@ def test_gc_keeps_every_object_any_reference_reaches(repo: Path, tmp_path: Path)
     # the index are the first repository's own, and only its gc can know of them.
     clone = tmp_path / "clone"
     git(tmp_path, "clone", "-q", str(repo), str(clone))
-    gitmv(clone, "gc", "--remote", "origin")
+    set_grace(clone, "0")
+    gitmv(clone, "gc", "--remote", "origin", "--yes")
     for kind, oids in kept.items():
         if kind not in ("stash", "worktree", "index"):
             assert oids <= store.oids(), f"a clone's gc --remote deleted the {kind}'s object"
+
+
+def set_grace(repo: Path, value: str) -> None:
+    path = repo / ".git/gitmv/config.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text((path.read_text() if path.exists() else "") + f"gc:\n  remote_grace: {value}\n")
 
 
 def _pointer_oid(repo: Path, artifact: str) -> str:

@@ -63,7 +63,7 @@ def test_gc_keeps_what_any_ref_worktree_or_index_needs(repo: Path, tmp_path: Pat
     assert needed | {abandoned} <= before
 
     out = gitmv(repo, "gc", "--dry-run").stdout
-    assert str(abandoned) in out and "would remove 1 objects" in out
+    assert "  m.bin (named by no commit), 24 B\n" in out and "would remove 1 objects" in out
     assert cached(repo) == before and stale.exists()
 
     out = gitmv(repo, "gc").stdout
@@ -73,8 +73,11 @@ def test_gc_keeps_what_any_ref_worktree_or_index_needs(repo: Path, tmp_path: Pat
 
 
 def test_gc_on_a_remote_lists_before_it_deletes(repo: Path, tmp_path: Path) -> None:
-    old = add_commit(repo, "m.bin", b"old", "old")
+    git(repo, "commit", "-q", "--allow-empty", "-m", "start")
+    git(repo, "checkout", "-q", "-b", "tmp")
+    old = add_commit(repo, "m.bin", b"old", "old")  # only the tag and tmp reach it
     git(repo, "tag", "old")
+    git(repo, "checkout", "-q", "main")
     (repo / "data").mkdir()
     (repo / "data/a.txt").write_bytes(b"a")
     (repo / "data/b.txt").write_bytes(b"b")
@@ -91,12 +94,21 @@ def test_gc_on_a_remote_lists_before_it_deletes(repo: Path, tmp_path: Path) -> N
     git(repo, "clone", "-q", str(repo), str(tmp_path / "clone"))
     other = tmp_path / "clone"
     git(other, "tag", "-d", "old")
+    git(other, "branch", "-q", "-rd", "origin/tmp")  # now no commit of the clone names it
+    (other / ".git/gitmv").mkdir(parents=True, exist_ok=True)
+    (other / ".git/gitmv/config.yaml").write_text("gc:\n  remote_grace: 0\n")
     out = gitmv(other, "gc", "--remote", "origin", "--dry-run").stdout
-    assert f"would delete 1 objects:\n  {old}\n" in out
+    unknown = f"an object of unknown name ({old.algorithm}:{old.hex[:12]}) (named by no commit)"
+    assert (
+        f"would delete 1 objects (3 B) that no commit names, older than 0 seconds:\n  {unknown}, 3 B\n"
+        in out
+    ), out
     assert {p.parent.name + p.name for p in store.rglob("*") if p.is_file()} == on_remote
 
-    out = gitmv(other, "gc", "--remote", "origin").stdout
-    assert f"deleting 1 objects:\n  {old}\n" in out
+    out = gitmv(other, "gc", "--remote", "origin", "--yes").stdout
+    assert (
+        f"deleting 1 objects (3 B) that no commit names, older than 0 seconds:\n  {unknown}" in out
+    )
     left = {p.parent.name + p.name for p in store.rglob("*") if p.is_file()}
     assert left == on_remote - {old.hex}
     assert new.hex in left
@@ -147,9 +159,15 @@ def chunked_project(repo: Path, tmp_path: Path) -> Path:
     store = tmp_path / "store"
     gitmv(repo, "remote", "add", "origin", str(store), "--default")
     with open(repo / ".gitmv/config.yaml", "a") as f:
-        f.write("chunking:\n  min_size: 1048576\n  avg_size: 65536\n")
+        f.write("chunking:\n  min_size: 1048576\n  avg_size: 65536\ngc:\n  remote_grace: 0\n")
     git(repo, "commit", "-qam", "remote")
     return store
+
+
+def forget_branch(repo: Path, branch: str) -> None:
+    """Delete the branch and expire every reflog: then no commit names its versions."""
+    git(repo, "branch", "-q", "-D", branch)
+    git(repo, "reflog", "expire", "--expire=now", "--all")
 
 
 def chunks_on(store: Path) -> set[str]:
@@ -173,22 +191,27 @@ def test_gc_on_a_remote_keeps_the_chunks_kept_objects_are_made_of(
     tagged = add_commit(repo, "m.bin", base, "v1")
     git(repo, "tag", "v1")
     gitmv(repo, "push")
+    git(repo, "checkout", "-q", "-b", "tmp")
     dropped = add_commit(
         repo, "m.bin", base[:MIB] + random.Random(2).randbytes(MIB) + base[2 * MIB :], "v2"
     )
     gitmv(repo, "push")
+    git(repo, "checkout", "-q", "main")
     latest = add_commit(repo, "m.bin", base[: 2 * MIB] + random.Random(3).randbytes(MIB), "v3")
     gitmv(repo, "push")
+    forget_branch(repo, "tmp")  # now no commit names v2
     own = list_of(store, dropped) - list_of(store, tagged) - list_of(store, latest)
     assert own and chunks_on(store) == list_of(store, tagged) | list_of(store, latest) | own
     local_lists = repo / CACHE / chunking.LOCAL_LISTS
     assert (local_lists / chunking.list_key(dropped)).exists()
 
     out = gitmv(repo, "gc", "--remote", "origin", "--dry-run").stdout
-    assert f"would delete 1 objects:\n  {dropped}\n  {len(own)} chunks" in out
+    assert "would delete 1 objects (3.0 MiB)" in out, out
+    unknown = f"an object of unknown name ({dropped.algorithm}:{dropped.hex[:12]})"
+    assert f"  {unknown} (named by no commit), 3.0 MiB\n  {len(own)} chunks" in out, out
     assert len(chunks_on(store)) == len(list_of(store, tagged) | list_of(store, latest) | own)
 
-    out = gitmv(repo, "gc", "--remote", "origin").stdout
+    out = gitmv(repo, "gc", "--remote", "origin", "--yes").stdout
     assert f"deleted 1 objects and {len(own)} chunks" in out
     assert not (store / chunking.list_key(dropped)).exists()
     assert chunks_on(store) == list_of(store, tagged) | list_of(store, latest)
@@ -209,16 +232,19 @@ def test_gc_deletes_no_chunk_while_a_kept_chunk_list_is_unreadable(
     from gitmv import chunking
 
     store = chunked_project(repo, tmp_path)
+    git(repo, "checkout", "-q", "-b", "tmp")
     old = add_commit(repo, "m.bin", random.Random(4).randbytes(2 * MIB), "old")
     gitmv(repo, "push")
+    git(repo, "checkout", "-q", "main")
     kept = add_commit(repo, "m.bin", random.Random(5).randbytes(2 * MIB), "new")
     gitmv(repo, "push")
+    forget_branch(repo, "tmp")
     before = chunks_on(store)
     path = store / chunking.list_key(kept)
     path.chmod(0o644)
     path.write_bytes(b"not a chunk list")
 
-    proc = gitmv(repo, "gc", "--remote", "origin")
+    proc = gitmv(repo, "gc", "--remote", "origin", "--yes")
     assert f"{kept} is needed but its manifest or chunk list cannot be read" in proc.stderr
     assert not (store / chunking.list_key(old)).exists()  # the unneeded list still goes
     assert chunks_on(store) == before

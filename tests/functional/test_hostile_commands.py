@@ -52,7 +52,7 @@ COMMANDS: list[tuple[str, ...]] = [
     ("registry", "list", "--json"),
     ("hook", "post-checkout", ZERO, "HEAD", "1"),
     ("hook", "pre-push", "origin", "unused-url"),
-    ("gc", "--remote", "origin"),
+    ("gc", "--remote", "origin", "--yes"),
 ]
 
 
