@@ -90,7 +90,9 @@ def hash_file(path: Path | str, algorithm: str = DEFAULT_ALGORITHM) -> tuple[Oid
         return hash_stream(f, algorithm)
 
 
-def copy_and_hash(src: Path, dst_fd: int, algorithm: str = DEFAULT_ALGORITHM) -> tuple[Oid, int]:
+def copy_and_hash(
+    src: Path | str, dst_fd: int, algorithm: str = DEFAULT_ALGORITHM
+) -> tuple[Oid, int]:
     """Copy `src` to `dst_fd` and return the hash and size of what was written.
 
     The copy runs in the kernel where it can; then the copy itself is hashed (so the
@@ -101,14 +103,14 @@ def copy_and_hash(src: Path, dst_fd: int, algorithm: str = DEFAULT_ALGORITHM) ->
         if kernel_copy(f.fileno(), dst_fd) is None:
             return _copy_hashing(src, dst_fd, algorithm)
     try:
-        return _hash_fd(dst_fd, algorithm)
+        return hash_fd(dst_fd, algorithm)
     except OSError as exc:
         if exc.errno != errno.EBADF:
             raise
         return hash_file(src, algorithm)  # write-only fd: the source is in the page cache now
 
 
-def _hash_fd(fd: int, algorithm: str) -> tuple[Oid, int]:
+def hash_fd(fd: int, algorithm: str) -> tuple[Oid, int]:
     h = new_hasher(algorithm)
     offset = 0
     while block := os.pread(fd, BLOCK, offset):
@@ -117,7 +119,7 @@ def _hash_fd(fd: int, algorithm: str) -> tuple[Oid, int]:
     return Oid(algorithm, h.hexdigest()), offset
 
 
-def _copy_hashing(src: Path, dst_fd: int, algorithm: str) -> tuple[Oid, int]:
+def _copy_hashing(src: Path | str, dst_fd: int, algorithm: str) -> tuple[Oid, int]:
     h = new_hasher(algorithm)
     size = 0
     buf = bytearray(BLOCK)

@@ -241,7 +241,10 @@ def fetch(
     progress = progress or NullProgress()
     jobs = jobs or remote.jobs
     tops = _top_items(pointers)
-    present = {oid for oid in tops if cache.has(oid)}
+    # a cached object of the wrong size (truncated) is quarantined and fetched again
+    present = {
+        oid for oid, i in tops.items() if cache.has(oid) and (i.manifest or _sound(cache, i))
+    }
     wanted = [i for oid, i in tops.items() if oid not in present]
     checked = bool(wanted)
     if checked:
@@ -298,7 +301,7 @@ def fetch(
         for e in _read_manifest(cache, item, tally) or ():
             if e.oid in files or e.oid in present:
                 continue
-            if cache.has(e.oid):
+            if cache.has(e.oid) and cache.size_ok(e.oid, e.size):
                 present.add(e.oid)
             else:
                 files[e.oid] = Item(e.oid, f"{item.path}/{e.path}", e.size)
@@ -314,6 +317,12 @@ def fetch(
         else:
             announced(phase(todo), large)(jobs, tally)
     return result(remote, tally, len(present))
+
+
+def _sound(cache: Cache, item: Item) -> bool:
+    """One stat: whether the cached object has the size its pointer records (else it is
+    quarantined, so the fetch downloads it again instead of trusting it)."""
+    return cache.size_ok(item.oid, item.size)
 
 
 def _size(cache: Cache, oid: Oid) -> int:
