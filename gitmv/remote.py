@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
+from gitmv import atomic
 from gitmv.atomic import is_temp_name, temp_name, temp_str
 from gitmv.config import Config, is_secret_key, local_jobs, redact_url
 from gitmv.errors import GitmvError, IntegrityError, RemoteError
@@ -416,9 +417,10 @@ class FolderRemote(Remote):
         try:
             try:
                 size = fill(fd)
+                atomic.sync_fd(fd)
             finally:
                 os.close(fd)
-            os.replace(tmp, final)
+            atomic.publish(tmp, final, synced=True)
         except BaseException as exc:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)

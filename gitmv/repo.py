@@ -87,7 +87,11 @@ class Repo:
             with contextlib.suppress(OSError):  # who holds it: for the next one's message
                 os.ftruncate(fd, 0)
                 os.pwrite(fd, _holder().encode("utf-8", "replace"), 0)
-            yield
+            try:
+                yield
+            finally:
+                with contextlib.suppress(OSError):  # held by nobody now: an empty file
+                    os.ftruncate(fd, 0)
         finally:
             os.close(fd)  # closing releases the lock
 

@@ -238,7 +238,22 @@ def fetch(
     the cache, on the thread that fetched it, while the small ones are still coming down
     (pull checks a 1 GiB model out then, beside the 20,000 small files).
     """
-    progress = progress or NullProgress()
+    # small objects are written now and published at the end, two syncfs for them all
+    cache.defer_sync = True
+    try:
+        return _fetch(cache, remote, pointers, jobs, progress or NullProgress(), cached)
+    finally:
+        cache.sync_all()
+
+
+def _fetch(
+    cache: Cache,
+    remote: Remote,
+    pointers: Iterable[tuple[str, Pointer]],
+    jobs: int | None,
+    progress: Progress,
+    cached: Callable[[Oid], None] | None,
+) -> TransferResult:
     jobs = jobs or remote.jobs
     tops = _top_items(pointers)
     # a cached object of the wrong size (truncated) is quarantined and fetched again
