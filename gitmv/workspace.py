@@ -89,7 +89,9 @@ def add(repo: Repo, paths: Sequence[str], meta: Mapping[str, Any] | None = None)
     algorithm = repo.algorithm
     # gc takes the same lock: it must never see an object stored but not yet pointed to
     with repo.lock():
-        repo.cache.sweep_tmp()
+        prepare_writes(repo)
+        for rel in targets:  # a killed add's pointer temp: `model.bin.gmv.gmvtmp-...`
+            _sweep_beside(repo.root / (rel + pointer.SUFFIX))
         results = [_add_one(repo, rel, old, meta, algorithm) for rel, old in targets.items()]
         # the pointer is what makes an object needed: every object is on disk before it
         repo.cache.sync_all()

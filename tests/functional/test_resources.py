@@ -141,7 +141,13 @@ def test_a_held_lock_is_named_and_a_dead_holders_is_taken(repo: Path) -> None:
     try:
         assert holder.stdout is not None and holder.stdout.readline() == "held\n"
         start = time.monotonic()
-        proc = gitmv(repo, "add", "a.txt", code=None)
+        proc = subprocess.run(  # a timeout: the old lock waited for ever
+            [sys.executable, "-m", "gitmv", "add", "a.txt"],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         took = time.monotonic() - start
         assert_clean_error(proc)
         assert f"pid {holder.pid}" in proc.stderr and "lock" in proc.stderr
@@ -220,3 +226,25 @@ def test_a_killed_checkout_leaves_old_or_new_and_no_committable_temp(repo: Path)
 
     assert _temps(repo) == []
     assert (repo / "model.bin").read_bytes() == old
+
+
+@pytest.mark.parametrize("then", ["fetch", "checkout", "pull"])
+def test_a_killed_fetchs_partial_object_is_swept_by_the_next_command(
+    repo: Path, tmp_path: Path, then: str
+) -> None:
+    (repo / "model.bin").write_bytes(os.urandom(1 << 20) * 128)  # 128 MiB
+    gitmv(repo, "add", "model.bin")
+    git(repo, "commit", "-qm", "model")
+    gitmv(repo, "remote", "add", "origin", str(tmp_path / "store"), "--default")
+    gitmv(repo, "push")
+    other = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(repo), str(other))
+    gitmv(other, "remote", "add", "origin", str(tmp_path / "store"), "--default")
+    tmp = other / CACHE / "tmp"
+
+    assert _kill_when(["fetch"], other, lambda: bool(tmp.is_dir() and _temps(tmp)))
+    assert _temps(tmp)
+
+    gitmv(other, then, code=None)
+
+    assert _temps(tmp) == []
