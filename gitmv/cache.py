@@ -98,8 +98,8 @@ class Cache:
             raise
         try:
             try:
-                oid, size = copy_and_hash(src, fd, algorithm)
-                atomic.sync_fd(fd)  # one fsync per object, not per write
+                # one fsync per object (not per write), beside the hashing pass
+                oid, size = copy_and_hash(src, fd, algorithm, sync=atomic.fsync_enabled())
             finally:
                 os.close(fd)
             self._publish(tmp, oid, synced=True)
