@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
-from gitmv import atomic
 from gitmv.atomic import is_temp_name, temp_name, temp_str
 from gitmv.config import Config, is_secret_key, local_jobs, redact_url
 from gitmv.errors import GitmvError, IntegrityError, RemoteError
@@ -417,10 +416,9 @@ class FolderRemote(Remote):
         try:
             try:
                 size = fill(fd)
-                atomic.sync_fd(fd)
             finally:
                 os.close(fd)
-            atomic.publish(tmp, final, synced=True)
+            os.replace(tmp, final)
         except BaseException as exc:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
