@@ -14,6 +14,7 @@ from typing import BinaryIO
 from gitmv import atomic
 from gitmv.atomic import is_temp_name, temp_name, temp_str
 from gitmv.errors import GitmvError, IntegrityError
+from gitmv.fastcopy import copy_fd
 from gitmv.hashing import ALGORITHMS, Oid, copy_and_hash, hash_bytes, hash_fd, hash_file
 
 LINK_TYPES = ("reflink", "copy", "hardlink", "symlink")
@@ -391,15 +392,33 @@ def _reflink(src: str, dst: str, mode: int, algorithm: str) -> tuple[os.stat_res
         os.close(src_fd)
 
 
+_FIRST_READ = 64 * 1024  # one read ends most small files: no kernel copy, no read-back
+
+
 def _copy(src: str, dst: str, mode: int, algorithm: str) -> tuple[os.stat_result, str]:
-    # created with its final mode: writable by its owner although the object is not;
-    # readable, so the copy itself is hashed (in the kernel's page cache, just written)
-    dst_fd = os.open(dst, os.O_RDWR | os.O_CREAT | os.O_EXCL, mode)
+    """Copy an object to `dst`, hashing the bytes placed (hash-while-copy): a small one
+    is hashed from the one buffer that is written; a large one is copied in the kernel
+    and the copy read back from the page cache and hashed."""
+    src_fd = os.open(src, os.O_RDONLY)
     try:
-        oid, _ = copy_and_hash(src, dst_fd, algorithm)
-        return os.fstat(dst_fd), oid.hex  # the rename changes neither inode, size nor mtime
+        # created with its final mode: writable by its owner although the object is not;
+        # readable, so the copy itself can be hashed
+        dst_fd = os.open(dst, os.O_RDWR | os.O_CREAT | os.O_EXCL, mode)
+        try:
+            head = os.read(src_fd, _FIRST_READ)
+            view = memoryview(head)
+            while view:
+                view = view[os.write(dst_fd, view) :]
+            if len(head) < _FIRST_READ:
+                digest = hash_bytes(head, algorithm).hex
+            else:
+                copy_fd(src_fd, dst_fd)
+                digest = hash_fd(dst_fd, algorithm)[0].hex
+            return os.fstat(dst_fd), digest  # the rename changes neither inode, size nor mtime
+        finally:
+            os.close(dst_fd)
     finally:
-        os.close(dst_fd)
+        os.close(src_fd)
 
 
 def _size_of(path: str | Path) -> int | None:
