@@ -238,7 +238,8 @@ def fetch(
     the cache, on the thread that fetched it, while the small ones are still coming down
     (pull checks a 1 GiB model out then, beside the 20,000 small files).
     """
-    # small objects are written now and published at the end, two syncfs for them all
+    # small objects are published in batches, one syncfs each (Cache.sync_all), not an
+    # fsync per file
     cache.defer_sync = True
     try:
         return _fetch(cache, remote, pointers, jobs, progress or NullProgress(), cached)

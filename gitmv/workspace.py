@@ -367,7 +367,8 @@ class CheckoutOnArrival:
 def prepare_writes(repo: Repo) -> None:
     """Before gitmv writes into the work tree: temp names listed in .git/info/exclude (a
     killed checkout's leftover is never committed), and the cache's tmp/ swept."""
-    atomic.exclude_temps(repo.paths.common_dir)
+    with contextlib.suppress(OSError):  # a nicety: a read-only .git must not stop a checkout
+        atomic.exclude_temps(repo.paths.common_dir)
     repo.cache.sweep_tmp()
 
 
