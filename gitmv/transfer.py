@@ -16,16 +16,18 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import os
+import shutil
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from gitmv import chunked, chunking, manifest
+from gitmv import atomic, chunked, chunking, manifest
 from gitmv.cache import Cache, corrupt_download
 from gitmv.chunking import Chunk, Settings, list_key
-from gitmv.errors import GitmvError
+from gitmv.errors import GitmvError, RemoteError
 from gitmv.hashing import Oid, hash_bytes
 from gitmv.lineage import extra_objects
 from gitmv.pointer import Pointer
@@ -335,6 +337,14 @@ def _fetch(
     return result(remote, tally, len(present))
 
 
+def _cache_full(cache: Cache, needed: int) -> bool:
+    """Whether the cache's file system lacks room for `needed` more bytes."""
+    try:
+        return shutil.disk_usage(cache.root).free < max(needed, 1)
+    except OSError:
+        return False
+
+
 def _sound(cache: Cache, item: Item) -> bool:
     """One stat: whether the cached object has the size its pointer records (else it is
     quarantined, so the fetch downloads it again instead of trusting it)."""
@@ -386,7 +396,15 @@ def _download_one(cache: Cache, remote: Remote, item: Item, on_bytes: Callable[[
         return len(data)
     tmp = cache.new_temp()
     try:
-        remote.download(item.oid, tmp, on_bytes)
+        try:
+            remote.download(item.oid, tmp, on_bytes)
+        except (RemoteError, OSError):
+            # a remote reports the local write's ENOSPC as its own failure: name our disk
+            if _cache_full(cache, item.size):
+                raise atomic.no_space_error(
+                    OSError(errno.ENOSPC, "no space"), cache.root, item.size
+                ) from None
+            raise
         size = os.path.getsize(tmp)
         cache.adopt(tmp, item.oid, f"remote {remote.label}")
         return size

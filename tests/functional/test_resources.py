@@ -248,3 +248,27 @@ def test_a_killed_fetchs_partial_object_is_swept_by_the_next_command(
     gitmv(other, then, code=None)
 
     assert _temps(tmp) == []
+
+
+def test_pull_on_a_full_disk_names_the_cache_not_the_remote(small_fs: Path, tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    source.mkdir()
+    git(source, "init", "-q")
+    gitmv(source, "init", "--no-hooks")
+    (source / "model.bin").write_bytes(os.urandom(3 << 20))
+    gitmv(source, "add", "model.bin")
+    gitmv(source, "remote", "add", "origin", str(tmp_path / "store"), "--default")
+    git(source, "add", "-A")
+    git(source, "commit", "-qm", "model")
+    gitmv(source, "push")
+    clone = small_fs / "clone"
+    git(small_fs, "clone", "-q", str(source), str(clone))
+    _fill(small_fs, leave=1 << 20)
+
+    proc = gitmv(clone, "pull", code=None)
+
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert f"no space left in {clone / CACHE}" in proc.stderr, proc.stderr
+    assert "internal error" not in proc.stderr and "cannot read object" not in proc.stderr
+    assert not (clone / "model.bin").exists()
+    assert _temps(clone) == []
