@@ -12,6 +12,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from gitmv.errors import GitmvError
+
 _TMP_MARK = ".gmvtmp-"
 
 
@@ -162,14 +164,13 @@ def is_no_space(exc: BaseException) -> bool:
     return isinstance(exc, OSError) and exc.errno in NO_SPACE
 
 
-def no_space_error(exc: OSError, folder: str | Path, needed: int | None = None) -> Exception:
+def no_space_error(exc: OSError, folder: str | Path, needed: int | None = None) -> GitmvError:
     """A full disk or quota as one user-facing error naming the folder (not a bug)."""
-    from gitmv.errors import GitmvError
-
     what = "quota exceeded" if exc.errno == errno.EDQUOT else "no space left"
-    detail = f"; {_human(needed)} needed" if needed else ""
+    parts = [f"{_human(needed)} needed"] if needed else []
     with contextlib.suppress(OSError):
-        detail += f", {_human(shutil.disk_usage(folder).free)} free"
+        parts.append(f"{_human(shutil.disk_usage(folder).free)} free")
+    detail = "; " + ", ".join(parts) if parts else ""
     return GitmvError(
         f"{what} in {folder}{detail}",
         hint="free some space there (`gitmv gc` removes unused objects), then run it again",

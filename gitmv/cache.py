@@ -85,7 +85,7 @@ class Cache:
         else:
             atomic.publish(tmp, final, synced=synced)
 
-    def _full(self, exc: OSError, needed: int | None = None) -> Exception:
+    def _full(self, exc: OSError, needed: int | None = None) -> GitmvError:
         return atomic.no_space_error(exc, self.root, needed)
 
     def add_file(self, src: Path, algorithm: str) -> tuple[Oid, int]:
