@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
-from gitmv import chunking
+from gitmv import atomic, chunking
 from gitmv.cache import Cache
 from gitmv.chunking import Chunk, chunk_key, list_key
 from gitmv.errors import GitmvError, IntegrityError, PointerError, RemoteError
@@ -221,7 +221,7 @@ def _assemble_one(
     try:
         assembly = _Assembly(cache, item, chunks)
     except OSError as exc:  # the local side: disk full, permissions
-        tally.aborted = f"{item.path}: {exc.strerror or exc}"
+        tally.aborted = _local_failure(cache, item, exc)
         return
     try:
         for c, (data, downloaded) in _in_order(pool, obtain, chunks, window):
@@ -241,7 +241,7 @@ def _assemble_one(
         tally.failed.append(Failure(item.oid, item.path, f"stored as chunks: {exc.message}"))
         return
     except OSError as exc:
-        tally.aborted = f"{item.path}: {exc.strerror or exc}"
+        tally.aborted = _local_failure(cache, item, exc)
         return
     finally:
         tally.nbytes += moved
@@ -254,6 +254,13 @@ def _assemble_one(
     local.add(item.oid, chunks)
     tally.transferred += 1
     progress.object_done()
+
+
+def _local_failure(cache: Cache, item: Item, exc: OSError) -> str:
+    """Why writing into the cache failed: a full disk names the folder and the size."""
+    if atomic.is_no_space(exc):
+        return str(atomic.no_space_error(exc, cache.root, item.size))
+    return f"{item.path}: {exc.strerror or exc}"
 
 
 def _download_chunk(remote: Remote, chunk: Chunk) -> bytes:

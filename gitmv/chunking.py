@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from gitmv import atomic
 from gitmv.cache import Cache
 from gitmv.config import Config
 from gitmv.errors import GitmvError, PointerError
@@ -170,7 +171,7 @@ def save_local_list(cache: Cache, oid: Oid, chunks: list[Chunk]) -> None:
     try:
         tmp.write_bytes(encode_list(chunks))
         os.chmod(tmp, 0o444)
-        os.replace(tmp, final)
+        atomic.publish(tmp, final)
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import errno
 import os
+from collections.abc import Callable
 
 _CHUNK = 64 * 1024 * 1024
 _UNSUPPORTED = {errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL, errno.EBADF}
 
 
-def kernel_copy(src_fd: int, dst_fd: int) -> int | None:
+def kernel_copy(
+    src_fd: int, dst_fd: int, written: Callable[[int, int, int], None] | None = None
+) -> int | None:
     """Copy from `src_fd`'s position to EOF into `dst_fd`; None if the kernel cannot
-    (then nothing was copied and the caller copies through user space)."""
+    (then nothing was copied and the caller copies through user space). `written` is
+    told of each piece copied (fd, offset, length): to start its write-back early."""
     copy = getattr(os, "copy_file_range", None)
     if copy is None:
         return None
@@ -30,6 +34,8 @@ def kernel_copy(src_fd: int, dst_fd: int) -> int | None:
             raise
         if n == 0:
             return total
+        if written is not None:
+            written(dst_fd, total, n)
         total += n
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -90,25 +92,104 @@ def hash_file(path: Path | str, algorithm: str = DEFAULT_ALGORITHM) -> tuple[Oid
         return hash_stream(f, algorithm)
 
 
-def copy_and_hash(src: Path, dst_fd: int, algorithm: str = DEFAULT_ALGORITHM) -> tuple[Oid, int]:
+def copy_and_hash(
+    src: Path | str, dst_fd: int, algorithm: str = DEFAULT_ALGORITHM, sync: bool = False
+) -> tuple[Oid, int]:
     """Copy `src` to `dst_fd` and return the hash and size of what was written.
 
     The copy runs in the kernel where it can; then the copy itself is hashed (so the
     object's bytes are exactly what its name vouches for), which needs `dst_fd` open for
     reading too. Without a kernel copy, bytes are hashed on their way through.
+
+    `sync`: the copy is durable (fsynced) when this returns. Write-back of each piece
+    starts as soon as it is copied, and the fsync runs on a thread while the copy is
+    hashed, so the disk writes beside the copying and hashing instead of after them
+    (measured in docs/reliability.md; slices smaller than 64 MiB, hashed between
+    copies, made the copy itself twice as slow).
     """
+    writeback = _sync_file_range() if sync else None
     with open(src, "rb", buffering=0) as f:
-        if kernel_copy(f.fileno(), dst_fd) is None:
-            return _copy_hashing(src, dst_fd, algorithm)
+        if kernel_copy(f.fileno(), dst_fd, writeback) is None:
+            result = _copy_hashing(src, dst_fd, algorithm)
+            if sync:
+                os.fsync(dst_fd)
+            return result
+    syncing = _Fsync(dst_fd) if sync else None
     try:
-        return _hash_fd(dst_fd, algorithm)
+        return hash_fd(dst_fd, algorithm)
     except OSError as exc:
         if exc.errno != errno.EBADF:
             raise
         return hash_file(src, algorithm)  # write-only fd: the source is in the page cache now
+    finally:
+        if syncing is not None:
+            syncing.wait()
 
 
-def _hash_fd(fd: int, algorithm: str) -> tuple[Oid, int]:
+class _Fsync:
+    """An fsync on its own thread (it releases the GIL); `wait` joins it and re-raises."""
+
+    def __init__(self, fd: int) -> None:
+        import threading
+
+        self._error: OSError | None = None
+        self._thread = threading.Thread(target=self._run, args=(fd,), daemon=True)
+        self._thread.start()
+
+    def _run(self, fd: int) -> None:
+        try:
+            os.fsync(fd)
+        except OSError as exc:
+            self._error = exc
+
+    def wait(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+
+@functools.cache
+def _sync_file_range() -> Callable[[int, int, int], None] | None:
+    """Start write-back of a file's byte range without waiting (Linux's sync_file_range(2)
+    with SYNC_FILE_RANGE_WRITE, through libc); None where there is none."""
+    import ctypes
+
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).sync_file_range
+    except (AttributeError, OSError):
+        return None
+    fn.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+    fn.restype = ctypes.c_int
+
+    def start(fd: int, offset: int, length: int) -> None:
+        fn(fd, offset, length, 2)  # SYNC_FILE_RANGE_WRITE; a failure only loses the overlap
+
+    return start
+
+
+_MAP_FROM = 16 * 1024 * 1024  # larger files are hashed through a mapping: no copy out
+
+
+def hash_fd(fd: int, algorithm: str) -> tuple[Oid, int]:
+    """Hash a whole open file from its start (it must be open for reading). A large one
+    is hashed straight from the page cache through mmap (0.09 s a GiB here, where reads
+    into a buffer take 0.14 s): checkout reads back every large file it copies."""
+    size = os.fstat(fd).st_size
+    if size >= _MAP_FROM:
+        import mmap
+
+        h = new_hasher(algorithm)
+        try:
+            mm = mmap.mmap(fd, size, prot=mmap.PROT_READ)
+        except OSError:
+            pass  # a write-only fd, say: the reads below say why
+        else:
+            with mm:
+                mm.madvise(mmap.MADV_SEQUENTIAL)
+                with memoryview(mm) as view:
+                    for offset in range(0, size, BLOCK * 4):
+                        h.update(view[offset : offset + BLOCK * 4])  # type: ignore[arg-type]
+            return Oid(algorithm, h.hexdigest()), size
     h = new_hasher(algorithm)
     offset = 0
     while block := os.pread(fd, BLOCK, offset):
@@ -117,7 +198,7 @@ def _hash_fd(fd: int, algorithm: str) -> tuple[Oid, int]:
     return Oid(algorithm, h.hexdigest()), offset
 
 
-def _copy_hashing(src: Path, dst_fd: int, algorithm: str) -> tuple[Oid, int]:
+def _copy_hashing(src: Path | str, dst_fd: int, algorithm: str) -> tuple[Oid, int]:
     h = new_hasher(algorithm)
     size = 0
     buf = bytearray(BLOCK)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +45,7 @@ class Repo:
                 hint="run `gitmv init` at the top of the repository",
             )
         config = Config(paths.root, paths.common_dir)
+        _configure_durability(config)
         cache_dir = config.get("cache.dir")
         # a relative cache.dir is relative to the main worktree, so linked worktrees share it
         main_root = paths.common_dir.parent if paths.common_dir.name == ".git" else paths.root
@@ -58,16 +60,50 @@ class Repo:
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
-        """Serialise updates of shared files (.gitignore, config) between gitmv processes."""
+        """Serialise updates of shared files (.gitignore, config) between gitmv processes.
+
+        An flock: the kernel releases it when its holder dies, so a lock left by a killed
+        process is simply taken. A live holder is waited for up to `core.lock_timeout`
+        seconds (default 30), then named (its pid and command, which it wrote into the
+        lock file when it took the lock)."""
         import fcntl
 
+        timeout = self.lock_timeout
         self.gitmv_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.gitmv_dir / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+        path = self.gitmv_dir / "lock"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
+            deadline = time.monotonic() + timeout
+            delay = 0.005
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise _lock_held(path, timeout) from None
+                    time.sleep(delay)
+                    delay = min(delay * 2, 0.1)
+            with contextlib.suppress(OSError):  # who holds it: for the next one's message
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, _holder().encode("utf-8", "replace"), 0)
+            try:
+                yield
+            finally:
+                with contextlib.suppress(OSError):  # held by nobody now: an empty file
+                    os.ftruncate(fd, 0)
         finally:
             os.close(fd)  # closing releases the lock
+
+    @property
+    def lock_timeout(self) -> float:
+        value = self.config.get("core.lock_timeout", 30)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise GitmvError(
+                f"core.lock_timeout must be a number of seconds ≥ 0, not {value!r}",
+                hint=_CONFIG_HINT,
+            )
+        return float(value)
 
     @property
     def algorithm(self) -> str:
@@ -147,6 +183,35 @@ class Repo:
         return rel + SUFFIX
 
 
+def _configure_durability(config: Config) -> None:
+    from gitmv.atomic import set_fsync
+
+    value = config.get("core.fsync", True)
+    if not isinstance(value, bool):
+        raise GitmvError(f"core.fsync must be true or false, not {value!r}", hint=_CONFIG_HINT)
+    set_fsync(value)
+
+
+def _holder() -> str:
+    import sys
+
+    command = " ".join(["gitmv", *sys.argv[1:]])[:200]
+    return f"pid {os.getpid()}: {command}\n"
+
+
+def _lock_held(path: Path, timeout: float) -> GitmvError:
+    try:
+        holder = path.read_text(encoding="utf-8", errors="replace").strip()
+    except OSError:
+        holder = ""
+    who = f" by {holder}" if holder else ""
+    return GitmvError(
+        f"the repository lock {path} is held{who}; waited {timeout:g} s",
+        hint="wait for that command to finish, or raise core.lock_timeout"
+        " (a lock whose holder died is released by the system)",
+    )
+
+
 def init(cwd: Path | None = None) -> tuple[Repo, bool]:
     """Create `.gitmv/config.yaml` and the cache; returns the repo and whether it was new."""
     from gitmv.atomic import write_bytes
@@ -160,5 +225,8 @@ def init(cwd: Path | None = None) -> tuple[Repo, bool]:
         write_bytes(config_file, PROJECT_TEMPLATE.encode("utf-8"))
     repo = Repo.open(cwd)
     repo.cache.root.mkdir(parents=True, exist_ok=True)
+    from gitmv.atomic import exclude_temps
+
+    exclude_temps(repo.paths.common_dir)
     git.stage(repo.root, [PROJECT_FILE.as_posix()])
     return repo, created

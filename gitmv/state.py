@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
@@ -22,14 +23,28 @@ def stat_key(st: os.stat_result) -> Key:
 
 class StatCache:
     """One connection, shared by the threads of one command (checkout restores a file
-    artifact beside a folder): every use holds the lock."""
+    artifact beside a folder): every use holds the lock.
+
+    Only a cache: when sqlite fails (a full disk, a read-only or broken file) it degrades
+    to knowing nothing for the rest of the command, so files are hashed again (slower)
+    and nothing fails because of it."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._db: sqlite3.Connection | None = None
         self._lock = threading.RLock()
+        self.broken: str | None = None  # why it was given up, for the curious
+
+    def _give_up(self, exc: BaseException) -> None:
+        self.broken = f"{type(exc).__name__}: {exc}"
+        if self._db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.close()
+            self._db = None
 
     def _conn(self) -> sqlite3.Connection:
+        if self.broken is not None:
+            raise _Degraded
         if self._db is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(
@@ -50,22 +65,31 @@ class StatCache:
 
     def get(self, path: str, key: Key) -> str | None:
         with self._lock:
-            row = (
-                self._conn()
-                .execute("SELECT inode, size, mtime_ns, oid FROM stat WHERE path = ?", (path,))
-                .fetchone()
-            )
+            try:
+                row = (
+                    self._conn()
+                    .execute("SELECT inode, size, mtime_ns, oid FROM stat WHERE path = ?", (path,))
+                    .fetchone()
+                )
+            except _FAILURES as exc:
+                self._give_up(exc)
+                return None
         return row[3] if row and tuple(row[:3]) == key else None
 
     def get_under(self, folder: str) -> dict[str, tuple[Key, str]]:
         """Every entry below `folder` (an absolute path), in one query."""
         prefix = folder.rstrip("/") + "/"
         with self._lock:
-            rows = self._conn().execute(
-                "SELECT path, inode, size, mtime_ns, oid FROM stat WHERE path >= ? AND path < ?",
-                (prefix, prefix[:-1] + "0"),  # '0' sorts right after '/'
-            )
-            return {row[0]: ((row[1], row[2], row[3]), row[4]) for row in rows}
+            try:
+                rows = self._conn().execute(
+                    "SELECT path, inode, size, mtime_ns, oid FROM stat"
+                    " WHERE path >= ? AND path < ?",
+                    (prefix, prefix[:-1] + "0"),  # '0' sorts right after '/'
+                )
+                return {row[0]: ((row[1], row[2], row[3]), row[4]) for row in rows}
+            except _FAILURES as exc:
+                self._give_up(exc)
+                return {}
 
     def put_many(self, rows: Iterable[tuple[str, Key, str]], trusted: bool = False) -> None:
         """Remember rows; `trusted` rows were just written by gitmv itself from a known object."""
@@ -74,35 +98,61 @@ class StatCache:
         if not fresh:
             return
         with self._lock:
-            db = self._conn()
-            db.execute("BEGIN IMMEDIATE")
+            try:
+                db = self._conn()
+                db.execute("BEGIN IMMEDIATE")
+            except _FAILURES as exc:
+                self._give_up(exc)
+                return
             try:
                 db.executemany("INSERT OR REPLACE INTO stat VALUES (?, ?, ?, ?, ?)", fresh)
                 db.execute("COMMIT")
+            except _FAILURES as exc:
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
+                self._give_up(exc)
             except BaseException:
-                db.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
                 raise
 
     def get_folder(self, path: str, fingerprint: str) -> str | None:
         """The manifest oid of a folder whose files all still stat as `fingerprint`."""
         with self._lock:
-            row = (
-                self._conn()
-                .execute("SELECT fingerprint, oid FROM folder WHERE path = ?", (path,))
-                .fetchone()
-            )
+            try:
+                row = (
+                    self._conn()
+                    .execute("SELECT fingerprint, oid FROM folder WHERE path = ?", (path,))
+                    .fetchone()
+                )
+            except _FAILURES as exc:
+                self._give_up(exc)
+                return None
         return row[1] if row and row[0] == fingerprint else None
 
     def put_folder(self, path: str, fingerprint: str, oid: str, newest_mtime_ns: int) -> None:
         if newest_mtime_ns > time.time_ns() - _RACY_NS:
             return  # a file may still change within its mtime tick: do not vouch for the folder
         with self._lock:
-            self._conn().execute(
-                "INSERT OR REPLACE INTO folder VALUES (?, ?, ?)", (path, fingerprint, oid)
-            )
+            try:
+                self._conn().execute(
+                    "INSERT OR REPLACE INTO folder VALUES (?, ?, ?)", (path, fingerprint, oid)
+                )
+            except _FAILURES as exc:
+                self._give_up(exc)
 
     def close(self) -> None:
         with self._lock:
             if self._db is not None:
-                self._db.close()
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.close()
                 self._db = None
+
+
+class _Degraded(Exception):
+    """The stat cache was given up earlier in this command."""
+
+
+# sqlite's failures (disk full, I/O error, a corrupt file: all DatabaseError) and the
+# folder it cannot create; `_Degraded` once given up.
+_FAILURES = (sqlite3.OperationalError, sqlite3.DatabaseError, OSError, _Degraded)

@@ -16,16 +16,18 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import os
+import shutil
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from gitmv import chunked, chunking, manifest
+from gitmv import atomic, chunked, chunking, manifest
 from gitmv.cache import Cache, corrupt_download
 from gitmv.chunking import Chunk, Settings, list_key
-from gitmv.errors import GitmvError
+from gitmv.errors import GitmvError, RemoteError
 from gitmv.hashing import Oid, hash_bytes
 from gitmv.lineage import extra_objects
 from gitmv.pointer import Pointer
@@ -241,10 +243,29 @@ def fetch(
     the cache, on the thread that fetched it, while the small ones are still coming down
     (pull checks a 1 GiB model out then, beside the 20,000 small files).
     """
-    progress = progress or NullProgress()
+    # small objects are published in batches, one syncfs each (Cache.sync_all), not an
+    # fsync per file
+    cache.defer_sync = True
+    try:
+        return _fetch(cache, remote, pointers, jobs, progress or NullProgress(), cached)
+    finally:
+        cache.sync_all()
+
+
+def _fetch(
+    cache: Cache,
+    remote: Remote,
+    pointers: Iterable[tuple[str, Pointer]],
+    jobs: int | None,
+    progress: Progress,
+    cached: Callable[[Oid], None] | None,
+) -> TransferResult:
     jobs = jobs or remote.jobs
     tops = _top_items(pointers)
-    present = {oid for oid in tops if cache.has(oid)}
+    # a cached object of the wrong size (truncated) is quarantined and fetched again
+    present = {
+        oid for oid, i in tops.items() if cache.has(oid) and (i.manifest or _sound(cache, i))
+    }
     wanted = [i for oid, i in tops.items() if oid not in present]
     checked = bool(wanted)
     if checked:
@@ -306,7 +327,7 @@ def fetch(
         for e in _read_manifest(cache, item, tally) or ():
             if e.oid in files or e.oid in present:
                 continue
-            if cache.has(e.oid):
+            if cache.has(e.oid) and cache.size_ok(e.oid, e.size):
                 present.add(e.oid)
             else:
                 files[e.oid] = Item(e.oid, f"{item.path}/{e.path}", e.size)
@@ -322,6 +343,20 @@ def fetch(
         else:
             announced(phase(todo), large)(jobs, tally)
     return result(remote, tally, len(present))
+
+
+def _cache_full(cache: Cache, needed: int) -> bool:
+    """Whether the cache's file system lacks room for `needed` more bytes."""
+    try:
+        return shutil.disk_usage(cache.root).free < max(needed, 1)
+    except OSError:
+        return False
+
+
+def _sound(cache: Cache, item: Item) -> bool:
+    """One stat: whether the cached object has the size its pointer records (else it is
+    quarantined, so the fetch downloads it again instead of trusting it)."""
+    return cache.size_ok(item.oid, item.size)
 
 
 def _size(cache: Cache, oid: Oid) -> int:
@@ -369,7 +404,15 @@ def _download_one(cache: Cache, remote: Remote, item: Item, on_bytes: Callable[[
         return len(data)
     tmp = cache.new_temp()
     try:
-        remote.download(item.oid, tmp, on_bytes)
+        try:
+            remote.download(item.oid, tmp, on_bytes)
+        except (RemoteError, OSError):
+            # a remote reports the local write's ENOSPC as its own failure: name our disk
+            if _cache_full(cache, item.size):
+                raise atomic.no_space_error(
+                    OSError(errno.ENOSPC, "no space"), cache.root, item.size
+                ) from None
+            raise
         size = os.path.getsize(tmp)
         cache.adopt(tmp, item.oid, f"remote {remote.label}")
         return size

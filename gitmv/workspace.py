@@ -96,9 +96,14 @@ def add(
     algorithm = repo.algorithm
     # gc takes the same lock: it must never see an object stored but not yet pointed to
     with repo.lock():
+        prepare_writes(repo)
+        for rel in targets:  # a killed add's pointer temp: `model.bin.gmv.gmvtmp-...`
+            _sweep_beside(repo.root / (rel + pointer.SUFFIX))
         results = [
             _add_one(repo, rel, old, meta, algorithm, keep_meta) for rel, old in targets.items()
         ]
+        # the pointer is what makes an object needed: every object is on disk before it
+        repo.cache.sync_all()
         for result in results:  # objects first: a failure while storing changed no pointer
             if result.changed:
                 pointer.write(repo.root / (result.path + pointer.SUFFIX), result.pointer)
@@ -195,6 +200,8 @@ def _store(repo: Repo, rel: str, algorithm: str) -> Pointer:
         return cache.add_file(Path(f.path), algorithm)[0]
 
     jobs = repo.jobs
+    # small files are synced all at once (syncfs) before the pointers: docs/reliability.md
+    cache.defer_sync = True
     quick = scan.quick_stamp(path)  # before the walk: it must not vouch for a newer state
     files = scan.walk(path, repo.root)
     label = repo.display(rel)
@@ -312,6 +319,7 @@ def checkout(
     outcomes: dict[str, str] = dict(done or {})
     todo = [(rel, p) for rel, p in pointers if rel not in outcomes]
     links = repo.link_types
+    prepare_writes(repo)
     # Read and check every manifest first: a hostile one must stop us before any write.
     manifests = {
         rel: decode(repo.cache.read_bytes(p.oid), f"manifest of {repo.display(rel)}")
@@ -363,6 +371,14 @@ class CheckoutOnArrival:
                 self.done[rel] = _checkout_file(self.repo, path, p, self.repo.link_types, False)
 
 
+def prepare_writes(repo: Repo) -> None:
+    """Before gitmv writes into the work tree: temp names listed in .git/info/exclude (a
+    killed checkout's leftover is never committed), and the cache's tmp/ swept."""
+    with contextlib.suppress(OSError):  # a nicety: a read-only .git must not stop a checkout
+        atomic.exclude_temps(repo.paths.common_dir)
+    repo.cache.sweep_tmp()
+
+
 def _sweep_beside(path: Path) -> None:
     """Remove what a killed checkout left next to a file artifact (`<name>.gmvtmp-...`)."""
     prefix = path.name + atomic._TMP_MARK
@@ -392,9 +408,12 @@ def _checkout_file(repo: Repo, path: Path, p: Pointer, links: list[str], force: 
             return "modified"
     if not repo.cache.has(p.oid):
         return "not_cached"
-    _remove(path)
+    if path.is_dir() and not path.is_symlink():
+        _remove(path)  # a file is replaced by the rename instead: old or new, never neither
     path.parent.mkdir(parents=True, exist_ok=True)
-    st = repo.cache.materialize(p.oid, path, links, p.exec)
+    label = repo.display(str(path.relative_to(repo.root)))
+    st = repo.cache.materialize(p.oid, path, links, p.exec, label)
+    # trusted: materialize hashed exactly these bytes as it placed them
     repo.state.put_many([(str(path), stat_key(st), str(p.oid))], trusted=True)
     return "restored"
 
@@ -437,16 +456,19 @@ def _checkout_dir(
             if e.path in current and current[e.path].oid == e.oid:
                 _set_exec(Path(dst), e.exec)
                 continue
-            _remove(Path(dst))
+            if os.path.isdir(dst) and not os.path.islink(dst):
+                _remove(Path(dst))  # a file is replaced by the rename: old or new
             copies.append((dst, e))
     else:  # nothing there yet (a fresh clone): 20,000 files, so no pathlib, no removals
         copies = [(f"{top}/{e.path}", e) for e in write]
     for folder in sorted({os.path.dirname(dst) for dst, _ in copies}):
         os.makedirs(folder, exist_ok=True)
 
+    label = repo.display(str(path.relative_to(repo.root)))
+
     def place(item: tuple[str, ManifestEntry]) -> tuple[str, Key, str]:
         dst, e = item
-        st = repo.cache.materialize(e.oid, dst, links, e.exec)
+        st = repo.cache.materialize(e.oid, dst, links, e.exec, f"{label}/{e.path}")
         return dst, stat_key(st), str(e.oid)
 
     repo.state.put_many(scan.parallel(place, copies, repo.jobs), trusted=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import traceback
@@ -73,14 +74,33 @@ def main() -> None:
         sys.exit(130)
     except BrokenPipeError:
         sys.exit(1)
-    except Exception as exc:  # a bug: one line; the traceback only on request
-        if os.environ.get("GITMV_DEBUG"):
-            traceback.print_exc()
-        _error(
-            f"internal error: {type(exc).__name__}: {exc}",
-            "rerun with GITMV_DEBUG=1 for a traceback, and report it",
-        )
+    except OSError as exc:
+        if exc.errno not in _NO_SPACE:
+            _internal(exc)
+        _error(*_no_space(exc))  # a full disk or quota is not a bug: no traceback
         sys.exit(1)
+    except Exception as exc:  # a bug: one line; the traceback only on request
+        _internal(exc)
+
+
+def _internal(exc: Exception) -> None:
+    if os.environ.get("GITMV_DEBUG"):
+        traceback.print_exc()
+    _error(
+        f"internal error: {type(exc).__name__}: {exc}",
+        "rerun with GITMV_DEBUG=1 for a traceback, and report it",
+    )
+    sys.exit(1)
+
+
+_NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+
+
+def _no_space(exc: OSError) -> tuple[str, str]:
+    """ENOSPC/EDQUOT met where the core did not name the folder: name the file if known."""
+    what = "quota exceeded" if exc.errno == errno.EDQUOT else "no space left on the device"
+    where = f" writing {os.path.dirname(os.path.abspath(exc.filename))}" if exc.filename else ""
+    return f"{what}{where}", "free some space (`gitmv gc` removes unused objects), then retry"
 
 
 def _default_remote_flag(args: list[str]) -> list[str]:

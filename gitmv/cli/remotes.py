@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from gitmv.remote import Remote
     from gitmv.repo import Repo
     from gitmv.transfer import Progress, TransferResult
+    from gitmv.workspace import CheckoutReport
 
 remote_app = typer.Typer(
     help="Manage the stores that hold the bytes (folders, S3, GCS, any fsspec URL).",
@@ -295,7 +296,7 @@ def pull(
     jobs: Jobs = None,
 ) -> None:
     """Fetch, then check out: make the work tree's artifacts match their pointers."""
-    from gitmv.workspace import CheckoutOnArrival, checkout
+    from gitmv.workspace import CheckoutOnArrival
 
     repo = open_repo()
     pointers = _work_tree(repo, paths or [])
@@ -303,12 +304,39 @@ def pull(
     result = _fetch(repo, paths or [], remote, None, jobs, pointers, early)
     _report(repo, result, "fetched", "from", exit_on_failure=False)
     ok = result.ok  # a failed object leaves its artifact alone; checkout does the rest
-    report = checkout(repo, paths or [], done=early.done)
+    report = _checkout_healing(repo, paths or [], remote, jobs, pointers, early.done)
     render_checkout(repo, report)
     code = checkout_exit_code(repo, report)
     if not ok and code == 0:
         sys.stderr.write("error: some objects could not be fetched (listed above)\n")
     raise typer.Exit(1 if not ok else code)
+
+
+def _checkout_healing(
+    repo: Repo,
+    paths: Sequence[str],
+    remote: str | None,
+    jobs: int | None,
+    pointers: list[tuple[str, Pointer]],
+    done: dict[str, str],
+) -> CheckoutReport:
+    """Pull's checkout: a cache object that fails its hash as it is checked out is
+    quarantined (`Cache.materialize`); fetch it again and check out once more."""
+    from gitmv.cache import CorruptObject
+    from gitmv.workspace import checkout
+
+    try:
+        report = checkout(repo, paths, done=done)
+    except CorruptObject:
+        report = None
+    if not repo.cache.quarantined:
+        assert report is not None
+        return report
+    for oid in repo.cache.quarantined:
+        sys.stderr.write(f"warning: cache object {oid} was corrupt; downloading it again\n")
+    repo.cache.quarantined.clear()
+    _report(repo, _fetch(repo, paths, remote, None, jobs, pointers), "fetched", "from")
+    return checkout(repo, paths, done={k: v for k, v in done.items() if v == "restored"})
 
 
 def _fetch(
