@@ -245,7 +245,7 @@ def push(
     """Upload the bytes of artifacts to a remote (what it lacks, nothing else)."""
     from gitmv import transfer
 
-    repo = open_repo()
+    repo = open_repo(hooks="install")
     if all_refs and paths:
         fail("--all takes no paths", "drop the paths, or drop --all")
     if all_refs:
@@ -274,7 +274,7 @@ def fetch(
     jobs: Jobs = None,
 ) -> None:
     """Download the bytes of artifacts into the cache (hash-checked), without checkout."""
-    repo = open_repo()
+    repo = open_repo(hooks="install")
     _report(repo, _fetch(repo, paths or [], remote, rev, jobs), "fetched", "from")
 
 
@@ -287,7 +287,7 @@ def pull(
     """Fetch, then check out: make the work tree's artifacts match their pointers."""
     from gitmv.workspace import CheckoutOnArrival, checkout
 
-    repo = open_repo()
+    repo = open_repo(hooks="install")
     pointers = _work_tree(repo, paths or [])
     early = CheckoutOnArrival(repo, pointers)
     result = _fetch(repo, paths or [], remote, None, jobs, pointers, early)

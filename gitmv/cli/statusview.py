@@ -18,10 +18,12 @@ DEFAULT_REMOTE = ":default:"  # `--remote` with no NAME (see gitmv.cli._default_
 
 
 def show(paths: list[str], remote: str | None, json_out: bool) -> None:
+    from gitmv.cli import autohooks
     from gitmv.repo import Repo
     from gitmv.workspace import status as artifact_status
 
     repo = Repo.open()
+    autohooks.check(repo)
     results = artifact_status(repo, paths)
     if remote is not None:
         results = _with_not_pushed(repo, results, None if remote == DEFAULT_REMOTE else remote)
