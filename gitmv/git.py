@@ -472,3 +472,17 @@ def merge_base(root: Path, a: str, b: str) -> str | None:
     proc = run(["merge-base", a, b], root, check=False)
     sha = proc.stdout.decode().strip()
     return sha if proc.returncode == 0 and sha else None
+
+
+def unmerged_pointers(root: Path) -> list[tuple[int, str, str]]:
+    """(stage, blob sha, path) of each pointer file a merge left unmerged (`ls-files -u`):
+    stage 1 is the common base, 2 ours, 3 theirs."""
+    raw = out(["ls-files", "-u", "-z", "--", POINTER_GLOB], root)
+    found = []
+    for record in raw.split("\0"):
+        meta, _, path = record.partition("\t")
+        if not path.endswith(".gmv"):
+            continue
+        _mode, sha, stage = meta.split(" ")
+        found.append((int(stage), sha, path))
+    return found

@@ -61,6 +61,7 @@ def init(
     from gitmv import repo as repo_module
 
     repo, created = repo_module.init()
+    _union_merge_gitignores(repo)
     if remote:
         from gitmv import git
         from gitmv.cli import remotes
@@ -70,11 +71,23 @@ def init(
         git.stage(repo.root, [PROJECT_FILE.as_posix()])
     install_hooks(repo, not no_hooks)
     if created:
-        echo(f"Initialised gitmv in {repo.root} (config: .gitmv/config.yaml, staged)")
+        echo(
+            f"Initialised gitmv in {repo.root} (config: .gitmv/config.yaml and "
+            ".gitattributes, staged)"
+        )
     else:
         echo(f"gitmv is already set up in {repo.root}")
     if remote:
         echo(f"Default remote: origin -> {remote}")
+
+
+def _union_merge_gitignores(repo: Repo) -> None:
+    """Two branches that each add an artifact to one folder then merge without a conflict."""
+    from gitmv import git, gitattributes
+
+    with repo.lock():
+        if gitattributes.ensure_union_merge(repo.root):
+            git.stage(repo.root, [gitattributes.FILE])
 
 
 def install_hooks(repo: Repo, install: bool = True) -> None:
