@@ -21,16 +21,23 @@ from typing import TYPE_CHECKING
 
 from gitmv.atomic import write_bytes
 from gitmv.errors import GitmvError
+from gitmv.hookcheck import (
+    HOOKS,
+    LEGACY,
+    MARKER,
+    auto_install,
+    head,
+    hooks_folder,
+    is_old_shim,
+    is_ours,
+    missing,
+)
 
 if TYPE_CHECKING:
     from gitmv.repo import Repo
 
-HOOKS = ("pre-push", "post-checkout", "post-merge", "post-rewrite")
-MARKER = "# gitmv hook shim"  # how a shim is told from a user's hook
 CHAINED = ".gitmv-chained"  # a foreign hook moved aside: the shim runs it
 SOURCED = ".gitmv-chained-sh"  # husky's hook moved aside: the shim sources it, keeping $0
-LEGACY = ".legacy"  # pre-commit's name: ours only inside pre-commit's chain, or from old shims
-_OLD_SHIM = '"$0.legacy"'  # what shims written before the chain names ran: they still work
 _STDIN_HOOKS = frozenset({"pre-push", "post-rewrite"})  # git writes lines on their stdin
 _SHIM_MODE = 0o755
 # husky 9: `. "${0%/*}/h"` (9.1) or `. "$(dirname -- "$0")/h"` (9.0), beside its `h` script
@@ -105,27 +112,8 @@ def render_shim(name: str, python: str) -> str:
     )
 
 
-def is_ours(path: Path) -> bool:
-    """Whether `path` is a gitmv shim (any version), by its marker line."""
-    return MARKER in _head(path)
-
-
-def _is_old_shim(path: Path) -> bool:
-    """A shim from before the chain names: it runs `$0.legacy`, which may hold a foreign hook."""
-    text = _head(path)
-    return MARKER in text and _OLD_SHIM in text
-
-
-def _head(path: Path) -> str:
-    try:
-        with open(path, "rb") as f:
-            return f.read(64 * 1024).decode("utf-8", errors="replace")
-    except OSError:
-        return ""
-
-
 def _is_husky(path: Path) -> bool:
-    return (path.parent / "h").is_file() and _HUSKY.search(_head(path)) is not None
+    return (path.parent / "h").is_file() and _HUSKY.search(head(path)) is not None
 
 
 # -- install / uninstall ---------------------------------------------------------------------
@@ -154,14 +142,6 @@ class InstallReport:
         return tuple(c for c in self.changes if c.action in ("installed", "chained", "updated"))
 
 
-def hooks_folder(repo: Repo) -> Path:
-    if repo.paths.hooks is not None:
-        return repo.paths.hooks
-    from gitmv import git
-
-    return git.hooks_dir(repo.root)
-
-
 def install(repo: Repo, *, python: str = sys.executable) -> InstallReport:
     """Install the shims where git looks for this repository's hooks (core.hooksPath honoured)."""
     folder = hooks_folder(repo)
@@ -171,28 +151,6 @@ def install(repo: Repo, *, python: str = sys.executable) -> InstallReport:
 def uninstall(repo: Repo) -> InstallReport:
     folder = hooks_folder(repo)
     return InstallReport(folder, tuple(uninstall_from(folder)))
-
-
-def missing(repo: Repo) -> list[str]:
-    """The hooks with no gitmv shim, or a shim from before the chain names: a few small reads."""
-    folder = hooks_folder(repo)
-    found = []
-    for name in HOOKS:
-        path = folder / name
-        if is_ours(path):
-            if _is_old_shim(path):
-                found.append(name)
-        elif not is_ours(path.with_name(name + LEGACY)):
-            found.append(name)
-    return found
-
-
-def auto_install(repo: Repo) -> bool:
-    """Whether commands install missing hooks here (`hooks.auto`; `gitmv uninstall` clears it)."""
-    value = repo.config.get("hooks.auto", True)
-    if isinstance(value, str):
-        return value.strip().lower() not in ("false", "no", "off", "0")
-    return bool(value)
 
 
 def set_auto_install(repo: Repo, on: bool) -> None:
@@ -227,7 +185,7 @@ def install_into(folder: Path, python: str) -> list[HookChange]:
 def _plan_install(path: Path, text: str) -> _Plan:
     hook, legacy = path.name, _beside(path, LEGACY)
     if is_ours(path):
-        if _is_old_shim(path) and os.path.lexists(legacy) and not is_ours(legacy):
+        if is_old_shim(path) and os.path.lexists(legacy) and not is_ours(legacy):
             # An older gitmv kept the hook that was here as .legacy: give it our chain name,
             # so that pre-commit's hook (if it is that) no longer runs in migration mode.
             dest = _chain_name(legacy, path)
@@ -270,7 +228,7 @@ def uninstall_from(folder: Path) -> list[HookChange]:
         legacy = _beside(path, LEGACY)
         if is_ours(path):
             candidates = [_beside(path, CHAINED), _beside(path, SOURCED)]
-            if _is_old_shim(path):
+            if is_old_shim(path):
                 candidates.append(legacy)  # an older gitmv kept it there
             os.unlink(path)
             kept = next((c for c in candidates if os.path.lexists(c) and not is_ours(c)), None)
@@ -362,6 +320,7 @@ __all__ = [
     "HookChange",
     "InstallReport",
     "auto_install",
+    "hooks_folder",
     "install",
     "install_global",
     "install_into",

@@ -517,3 +517,57 @@ def test_parse_push_lines_rejects_what_git_never_writes() -> None:
     ]
     with pytest.raises(GitmvError):
         hooks.parse_push_lines(["just two"])
+
+
+# -- chain names, husky, the auto-install check ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "line", ['. "${0%/*}/h"', '. "$(dirname "$0")/h"', '. "$(dirname -- "$0")/h"']
+)
+def test_husky_hooks_of_each_v9_shape_are_kept_to_be_sourced(repo: Path, line: str) -> None:
+    folder = repo / ".husky" / "_"
+    folder.mkdir(parents=True)
+    git(repo, "config", "core.hooksPath", ".husky/_")
+    (folder / "h").write_text('#!/usr/bin/env sh\necho "husky ran $(basename "$0") $*" >> log\n')
+    (folder / "post-merge").write_text(f"#!/usr/bin/env sh\n{line}")
+    os.chmod(folder / "post-merge", 0o755)
+    gitmv(repo, "install")
+    assert (folder / "post-merge.gitmv-chained-sh").read_text().endswith(line)
+    proc = subprocess.run([str(folder / "post-merge"), "0"], cwd=repo, capture_output=True)
+    assert proc.returncode == 0, proc.stderr
+    assert (repo / "log").read_text() == "husky ran post-merge 0\n"  # its own name, git's args
+
+
+def test_a_chain_file_holding_the_same_bytes_is_replaced_not_refused(repo: Path) -> None:
+    folder = hooks_of(repo)
+    folder.mkdir(exist_ok=True)
+    (folder / "post-merge").write_text(USER_HOOK)
+    gitmv(repo, "install")
+    (folder / "post-merge").write_text(USER_HOOK)  # the tool that wrote it writes it again
+    gitmv(repo, "install")
+    assert hooks.is_ours(folder / "post-merge")
+    assert (folder / "post-merge.gitmv-chained").read_text() == USER_HOOK
+
+
+def test_missing_counts_absent_foreign_and_old_shims_not_ours_moved_aside(repo: Path) -> None:
+    from gitmv import hookcheck
+
+    r = Repo.open(repo)
+    assert hookcheck.missing(r) == list(hooks.HOOKS)
+    gitmv(repo, "install")
+    assert hookcheck.missing(r) == []
+    folder = hooks_of(repo)
+    (folder / "pre-push").rename(folder / "pre-push.legacy")  # pre-commit's migration
+    (folder / "pre-push").write_text(USER_HOOK)
+    assert hookcheck.missing(r) == []
+    (folder / "post-merge").write_text(hooks.MARKER + ' old: runs "$0.legacy"\n')
+    (folder / "post-rewrite").write_text(USER_HOOK)
+    assert hookcheck.missing(r) == ["post-merge", "post-rewrite"]
+
+
+def test_uninstall_outside_a_gitmv_repository_records_nothing(tmp_path: Path) -> None:
+    git(tmp_path, "init", "-q")
+    gitmv(tmp_path, "install")
+    gitmv(tmp_path, "uninstall")
+    assert not (tmp_path / ".git" / "gitmv").exists()

@@ -22,10 +22,12 @@ if TYPE_CHECKING:
 
 def ensure(repo: Repo) -> None:
     """Install the missing hooks, saying so once; a failure only warns: the command goes on."""
+    from gitmv import hookcheck
+
+    if not hookcheck.auto_install(repo) or not hookcheck.missing(repo):
+        return
     from gitmv import hookinstall
 
-    if not hookinstall.auto_install(repo) or not hookinstall.missing(repo):
-        return
     try:
         report = hookinstall.install(repo)
     except (GitmvError, OSError) as exc:
@@ -47,11 +49,11 @@ def ensure(repo: Repo) -> None:
 
 def check(repo: Repo) -> None:
     """For a read-only command: warn, in one line, while the hooks are missing."""
-    from gitmv import hookinstall
+    from gitmv import hookcheck
 
-    if not hookinstall.auto_install(repo):
+    if not hookcheck.auto_install(repo):
         return
-    absent = hookinstall.missing(repo)
+    absent = hookcheck.missing(repo)
     if absent:
         warn(
             f"gitmv's git hooks are missing ({', '.join(absent)}): `git push` would not upload "

@@ -51,11 +51,12 @@ def install(global_: Global = False) -> None:
 def uninstall(global_: Global = False) -> None:
     """Remove gitmv's git hooks, restoring any hook they had moved aside."""
     from gitmv import hookinstall
+    from gitmv.config import PROJECT_FILE
 
     repo = None if global_ else open_repo(require_init=False)
     report = hookinstall.uninstall_global() if repo is None else hookinstall.uninstall(repo)
     _render_install(report)
-    if repo is not None:
+    if repo is not None and (repo.root / PROJECT_FILE).is_file():
         # Else the next `gitmv add` or `gitmv pull` would put them back.
         hookinstall.set_auto_install(repo, False)
         echo("gitmv commands no longer install hooks here; `gitmv install` turns that back on.")
