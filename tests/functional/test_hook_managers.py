@@ -417,3 +417,36 @@ def test_lefthooks_hook_runs_beside_gitmvs(
     assert c.stored()
     gitmv(a, "uninstall")
     assert (folder / "pre-push").read_text() == LEFTHOOK_PRE_PUSH
+
+
+def test_pre_commit_installed_again_after_gitmv_runs_once_and_pushes(
+    world: tuple[Path, Path],
+) -> None:
+    """pre-commit, gitmv, then `pre-commit install` again (an onboarding script, a new hook
+    type): pre-commit's hook is at pre-push, runs gitmv's shim from pre-push.legacy, and a copy
+    of itself is still chained behind that shim."""
+    pytest.importorskip("pre_commit")
+    root, a = world
+    c = Clone(a, root / "store", root / "marker")
+    write_pre_commit_config(a, c.marker)
+    pre_commit(a, "install", "-t", "pre-push")
+    set_up_gitmv(a)
+    pre_commit(a, "install", "-t", "pre-push")
+    folder = a / ".git" / "hooks"
+    assert hooks.is_ours(folder / "pre-push.legacy")
+    assert PRE_COMMIT_ID in (folder / "pre-push.gitmv-chained").read_text()
+    commit_all(a, "gitmv + pre-commit")
+    version(a, b"weights v1", "v1")
+    proc = push(a)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert c.runs() == 1 and c.stored()  # pre-commit's hooks ran once, not twice
+
+    gitmv(a, "install")  # tidies the stale copy away
+    assert not (folder / "pre-push.gitmv-chained").exists()
+    gitmv(a, "uninstall")
+    assert sorted(p.name for p in folder.iterdir() if not p.name.endswith(".sample")) == [
+        "pre-push"
+    ]
+    git(a, "commit", "-q", "--allow-empty", "-m", "code")
+    assert push(a).returncode == 0
+    assert c.runs() == 2
