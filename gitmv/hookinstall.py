@@ -165,6 +165,11 @@ def set_auto_install(repo: Repo, on: bool) -> None:
     if on:
         if repo.config.get("hooks.auto") is not None:
             repo.config.unset("local", "hooks.auto")
+            doc = repo.config.layer_doc("local")
+            if isinstance(doc, dict) and doc.get("hooks") == {}:  # leave no empty `hooks: {}`
+                repo.config.unset("local", "hooks")
+        if not auto_install(repo):  # turned off in the user or project config: win over it
+            repo.config.set("local", "hooks.auto", True)
     elif auto_install(repo):
         repo.config.set("local", "hooks.auto", False)
 

@@ -61,7 +61,7 @@ def init(
     from gitmv import repo as repo_module
 
     repo, created = repo_module.init()
-    _union_merge_gitignores(repo)
+    union = _union_merge_gitignores(repo)
     if remote:
         from gitmv import git
         from gitmv.cli import remotes
@@ -77,17 +77,21 @@ def init(
         )
     else:
         echo(f"gitmv is already set up in {repo.root}")
+        if union:
+            echo("Added `.gitignore merge=union` to .gitattributes (staged)")
     if remote:
         echo(f"Default remote: origin -> {remote}")
 
 
-def _union_merge_gitignores(repo: Repo) -> None:
+def _union_merge_gitignores(repo: Repo) -> bool:
     """Two branches that each add an artifact to one folder then merge without a conflict."""
     from gitmv import git, gitattributes
 
     with repo.lock():
-        if gitattributes.ensure_union_merge(repo.root):
-            git.stage(repo.root, [gitattributes.FILE])
+        if not gitattributes.ensure_union_merge(repo.root):
+            return False
+        git.stage(repo.root, [gitattributes.FILE])
+    return True
 
 
 def install_hooks(repo: Repo, install: bool = True) -> None:
