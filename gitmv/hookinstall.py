@@ -5,8 +5,8 @@ A shim is a few lines of POSIX sh that run the hook that was there before, then
 `<hook>.gitmv-chained`, never `<hook>.legacy`: that is pre-commit's migration name, and
 pre-commit's hook refuses to run under it. Husky's hooks (`. "${0%/*}/h"`) find the user's
 script by their own file name, so they are kept as `<hook>.gitmv-chained-sh` and sourced in a
-subshell, where `$0` is still the hook's name. This module is light on purpose: every
-command asks `missing()` whether the shims are there.
+subshell, where `$0` is still the hook's name. Whether the shims are there, which every
+command asks, is gitmv.hookcheck's (lighter) question.
 """
 
 from __future__ import annotations
@@ -265,8 +265,13 @@ def uninstall_from(folder: Path) -> list[HookChange]:
         elif is_ours(legacy):
             os.unlink(legacy)  # chained under pre-commit's hook, which runs it if present
             stale = _stale_pre_commit_copy(path)
+            chained = _beside(path, CHAINED)
             if stale is not None:
                 os.unlink(stale)
+            elif PRE_COMMIT_ID in head(path) and os.path.lexists(chained):
+                # The hook our shim ran moves into our place in pre-commit's chain, which is
+                # where pre-commit would have kept it had gitmv never been installed.
+                os.replace(chained, legacy)
             changes.append(HookChange(name, legacy, "removed"))
         elif os.path.lexists(path):
             changes.append(HookChange(name, path, "foreign"))
