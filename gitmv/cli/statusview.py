@@ -30,6 +30,8 @@ def show(paths: list[str], remote: str | None, json_out: bool) -> None:
     autohooks.check(repo)
     conflicts: list[PointerConflict] = []
     try:
+        if _mid_merge(repo):  # a modify/delete conflict leaves no markers to fail on
+            raise PointerError("a merge is in progress")
         results = artifact_status(repo, paths)
     except PointerError as exc:  # a merge left markers in a pointer: say what each side holds
         results, conflicts = _around_conflicts(repo, paths, exc)
@@ -94,21 +96,27 @@ def _around_conflicts(
 ) -> tuple[list[ArtifactStatus], list[PointerConflict]]:
     """The other artifacts' states, and the conflicted pointers with both sides' versions.
 
-    Only reached when a pointer fails to parse, so a clean status asks git nothing more.
+    Only reached mid-merge or when a pointer fails to parse, so a clean status asks git
+    nothing more.
     """
     from gitmv.conflicts import pointer_conflicts
-    from gitmv.workspace import select, tracked
-    from gitmv.workspace import status as artifact_status
+    from gitmv.workspace import select, status_of, tracked
 
     conflicts = pointer_conflicts(repo)
     chosen = select(repo, tracked(repo), paths)
     conflicts = [c for c in conflicts if c.path in chosen]
-    if not conflicts:  # the pointer that failed is broken some other way
+    if not conflicts and not _mid_merge(repo):  # the pointer that failed is broken otherwise
         raise exc
     skip = {c.path for c in conflicts}
     wanted = [a for a in chosen if a not in skip]
-    results = artifact_status(repo, [repo.display(a) for a in wanted]) if wanted else []
-    return results, conflicts
+    return status_of(repo, wanted), conflicts
+
+
+def _mid_merge(repo: Repo) -> bool:
+    """Whether git stopped a merge, cherry-pick, revert or rebase here: a few stat calls."""
+    git_dir = repo.paths.git_dir
+    heads = ("MERGE_HEAD", "CHERRY_PICK_HEAD", "REVERT_HEAD", "rebase-merge", "rebase-apply")
+    return any((git_dir / name).exists() for name in heads)
 
 
 def _side_json(side: Side | None) -> dict[str, Any] | None:

@@ -233,3 +233,36 @@ def test_a_pointer_both_sides_changed_is_a_conflict_status_explains(tmp_path: Pa
     )
     assert (tmp_path / "model.pt").read_bytes() == b"theirs!"
     assert "all clean" in gitmv(tmp_path, "status").stdout
+
+
+def test_a_pointer_one_side_deleted_is_a_conflict_too(tmp_path: Path) -> None:
+    """A modify/delete conflict leaves no markers in the pointer: status still names it."""
+    git(tmp_path, "init", "-q")
+    gitmv(tmp_path, "init", "--no-hooks")
+    (tmp_path / "model.pt").write_bytes(b"base")
+    gitmv(tmp_path, "add", "model.pt")
+    git(tmp_path, "commit", "-qm", "base")
+    git(tmp_path, "checkout", "-qb", "side")
+    git(tmp_path, "rm", "-q", "model.pt.gmv")
+    git(tmp_path, "commit", "-qm", "theirs: gone")
+    git(tmp_path, "checkout", "-q", "main")
+    (tmp_path / "model.pt").write_bytes(b"ours!")
+    gitmv(tmp_path, "add", "model.pt")
+    ours = oid_of(tmp_path, "model.pt")
+    git(tmp_path, "commit", "-qm", "ours")
+    assert git_proc(tmp_path, "merge", "-q", "--no-edit", "side").returncode != 0
+
+    out = gitmv(tmp_path, "status").stdout
+    assert "conflict:     model.pt" in out and "theirs: deleted" in out
+    rows = json.loads(gitmv(tmp_path, "status", "--json").stdout)
+    assert rows == [
+        {
+            "path": "model.pt",
+            "state": "conflict",
+            "kind": None,
+            "oid": None,
+            "size": None,
+            "ours": {"oid": ours, "size": 5, "kind": "file"},
+            "theirs": None,
+        }
+    ]
