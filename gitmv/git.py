@@ -486,3 +486,8 @@ def unmerged_pointers(root: Path) -> list[tuple[int, str, str]]:
         _mode, sha, stage = meta.split(" ")
         found.append((int(stage), sha, path))
     return found
+
+
+def is_ignored(root: Path, path: str) -> bool:
+    """Whether git ignores `path` (root-relative); a tracked file never is."""
+    return run(["check-ignore", "-q", "--", path], root, check=False).returncode == 0

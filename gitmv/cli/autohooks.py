@@ -24,7 +24,21 @@ def ensure(repo: Repo) -> None:
     """Install the missing hooks, saying so once; a failure only warns: the command goes on."""
     from gitmv import hookcheck
 
-    if not hookcheck.auto_install(repo) or not hookcheck.missing(repo):
+    if not hookcheck.auto_install(repo):
+        return
+    absent = hookcheck.missing(repo)
+    if not absent:
+        return
+    tracked = _tracked_hooks_folder(repo)
+    if tracked is not None:
+        warn(
+            f"gitmv's git hooks are missing ({', '.join(absent)}) from {tracked}, a folder "
+            "git tracks (core.hooksPath): gitmv does not change its files by itself"
+        )
+        sys.stderr.write(
+            "hint: `gitmv install` adds them there (commit them for everyone), "
+            "or `gitmv uninstall` stops this warning\n"
+        )
         return
     from gitmv import hookinstall
 
@@ -60,3 +74,21 @@ def check(repo: Repo) -> None:
             "artifacts; the next writing gitmv command (add, pull, checkout) or `gitmv install` "
             "installs them"
         )
+
+
+def _tracked_hooks_folder(repo: Repo) -> str | None:
+    """The hooks folder, when `core.hooksPath` puts it in the work tree and git does not
+    ignore it (a team's shared, committed hooks); None otherwise. Asked only when hooks are
+    missing, so it costs a process only then."""
+    from gitmv import git, hookcheck
+
+    folder = hookcheck.hooks_folder(repo)
+    try:
+        rel = folder.relative_to(repo.root).as_posix()
+    except ValueError:
+        return None
+    if rel == ".git" or rel.startswith(".git/"):
+        return None
+    if git.is_ignored(repo.root, f"{rel}/{hookcheck.HOOKS[0]}"):
+        return None  # husky's `.husky/_/`, say, which git ignores
+    return rel

@@ -266,3 +266,22 @@ def test_a_pointer_one_side_deleted_is_a_conflict_too(tmp_path: Path) -> None:
             "theirs": None,
         }
     ]
+
+
+def test_a_hooks_folder_git_tracks_is_not_changed_by_a_command_but_by_install(
+    origin: Path,
+) -> None:
+    """A team's committed hooks (core.hooksPath=.githooks): the work tree stays clean."""
+    f = clone(origin, "f")
+    (f / ".githooks").mkdir()
+    (f / ".githooks" / "pre-push").write_text("#!/bin/sh\necho team hook\n")
+    git(f, "add", ".githooks")
+    git(f, "commit", "-qm", "team hooks")
+    git(f, "config", "core.hooksPath", ".githooks")
+    proc = gitmv(f, "pull")
+    assert (f / "model.pt").read_bytes() == b"weights v1"
+    assert "a folder git tracks" in proc.stderr and INSTALLED not in proc.stderr
+    assert git(f, "status", "--porcelain") == ""
+    gitmv(f, "install")
+    assert hooks.is_ours(f / ".githooks" / "pre-push")
+    assert (f / ".githooks" / "pre-push.gitmv-chained").read_text() == "#!/bin/sh\necho team hook\n"
