@@ -121,16 +121,16 @@ def test_pre_commit_and_gitmv_both_run_on_push_in_either_order(
         set_up_gitmv(a)
         pre_commit(a, "install", "-t", "pre-push")
     folder = a / ".git" / "hooks"
-    # whoever came first, no file of pre-commit's sits where pre-commit runs its migration
-    assert not (folder / "pre-push.legacy").exists() or hooks.is_ours(folder / "pre-push.legacy")
     commit_all(a, "gitmv + pre-commit")
     version(a, b"weights v1", "v1")
 
     proc = push(a)
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "migration mode" not in proc.stderr + proc.stdout
     assert c.runs() == 1  # pre-commit's hook ran
     assert c.stored()  # and gitmv's uploaded
+    # whoever came first, no file of pre-commit's sits where pre-commit runs its migration
+    assert not (folder / "pre-push.legacy").exists() or hooks.is_ours(folder / "pre-push.legacy")
 
     if uninstalled == "pre-commit":
         pre_commit(a, "uninstall", "-t", "pre-push")
@@ -322,7 +322,6 @@ def test_husky_users_hooks_run_beside_gitmvs_and_survive_husky_reinstalling(
     set_up_gitmv(a)
     folder = a / ".husky" / "_"
     assert hooks.is_ours(folder / "pre-push")
-    assert (folder / "pre-push.gitmv-chained-sh").is_file()
     c = Clone(a, root / "store", marker)
     commit_all(a, "gitmv + husky")
     version(a, b"weights v1", "v1")
@@ -331,8 +330,9 @@ def test_husky_users_hooks_run_beside_gitmvs_and_survive_husky_reinstalling(
 
     proc = push(a)
     assert proc.returncode == 0, proc.stderr
-    assert marker.read_text().splitlines() == [f"pre-push origin {root / 'origin.git'}"]
     assert c.stored()
+    assert marker.read_text().splitlines() == [f"pre-push origin {root / 'origin.git'}"]
+    assert (folder / "pre-push.gitmv-chained-sh").is_file()
     git(a, "checkout", "-q", "v1")
     assert marker.read_text().splitlines()[-1] == "post-checkout 1"
     assert (a / "model.pt").read_bytes() == b"weights v1"
@@ -407,7 +407,6 @@ def test_lefthooks_hook_runs_beside_gitmvs(
     (folder / "pre-push").write_text(LEFTHOOK_PRE_PUSH)
     os.chmod(folder / "pre-push", 0o755)
     set_up_gitmv(a)
-    assert (folder / "pre-push.gitmv-chained").read_text() == LEFTHOOK_PRE_PUSH
     c = Clone(a, root / "store", marker)
     commit_all(a, "gitmv + lefthook")
     version(a, b"weights v1", "v1")
@@ -415,6 +414,7 @@ def test_lefthooks_hook_runs_beside_gitmvs(
     assert proc.returncode == 0, proc.stderr
     assert marker.read_text().splitlines() == [f"run pre-push origin {root / 'origin.git'}"]
     assert c.stored()
+    assert (folder / "pre-push.gitmv-chained").read_text() == LEFTHOOK_PRE_PUSH
     gitmv(a, "uninstall")
     assert (folder / "pre-push").read_text() == LEFTHOOK_PRE_PUSH
 
