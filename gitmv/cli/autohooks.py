@@ -43,7 +43,10 @@ def ensure(repo: Repo) -> None:
     from gitmv import hookinstall
 
     try:
-        report = hookinstall.install(repo)
+        with repo.lock():  # two commands at once (a CI job's parallel fetches) install once
+            if not hookcheck.missing(repo):
+                return
+            report = hookinstall.install(repo)
     except (GitmvError, OSError) as exc:
         reason = exc.message if isinstance(exc, GitmvError) else str(exc)
         hint = exc.hint if isinstance(exc, GitmvError) and exc.hint else None

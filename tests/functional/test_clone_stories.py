@@ -285,3 +285,27 @@ def test_a_hooks_folder_git_tracks_is_not_changed_by_a_command_but_by_install(
     gitmv(f, "install")
     assert hooks.is_ours(f / ".githooks" / "pre-push")
     assert (f / ".githooks" / "pre-push.gitmv-chained").read_text() == "#!/bin/sh\necho team hook\n"
+
+
+def test_commands_started_together_install_once(origin: Path) -> None:
+    g = clone(origin, "g")
+    folder = g / ".git" / "hooks"
+    folder.mkdir()
+    (folder / "pre-push").write_text("#!/bin/sh\necho mine\n")
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "gitmv", "fetch"],
+            cwd=g,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    outputs = [p.communicate() for p in procs]
+    assert all(p.returncode == 0 for p in procs), outputs
+    stderr = "".join(err for _, err in outputs)
+    assert stderr.count(INSTALLED) == 1, stderr
+    assert "warning" not in stderr, stderr
+    assert shims(g) == list(hooks.HOOKS)
+    assert (folder / "pre-push.gitmv-chained").read_text() == "#!/bin/sh\necho mine\n"
