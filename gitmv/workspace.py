@@ -235,7 +235,8 @@ def status(repo: Repo, paths: Sequence[str] = ()) -> list[ArtifactStatus]:
 
 def status_of(repo: Repo, artifacts: Sequence[str]) -> list[ArtifactStatus]:
     """`status` of root-relative artifacts already chosen (`gitmv status` mid-merge leaves the
-    conflicted ones out): no path matching, which costs O(paths x artifacts)."""
+    conflicted ones out): passing them to `status` as paths would match each against every
+    artifact, O(artifacts²)."""
     results = []
     remember: list[tuple[str, tuple[int, int, int], str]] = []
     for rel in artifacts:
