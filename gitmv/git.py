@@ -25,6 +25,9 @@ class RepoPaths:
     root: Path  # the work tree's top folder
     git_dir: Path  # this worktree's git dir
     common_dir: Path  # shared by all worktrees: the cache lives below it
+    # where git runs hooks from (`core.hooksPath` honoured): asked in the same rev-parse,
+    # so that every command can see whether gitmv's hooks are there without a process
+    hooks: Path | None = None
 
 
 def _env() -> dict[str, str]:
@@ -72,21 +75,29 @@ def out(args: Sequence[str], cwd: Path) -> str:
 
 def repo_paths(cwd: Path) -> RepoPaths:
     proc = run(
-        ["rev-parse", "--path-format=absolute", "--show-toplevel", "--git-dir", "--git-common-dir"],
+        [
+            "rev-parse",
+            "--path-format=absolute",
+            "--show-toplevel",
+            "--git-dir",
+            "--git-common-dir",
+            "--git-path",
+            "hooks",
+        ],
         cwd,
         check=False,
     )
     lines = proc.stdout.decode("utf-8", errors="surrogateescape").splitlines()
-    if proc.returncode != 0 or len(lines) != 3:
-        if b"bare" in proc.stderr or (proc.returncode == 0 and len(lines) == 2):
+    if proc.returncode != 0 or len(lines) != 4:
+        if b"bare" in proc.stderr or (proc.returncode == 0 and len(lines) == 3):
             raise NotARepository(
                 f"{cwd} is a bare repository", hint="run gitmv inside a work tree (a clone)"
             )
         raise NotARepository(
             f"not a git repository: {cwd}", hint="run `git init` first, or cd into a repository"
         )
-    root, git_dir, common_dir = (Path(line) for line in lines)
-    return RepoPaths(root, git_dir, common_dir)
+    root, git_dir, common_dir, hooks = (Path(line) for line in lines)
+    return RepoPaths(root, git_dir, common_dir, hooks)
 
 
 def ls_pointers(root: Path) -> list[str]:
@@ -499,3 +510,22 @@ def rev_list(root: Path, revs: Sequence[str]) -> list[str]:
     if not revs:
         return []
     return out(["rev-list", "--ignore-missing", *revs, "--"], root).split()
+
+
+def unmerged_pointers(root: Path) -> list[tuple[int, str, str]]:
+    """(stage, blob sha, path) of each pointer file a merge left unmerged (`ls-files -u`):
+    stage 1 is the common base, 2 ours, 3 theirs."""
+    raw = out(["ls-files", "-u", "-z", "--", POINTER_GLOB], root)
+    found = []
+    for record in raw.split("\0"):
+        meta, _, path = record.partition("\t")
+        if not path.endswith(".gmv"):
+            continue
+        _mode, sha, stage = meta.split(" ")
+        found.append((int(stage), sha, path))
+    return found
+
+
+def is_ignored(root: Path, path: str) -> bool:
+    """Whether git ignores `path` (root-relative); a tracked file never is."""
+    return run(["check-ignore", "-q", "--", path], root, check=False).returncode == 0

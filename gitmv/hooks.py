@@ -1,245 +1,64 @@
-"""Git hooks: the shims `gitmv install` writes, and what each hook does when git runs it.
+"""Git hooks: what each hook does when git runs it (the shims live in gitmv.hookinstall).
 
-A shim is a few lines of POSIX sh that run the hook that was there before (moved beside
-it as `<hook>.legacy`, the name pre-commit uses too) and then `gitmv hook NAME "$@"`.
-The work happens here: pre-push uploads the objects of the pointers being published;
-post-checkout, post-merge and post-rewrite materialize the artifacts whose pointers
-changed. Nothing here prints: each entry point returns a report the CLI renders.
+pre-push uploads the objects of the pointers being published; post-checkout, post-merge
+and post-rewrite materialize the artifacts whose pointers changed. Nothing here prints:
+each entry point returns a report the CLI renders.
 """
 
 from __future__ import annotations
 
 import os
-import shlex
-import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gitmv import git, pointer, workspace
-from gitmv.atomic import write_bytes
-from gitmv.config import user_file
 from gitmv.errors import GitmvError, PointerError, RemoteError
+from gitmv.hookinstall import (
+    HOOKS,
+    MARKER,
+    HookChange,
+    InstallReport,
+    install,
+    install_global,
+    install_into,
+    is_ours,
+    render_shim,
+    uninstall,
+    uninstall_from,
+    uninstall_global,
+)
 from gitmv.pointer import Pointer
 from gitmv.repo import Repo
 
 if TYPE_CHECKING:
     from gitmv.transfer import Progress, TransferResult
 
-HOOKS = ("pre-push", "post-checkout", "post-merge", "post-rewrite")
-MARKER = "# gitmv hook shim"  # how a shim is told from a user's hook
-LEGACY = ".legacy"
-_STDIN_HOOKS = frozenset({"pre-push", "post-rewrite"})  # git writes lines on their stdin
-_SHIM_MODE = 0o755
-
-# -- shims -----------------------------------------------------------------------------------
-
-_SHIM = """\
-#!/bin/sh
-{marker}: `gitmv install` wrote this file; `gitmv uninstall` removes it.
-# Runs the hook that was here before (kept beside it as {name}.legacy), then
-# `gitmv hook {name}`; does nothing more in a repository without .gitmv/.
-# When gitmv is not on PATH, the interpreter that installed this shim is tried.
-GITMV_PYTHON={python}
-{stdin}
-status=0
-if [ -x "$0.legacy" ]; then
-    {feed}"$0.legacy" "$@" || {legacy_failed}
-fi
-[ -f .gitmv/config.yaml ] || exit $status
-if command -v gitmv >/dev/null 2>&1; then
-    {feed}gitmv hook {name} "$@" || {gitmv_failed}
-elif [ -x "$GITMV_PYTHON" ] && "$GITMV_PYTHON" -c 'import gitmv' 2>/dev/null; then
-    {feed}"$GITMV_PYTHON" -m gitmv hook {name} "$@" || {gitmv_failed}
-else
-{missing}
-fi
-exit $status
-"""
-
-_STDIN = """
-# git writes lines on stdin that both the old hook and gitmv read: keep them to replay.
-input=$(cat)
-replay() {
-    if [ -n "$input" ]; then printf '%s\\n' "$input"; fi
-}"""
-
-# pre-push refuses when gitmv cannot run: a pointer must never be published without its
-# bytes. The post-* hooks never fail git: the work tree is already switched.
-_MISSING_STRICT = """\
-    echo "error: gitmv is not installed here (nor on PATH): refusing the push, so that \
-no pointer is published without its bytes" >&2
-    echo "hint: install gitmv or activate its virtualenv; \\`gitmv uninstall\\` removes \
-its hooks" >&2
-    exit 1"""
-
-_MISSING_LENIENT = """\
-    echo "warning: gitmv is not installed here (nor on PATH): artifacts were not \
-restored" >&2
-    echo "hint: install gitmv or activate its virtualenv, then run \\`gitmv checkout\\`" >&2"""
-
-
-def render_shim(name: str, python: str) -> str:
-    """The shim for hook `name`; `python` ("" for none) is the fallback interpreter."""
-    strict = name == "pre-push"
-    return _SHIM.format(
-        marker=MARKER,
-        name=name,
-        python=shlex.quote(python),
-        stdin=_STDIN if name in _STDIN_HOOKS else "",
-        feed="replay | " if name in _STDIN_HOOKS else "",
-        legacy_failed="exit $?" if strict else "status=$?",
-        gitmv_failed="exit $?" if strict else ":",
-        missing=_MISSING_STRICT if strict else _MISSING_LENIENT,
-    )
-
-
-def is_ours(path: Path) -> bool:
-    """Whether `path` is a gitmv shim (any version), by its marker line."""
-    try:
-        with open(path, "rb") as f:
-            return MARKER.encode() in f.read(64 * 1024)
-    except OSError:
-        return False
-
-
-# -- install / uninstall ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class HookChange:
-    hook: str
-    path: Path
-    # installed | chained (the hook that was there now runs first, from .legacy) | updated |
-    # unchanged | removed | restored (.legacy moved back) | foreign (not ours: left alone) |
-    # absent
-    action: str
-
-
-@dataclass(frozen=True)
-class InstallReport:
-    folder: Path  # where the hooks are
-    changes: tuple[HookChange, ...]
-    template: Path | None = None  # install --global: the git template folder
-    note: str | None = None  # something the user should know (a setting that shadows ours)
-
-
-def install(repo: Repo, *, python: str = sys.executable) -> InstallReport:
-    """Install the shims where git looks for this repository's hooks (core.hooksPath honoured)."""
-    folder = git.hooks_dir(repo.root)
-    return InstallReport(folder, tuple(install_into(folder, python)))
-
-
-def uninstall(repo: Repo) -> InstallReport:
-    folder = git.hooks_dir(repo.root)
-    return InstallReport(folder, tuple(uninstall_from(folder)))
-
-
-def install_global(*, python: str = sys.executable) -> InstallReport:
-    """Put the shims in git's template folder, so every later `git clone` / `git init` has them.
-
-    An `init.templateDir` the user already set is used as it is; otherwise gitmv sets one of
-    its own (which, unlike git's built-in template, holds only the hooks).
-    """
-    configured = _configured_template()
-    template = configured or _own_template()
-    changes = install_into(template / "hooks", python)
-    if configured is None:
-        git.global_config_set("init.templateDir", str(template))
-    note = None
-    if os.environ.get("GIT_TEMPLATE_DIR"):
-        note = "GIT_TEMPLATE_DIR is set in your environment and wins over init.templateDir"
-    return InstallReport(template / "hooks", tuple(changes), template, note)
-
-
-def uninstall_global() -> InstallReport:
-    template = _configured_template()
-    if template is None:
-        return InstallReport(_own_template() / "hooks", ())
-    folder = template / "hooks"
-    changes = uninstall_from(folder)
-    if template == _own_template():  # ours alone: leave no empty folder or setting behind
-        if folder.is_dir() and not any(folder.iterdir()):
-            folder.rmdir()
-        if template.is_dir() and not any(template.iterdir()):
-            template.rmdir()
-        git.global_config_unset("init.templateDir")
-    return InstallReport(folder, tuple(changes), template)
-
-
-def _configured_template() -> Path | None:
-    value = git.global_config_get("init.templateDir")
-    return Path(os.path.expanduser(value)) if value else None
-
-
-def _own_template() -> Path:
-    return user_file().parent / "git-template"
-
-
-def install_into(folder: Path, python: str) -> list[HookChange]:
-    """Install every shim in `folder`; plan all first, so a conflict leaves nothing half done."""
-    plans = [_plan_install(folder / name, render_shim(name, python)) for name in HOOKS]
-    folder.mkdir(parents=True, exist_ok=True)
-    for change, target, text in plans:
-        if change.action == "chained":
-            os.replace(change.path, _legacy(change.path))
-        if change.action in ("installed", "chained", "updated"):
-            write_bytes(target, text.encode(), _SHIM_MODE)
-    return [change for change, _, _ in plans]
-
-
-def _plan_install(path: Path, text: str) -> tuple[HookChange, Path, str]:
-    hook, legacy = path.name, _legacy(path)
-    if is_ours(path):
-        action = "unchanged" if _read(path) == text else "updated"
-        return HookChange(hook, path, action), path, text
-    if is_ours(legacy):  # another hook manager moved our shim aside and runs it: still chained
-        action = "unchanged" if _read(legacy) == text else "updated"
-        return HookChange(hook, path, action), legacy, text
-    if os.path.lexists(legacy):
-        # Moving the hook would destroy the .legacy file, and a new shim would start
-        # running a .legacy that git has not been running: either way, not ours to decide.
-        raise GitmvError(
-            f"cannot install the {hook} hook: {legacy} already exists",
-            hint="another hook manager chains hooks there; add gitmv to it (pre-commit: "
-            "see docs/hooks.md), or merge the two by hand",
-        )
-    if os.path.lexists(path):
-        return HookChange(hook, path, "chained"), path, text
-    return HookChange(hook, path, "installed"), path, text
-
-
-def uninstall_from(folder: Path) -> list[HookChange]:
-    """Remove our shims from `folder`, moving each hook that was there before back."""
-    changes = []
-    for name in HOOKS:
-        path = folder / name
-        legacy = _legacy(path)
-        if is_ours(path):
-            os.unlink(path)
-            if os.path.lexists(legacy):
-                os.replace(legacy, path)
-                changes.append(HookChange(name, path, "restored"))
-            else:
-                changes.append(HookChange(name, path, "removed"))
-        elif is_ours(legacy):
-            os.unlink(legacy)  # chained under another manager's hook, which runs it if present
-            changes.append(HookChange(name, legacy, "removed"))
-        elif os.path.lexists(path):
-            changes.append(HookChange(name, path, "foreign"))
-        else:
-            changes.append(HookChange(name, path, "absent"))
-    return changes
-
-
-def _legacy(path: Path) -> Path:
-    return path.with_name(path.name + LEGACY)
-
-
-def _read(path: Path) -> str:
-    return path.read_text(encoding="utf-8", errors="replace")
-
+# The install side lives in gitmv.hookinstall (light: every command asks it whether the
+# hooks are there); callers reach it from here too.
+__all__ = [
+    "HOOKS",
+    "MARKER",
+    "HookChange",
+    "InstallReport",
+    "PrePushReport",
+    "PushedRef",
+    "RestoreReport",
+    "install",
+    "install_global",
+    "install_into",
+    "is_ours",
+    "parse_push_lines",
+    "post_checkout",
+    "post_merge",
+    "post_rewrite",
+    "pre_push",
+    "render_shim",
+    "restore",
+    "uninstall",
+    "uninstall_from",
+    "uninstall_global",
+]
 
 # -- pre-push --------------------------------------------------------------------------------
 

@@ -247,6 +247,21 @@ def status(repo: Repo, paths: Sequence[str] = ()) -> list[ArtifactStatus]:
     return results
 
 
+def status_of(repo: Repo, artifacts: Sequence[str]) -> list[ArtifactStatus]:
+    """`status` of root-relative artifacts already chosen (`gitmv status` mid-merge leaves the
+    conflicted ones out): passing them to `status` as paths would match each against every
+    artifact, O(artifacts²)."""
+    results = []
+    remember: list[tuple[str, tuple[int, int, int], str]] = []
+    for rel in artifacts:
+        p = read_pointer(repo, rel)
+        results.append(
+            ArtifactStatus(rel, _state(repo, rel, p, remember), p.kind, str(p.oid), p.size)
+        )
+    repo.state.put_many(remember)
+    return results
+
+
 def _state(repo: Repo, rel: str, p: Pointer, remember: list[Any]) -> str:
     path = repo.abspath(rel)
     if not os.path.lexists(path):

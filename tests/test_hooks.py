@@ -101,12 +101,12 @@ def test_an_existing_hook_is_kept_chained_and_restored_exactly_by_uninstall(repo
     original = files(folder)
 
     out = gitmv(repo, "install").stdout
-    assert "runs first (kept as post-merge.legacy)" in out
-    assert (folder / "post-merge.legacy").read_text() == USER_HOOK
+    assert "runs first (kept as post-merge.gitmv-chained)" in out
+    assert (folder / "post-merge.gitmv-chained").read_text() == USER_HOOK
     assert hooks.is_ours(folder / "post-merge")
 
     gitmv(repo, "install")  # a second install must not move our shim onto the user's hook
-    assert (folder / "post-merge.legacy").read_text() == USER_HOOK
+    assert (folder / "post-merge.gitmv-chained").read_text() == USER_HOOK
 
     out = gitmv(repo, "uninstall").stdout
     assert "the hook that was there before is back" in out
@@ -127,7 +127,7 @@ def test_chained_hook_runs_first_with_args_and_stdin_and_its_exit_code_counts(
     assert proc.returncode == 3  # the user's hook refused: so does the push
     assert (repo / "user.log").read_text() == f"user origin /x {line}\n"
 
-    legacy = folder / "post-checkout.legacy"
+    legacy = folder / "post-checkout.gitmv-chained"
     legacy.write_text("#!/bin/sh\necho post > user.log\nexit 4\n")
     os.chmod(legacy, 0o755)
     proc = run_hook(repo, "post-checkout", ZERO, ZERO, "1")
@@ -145,16 +145,39 @@ def test_uninstall_removes_only_our_shims(repo: Path) -> None:
     assert sorted(p.name for p in folder.iterdir()) == ["post-merge"]
 
 
-def test_hook_and_legacy_both_foreign_is_refused_before_anything_is_written(repo: Path) -> None:
+def test_a_foreign_hook_beside_another_chain_file_is_refused_before_anything_is_written(
+    repo: Path,
+) -> None:
     folder = hooks_of(repo)
     folder.mkdir(exist_ok=True)
-    for name in ("post-rewrite", "post-rewrite.legacy"):
-        (folder / name).write_text(USER_HOOK)
+    (folder / "post-rewrite").write_text(USER_HOOK)
+    (folder / "post-rewrite.gitmv-chained").write_text(USER_HOOK + "# another one\n")
     before = files(folder)
     proc = gitmv(repo, "install", code=1)
     assert_clean_error(proc)
-    assert "post-rewrite.legacy already exists" in proc.stderr
+    assert "post-rewrite.gitmv-chained already exists" in proc.stderr
     assert files(folder) == before
+
+
+def test_a_hook_and_its_legacy_are_chained_together_and_never_renamed_to_legacy(
+    repo: Path,
+) -> None:
+    """pre-commit in migration mode: its hook runs `<its folder>/pre-push.legacy` itself
+    (by the hook type written into it, as pre-commit's hook_impl does, not by `$0`)."""
+    folder = hooks_of(repo)
+    folder.mkdir(exist_ok=True)
+    manager = '#!/bin/sh\n"${0%/*}/pre-push.legacy" "$@"; echo manager >> log\n'
+    (folder / "pre-push").write_text(manager)
+    (folder / "pre-push.legacy").write_text("#!/bin/sh\necho old >> log\n")
+    os.chmod(folder / "pre-push", 0o755)
+    os.chmod(folder / "pre-push.legacy", 0o755)
+    legacy = (folder / "pre-push.legacy").read_bytes()
+    gitmv(repo, "install")
+    assert (folder / "pre-push.legacy").read_bytes() == legacy  # untouched
+    assert not hooks.is_ours(folder / "pre-push.gitmv-chained")
+    proc = run_hook(repo, "pre-push", "origin", "/x", stdin="")
+    assert proc.returncode == 0, proc.stderr
+    assert (repo / "log").read_text() == "old\nmanager\n"
 
 
 def test_our_shim_moved_aside_by_another_manager_counts_as_installed(repo: Path) -> None:
@@ -216,7 +239,7 @@ def test_install_global_honours_a_template_dir_already_set(
     (mine / "hooks" / "post-checkout").write_text(USER_HOOK)
     git(tmp_path, "config", "--global", "init.templateDir", str(mine))
     gitmv(tmp_path, "install", "--global")
-    assert (mine / "hooks" / "post-checkout.legacy").read_text() == USER_HOOK
+    assert (mine / "hooks" / "post-checkout.gitmv-chained").read_text() == USER_HOOK
     gitmv(tmp_path, "uninstall", "--global")
     assert sorted(p.name for p in (mine / "hooks").iterdir()) == ["post-checkout"]
     assert git(tmp_path, "config", "--global", "init.templateDir").strip() == str(mine)
@@ -494,3 +517,79 @@ def test_parse_push_lines_rejects_what_git_never_writes() -> None:
     ]
     with pytest.raises(GitmvError):
         hooks.parse_push_lines(["just two"])
+
+
+# -- chain names, husky, the auto-install check ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "line", ['. "${0%/*}/h"', '. "$(dirname "$0")/h"', '. "$(dirname -- "$0")/h"']
+)
+def test_husky_hooks_of_each_v9_shape_are_kept_to_be_sourced(repo: Path, line: str) -> None:
+    folder = repo / ".husky" / "_"
+    folder.mkdir(parents=True)
+    git(repo, "config", "core.hooksPath", ".husky/_")
+    (folder / "h").write_text('#!/usr/bin/env sh\necho "husky ran $(basename "$0") $*" >> log\n')
+    (folder / "post-merge").write_text(f"#!/usr/bin/env sh\n{line}")
+    os.chmod(folder / "post-merge", 0o755)
+    gitmv(repo, "install")
+    assert (folder / "post-merge.gitmv-chained-sh").read_text().endswith(line)
+    proc = subprocess.run([str(folder / "post-merge"), "0"], cwd=repo, capture_output=True)
+    assert proc.returncode == 0, proc.stderr
+    assert (repo / "log").read_text() == "husky ran post-merge 0\n"  # its own name, git's args
+
+
+def test_a_chain_file_holding_the_same_bytes_is_replaced_not_refused(repo: Path) -> None:
+    folder = hooks_of(repo)
+    folder.mkdir(exist_ok=True)
+    (folder / "post-merge").write_text(USER_HOOK)
+    gitmv(repo, "install")
+    (folder / "post-merge").write_text(USER_HOOK)  # the tool that wrote it writes it again
+    gitmv(repo, "install")
+    assert hooks.is_ours(folder / "post-merge")
+    assert (folder / "post-merge.gitmv-chained").read_text() == USER_HOOK
+
+
+def test_missing_counts_absent_foreign_and_old_shims_not_ours_moved_aside(repo: Path) -> None:
+    from gitmv import hookcheck
+
+    r = Repo.open(repo)
+    assert hookcheck.missing(r) == list(hooks.HOOKS)
+    gitmv(repo, "install")
+    assert hookcheck.missing(r) == []
+    folder = hooks_of(repo)
+    (folder / "pre-push").rename(folder / "pre-push.legacy")  # pre-commit's migration
+    (folder / "pre-push").write_text(USER_HOOK)
+    assert hookcheck.missing(r) == []
+    (folder / "post-merge").write_text(hooks.MARKER + ' old: runs "$0.legacy"\n')
+    (folder / "post-rewrite").write_text(USER_HOOK)
+    assert hookcheck.missing(r) == ["post-merge", "post-rewrite"]
+
+
+def test_uninstall_outside_a_gitmv_repository_records_nothing(tmp_path: Path) -> None:
+    git(tmp_path, "init", "-q")
+    gitmv(tmp_path, "install")
+    gitmv(tmp_path, "uninstall")
+    assert not (tmp_path / ".git" / "gitmv").exists()
+
+
+def test_uninstall_under_pre_commit_hands_the_hook_gitmv_ran_back_to_pre_commits_chain(
+    repo: Path,
+) -> None:
+    """A user hook, then gitmv (chains it), then pre-commit (moves our shim to .legacy): after
+    `gitmv uninstall`, pre-commit's hook must still reach the user's hook through .legacy."""
+    folder = hooks_of(repo)
+    folder.mkdir(exist_ok=True)
+    (folder / "post-merge").write_text(USER_HOOK)
+    os.chmod(folder / "post-merge", 0o755)
+    gitmv(repo, "install")
+    (folder / "post-merge").rename(folder / "post-merge.legacy")  # what pre-commit does
+    manager = "#!/bin/sh\n# File generated by pre-commit: https://pre-commit.com\n"
+    (folder / "post-merge").write_text(manager + '"${0%/*}/post-merge.legacy" "$@"\n')
+    os.chmod(folder / "post-merge", 0o755)
+    gitmv(repo, "uninstall")
+    assert (folder / "post-merge.legacy").read_text() == USER_HOOK
+    assert not (folder / "post-merge.gitmv-chained").exists()
+    proc = run_hook(repo, "post-merge", "0")
+    assert proc.returncode == 0, proc.stderr
+    assert (repo / "user-hook.log").read_text().endswith("post-merge.legacy 0\n")

@@ -34,7 +34,7 @@ def gc(
     default remote has it; a remote loses only what no commit names (after gc.remote_grace)."""
     from gitmv import retention, transfer
 
-    repo = open_repo()
+    repo = open_repo(hooks="install")
     can_ask = is_tty() and sys.stdin.isatty() and not json_out
     if remote is not None and not dry_run and not yes and not can_ask:
         fail(

@@ -20,7 +20,7 @@ Global = Annotated[
 
 _SAID = {
     "installed": "installed",
-    "chained": "installed; the hook that was there runs first (kept as {name}.legacy)",
+    "chained": "installed; the hook that was there runs first (kept as {kept})",
     "updated": "updated",
     "unchanged": "already installed",
     "removed": "removed",
@@ -33,9 +33,14 @@ _SAID = {
 @app.command()
 def install(global_: Global = False) -> None:
     """Install gitmv's git hooks (pre-push uploads, checkouts restore artifacts)."""
-    from gitmv import hooks
+    from gitmv import hookinstall
 
-    report = hooks.install_global() if global_ else hooks.install(open_repo(require_init=False))
+    if global_:
+        report = hookinstall.install_global()
+    else:
+        repo = open_repo(require_init=False)
+        report = hookinstall.install(repo)
+        hookinstall.set_auto_install(repo, True)
     _render_install(report)
     if report.template is not None:
         echo(f"New clones get these hooks from {report.template} (git config init.templateDir).")
@@ -45,17 +50,26 @@ def install(global_: Global = False) -> None:
 @app.command()
 def uninstall(global_: Global = False) -> None:
     """Remove gitmv's git hooks, restoring any hook they had moved aside."""
-    from gitmv import hooks
+    from gitmv import hookinstall
+    from gitmv.config import PROJECT_FILE
 
     repo = None if global_ else open_repo(require_init=False)
-    report = hooks.uninstall_global() if repo is None else hooks.uninstall(repo)
+    report = hookinstall.uninstall_global() if repo is None else hookinstall.uninstall(repo)
     _render_install(report)
+    if repo is not None and (repo.root / PROJECT_FILE).is_file():
+        # Else the next `gitmv add` or `gitmv pull` would put them back.
+        hookinstall.set_auto_install(repo, False)
+        echo("gitmv commands no longer install hooks here; `gitmv install` turns that back on.")
 
 
 def _render_install(report: InstallReport) -> None:
     echo(f"hooks in {report.folder}:")
     for change in report.changes:
-        echo(f"  {change.hook:<14} {_SAID[change.action].format(name=change.hook)}")
+        said = _SAID[change.action]
+        if change.kept_as is not None and change.action == "updated":
+            said = "updated; the hook it runs first is now kept as {kept}"
+        kept = change.kept_as.name if change.kept_as else ""
+        echo(f"  {change.hook:<14} {said.format(kept=kept)}")
     if report.note:
         sys.stderr.write(f"warning: {report.note}\n")
 

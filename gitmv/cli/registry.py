@@ -59,7 +59,7 @@ def register(
     """Register the artifact NAME at REV as a new version (tag NAME@vX.Y.Z)."""
     from gitmv.promote import register as do_register
 
-    repo = open_repo()
+    repo = open_repo(hooks="install")
     outcome = do_register(repo, name, rev, version=version, bump=bump, message=message, force=force)
     _report(outcome, json_out, f"registered {name}@{outcome.version}")
 
@@ -78,7 +78,7 @@ def assign(
     """Promote a version to a stage (tag NAME#STAGE#N)."""
     from gitmv.promote import assign as do_assign
 
-    repo = open_repo()
+    repo = open_repo(hooks="install")
     outcome = do_assign(repo, name, stage, version=version, message=message, force=force)
     if not outcome.tags and not json_out:
         echo(f"{name}@{outcome.version} is already in {stage}; no tag created")
@@ -91,7 +91,7 @@ def unassign(name: Name, stage: Stage, message: Message = None, json_out: Json =
     """Withdraw a stage, so that no version holds it (tag NAME#STAGE!#N)."""
     from gitmv.promote import unassign as do_unassign
 
-    repo = open_repo()
+    repo = open_repo(hooks="install")
     outcome = do_unassign(repo, name, stage, message=message)
     versions = ", ".join(outcome.withdrawn)
     _report(outcome, json_out, f"withdrew {stage} from {name} ({versions})")
@@ -104,7 +104,7 @@ def rollback(
     """Give a stage back to the version that held it before the current one."""
     from gitmv.promote import rollback as do_rollback
 
-    repo = open_repo()
+    repo = open_repo(hooks="install")
     outcome = do_rollback(repo, name, stage, message=message, force=force)
     was = outcome.withdrawn[0] if outcome.withdrawn else "?"
     _report(outcome, json_out, f"rolled {name} {stage} back from {was} to {outcome.version}")
@@ -144,7 +144,7 @@ def list_command(
     """Every registered name: its latest version and the version in each stage."""
     from gitmv.registry import load
 
-    repo = open_repo()
+    repo = open_repo(hooks="warn")
     registry = load(repo)
     names = registry.names(include_deprecated=all_names)
     artifacts = [registry.artifacts[n] for n in names]
@@ -186,7 +186,7 @@ def show(
     from gitmv.lineage import frozen_package_list, input_versions
     from gitmv.registry import load
 
-    repo = open_repo()
+    repo = open_repo(hooks="warn")
     loaded = load(repo)
     version = api.resolve(ref, repo=repo, loaded=loaded)
     artifact = loaded.artifact(version.name)
@@ -266,7 +266,7 @@ def history(name: Name, json_out: Json = False) -> None:
     """Every registry event of NAME, oldest first: when, what, who."""
     from gitmv.registry import load
 
-    repo = open_repo()
+    repo = open_repo(hooks="warn")
     artifact = load(repo).artifact(name)
     if json_out:
         emit_json([_event_json(e) for e in artifact.events])
@@ -288,7 +288,7 @@ def diff(
     from gitmv.compare import compare
     from gitmv.registry import load
 
-    repo = open_repo()
+    repo = open_repo(hooks="warn")
     loaded = load(repo)
     a = api.resolve(ref_a, repo=repo, loaded=loaded)
     b = api.resolve(ref_b, repo=repo, loaded=loaded)
@@ -335,7 +335,7 @@ def get(
     """Write a version's bytes, from the cache or the default remote, without a checkout."""
     from gitmv import api
 
-    repo = open_repo()
+    repo = open_repo(hooks="warn")
     if output == "-":
         with api.open(ref, repo=repo) as f:
             while block := f.read(1024 * 1024):

@@ -253,7 +253,7 @@ def push(
     """Upload the bytes of artifacts to a remote (what it lacks, nothing else)."""
     from gitmv import git, history, transfer
 
-    repo = open_repo()
+    repo = open_repo(hooks="install")
     if (all_refs or revs) and paths:
         which = "--all" if all_refs else "--rev"
         fail(f"{which} takes no paths", f"drop the paths, or drop {which}", code=2)
@@ -285,7 +285,7 @@ def fetch(
     jobs: Jobs = None,
 ) -> None:
     """Download the bytes of artifacts into the cache (hash-checked), without checkout."""
-    repo = open_repo()
+    repo = open_repo(hooks="install")
     _report(repo, _fetch(repo, paths or [], remote, rev, jobs), "fetched", "from")
 
 
@@ -298,7 +298,7 @@ def pull(
     """Fetch, then check out: make the work tree's artifacts match their pointers."""
     from gitmv.workspace import CheckoutOnArrival
 
-    repo = open_repo()
+    repo = open_repo(hooks="install")
     pointers = _work_tree(repo, paths or [])
     early = CheckoutOnArrival(repo, pointers)
     result = _fetch(repo, paths or [], remote, None, jobs, pointers, early)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
@@ -35,10 +35,19 @@ def _root(
     """Version ML models and data inside ordinary git repositories."""
 
 
-def open_repo(require_init: bool = True) -> Repo:
+def open_repo(
+    require_init: bool = True, *, hooks: Literal["install", "warn"] | None = None
+) -> Repo:
+    """The repository; `hooks`: a writing command installs missing git hooks ("install"),
+    a read-only one warns while they are missing ("warn"); see gitmv.cli.autohooks."""
     from gitmv.repo import Repo
 
-    return Repo.open(require_init=require_init)
+    repo = Repo.open(require_init=require_init)
+    if hooks is not None:
+        from gitmv.cli import autohooks
+
+        (autohooks.ensure if hooks == "install" else autohooks.check)(repo)
+    return repo
 
 
 @app.command()
@@ -52,6 +61,7 @@ def init(
     from gitmv import repo as repo_module
 
     repo, created = repo_module.init()
+    union = _union_merge_gitignores(repo)
     if remote:
         from gitmv import git
         from gitmv.cli import remotes
@@ -59,20 +69,38 @@ def init(
 
         remotes.add_remote(repo, "origin", remote, default=True, local=False, options=[])
         git.stage(repo.root, [PROJECT_FILE.as_posix()])
-    if not no_hooks:
-        install_hooks(repo)
+    install_hooks(repo, not no_hooks)
     if created:
-        echo(f"Initialised gitmv in {repo.root} (config: .gitmv/config.yaml, staged)")
+        echo(
+            f"Initialised gitmv in {repo.root} (config: .gitmv/config.yaml and "
+            ".gitattributes, staged)"
+        )
     else:
         echo(f"gitmv is already set up in {repo.root}")
+        if union:
+            echo("Added `.gitignore merge=union` to .gitattributes (staged)")
     if remote:
         echo(f"Default remote: origin -> {remote}")
 
 
-def install_hooks(repo: Repo) -> None:
-    from gitmv import hooks
+def _union_merge_gitignores(repo: Repo) -> bool:
+    """Two branches that each add an artifact to one folder then merge without a conflict."""
+    from gitmv import git, gitattributes
 
-    hooks.install(repo)
+    with repo.lock():
+        if not gitattributes.ensure_union_merge(repo.root):
+            return False
+        git.stage(repo.root, [gitattributes.FILE])
+    return True
+
+
+def install_hooks(repo: Repo, install: bool = True) -> None:
+    """Install the hooks, or (`--no-hooks`) record that commands must not install them here."""
+    from gitmv import hookinstall
+
+    if install:
+        hookinstall.install(repo)
+    hookinstall.set_auto_install(repo, install)
 
 
 @app.command()
@@ -113,7 +141,7 @@ def add(
     from gitmv import lineage
     from gitmv.workspace import add as add_paths
 
-    repo = open_repo()
+    repo = open_repo(hooks="install")
     options = lineage.MetaOptions(
         name, kind, tuple(meta or ()), params, metrics, tuple(inputs or ())
     )
@@ -159,7 +187,7 @@ def checkout(
     """Make the work tree match the pointers, from the cache."""
     from gitmv.workspace import checkout as do_checkout
 
-    repo = open_repo()
+    repo = open_repo(hooks="install")
     report = do_checkout(repo, paths or [], rev=rev, force=force)
     render_checkout(repo, report)
     raise typer.Exit(checkout_exit_code(repo, report))
@@ -194,7 +222,7 @@ def ls_command(
     """List tracked artifacts."""
     from gitmv.listing import pointers
 
-    repo = open_repo()
+    repo = open_repo(hooks="warn")
     found = pointers(repo, rev)
     rows = [_pointer_json(repo, path, p) for path, p in sorted(found.items())]
     if json_out:
@@ -234,7 +262,7 @@ def diff_command(
     """Show which artifacts changed between two commits (or a commit and the work tree)."""
     from gitmv.listing import diff
 
-    repo = open_repo()
+    repo = open_repo(hooks="warn")
     changes = diff(repo, rev_a, rev_b)
     rows = []
     for c in changes:

@@ -80,8 +80,8 @@ def test_an_add_during_a_post_checkout_hook(tmp_path: Path) -> None:
     hooks = repo / ".git" / "hooks"
     marker = tmp_path / "hook-started"
     # A hook that was there before gitmv: the shim runs it first, then `gitmv hook`.
-    (hooks / "post-checkout.legacy").write_text(f"#!/bin/sh\ntouch '{marker}'\n")
-    os.chmod(hooks / "post-checkout.legacy", 0o755)
+    (hooks / "post-checkout.gitmv-chained").write_text(f"#!/bin/sh\ntouch '{marker}'\n")
+    os.chmod(hooks / "post-checkout.gitmv-chained", 0o755)
     rng = random.Random(4)
     (repo / "data").mkdir()
     for i in range(1500):

@@ -50,7 +50,10 @@ def test_init_with_remote_stages_config_with_the_remote(tmp_path: Path) -> None:
     repo.mkdir()
     git(repo, "init", "-q")
     gitmv(repo, "init", "--no-hooks", "--remote", str(tmp_path / "store"))
-    assert git(repo, "status", "--porcelain").splitlines() == ["A  .gitmv/config.yaml"]
+    assert git(repo, "status", "--porcelain").splitlines() == [
+        "A  .gitattributes",
+        "A  .gitmv/config.yaml",
+    ]
 
 
 def test_azure_and_other_secrets_never_reach_the_project_config(repo: Path) -> None:
