@@ -20,9 +20,10 @@ import contextlib
 import os
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from gitmv import chunked, chunking, git, history, manifest
-from gitmv.cache import Cache
+from gitmv.cache import QUARANTINE, Cache
 from gitmv.chunking import CHUNKS_DIR, LIST_SUFFIX
 from gitmv.errors import GitmvError
 from gitmv.hashing import ALGORITHMS, Oid
@@ -64,6 +65,7 @@ class GcReport:
     held: int = 0  # older commits' objects kept because no remote confirmed a copy
     held_bytes: int = 0
     held_reason: str = ""
+    quarantined: tuple[str, ...] = ()  # corrupt objects checkout or fetch moved aside
 
 
 @dataclass(frozen=True)
@@ -148,6 +150,9 @@ def gc_cache(repo: Repo, *, dry_run: bool = False) -> GcReport:
         if not dry_run:
             doomed = tuple(Doomed(o, sizes[o], where.get(o, ""), "") for o in remove)
         temps = _stale_cache_temps(cache.root / "tmp")
+        # Quarantined bytes failed their hash: they are no copy of any version, and were
+        # kept only for a look until the next gc.
+        bad = _files(cache.root / QUARANTINE)
         gone = set(remove)
         lists = sorted(o for o in chunking.local_lists(cache) if o in gone or not cache.has(o))
         if not dry_run:
@@ -158,6 +163,9 @@ def gc_cache(repo: Repo, *, dry_run: bool = False) -> GcReport:
             for name in temps:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(cache.root / "tmp" / name)
+            for name in bad:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(cache.root / QUARANTINE / name)
     return GcReport(
         doomed,
         sum(sizes[o] for o in remove),
@@ -169,7 +177,15 @@ def gc_cache(repo: Repo, *, dry_run: bool = False) -> GcReport:
         held=len(held),
         held_bytes=sum(sizes[o] for o in held),
         held_reason=reason if held else "",
+        quarantined=tuple(bad),
     )
+
+
+def _files(folder: Path) -> list[str]:
+    try:
+        return sorted(e.name for e in os.scandir(folder) if e.is_file(follow_symlinks=False))
+    except FileNotFoundError:
+        return []
 
 
 def _name(

@@ -92,6 +92,8 @@ def _show_cache(repo: Repo, report: GcReport, dry_run: bool) -> None:
         for d in report.removed:
             echo(f"  {describe(repo, d)}")
     temps = f" and {len(report.temps)} leftover temp files" if report.temps else ""
+    if report.quarantined:
+        temps += f" and {len(report.quarantined)} quarantined corrupt objects"
     echo(
         f"cache: {verb} {len(report.removed)} objects ({human_size(report.nbytes)}){temps};"
         f" kept {report.kept}"
@@ -147,6 +149,7 @@ def _json(repo: Repo, report: GcReport, plan: RemoteGcPlan | None, dry_run: bool
             "removed": [_item(d) for d in report.removed],
             "bytes": report.nbytes,
             "temps": len(report.temps),
+            "quarantined": len(report.quarantined),
             "kept": report.kept,
             "held": report.held,
             "held_bytes": report.held_bytes,

@@ -201,3 +201,22 @@ def test_push_does_not_upload_a_corrupt_object(repo: Path, tmp_path: Path) -> No
     assert proc.returncode == 1 and "corrupt" in proc.stderr
     algorithm, _, hexpart = oid.partition(":")
     assert not (store / algorithm / hexpart[:2] / hexpart[2:]).exists()
+
+
+def test_gc_empties_the_quarantine(repo: Path) -> None:
+    """Quarantined bytes failed their hash: no copy of any version, so gc takes them."""
+    data = random.Random(9).randbytes(200_000)
+    (repo / "model.bin").write_bytes(data)
+    gitmv(repo, "add", "model.bin")
+    obj = _object(repo, _oid(repo, "model.bin"))
+    _flip_byte(obj)
+    os.unlink(repo / "model.bin")
+    gitmv(repo, "checkout", code=1)
+    assert len(_quarantined(repo)) == 1
+
+    dry = gitmv(repo, "gc", "--dry-run")
+    assert "1 quarantined corrupt objects" in dry.stdout
+    assert len(_quarantined(repo)) == 1  # a dry run changes nothing
+    done = gitmv(repo, "gc", "--json")
+    assert '"quarantined": 1' in done.stdout
+    assert _quarantined(repo) == []
