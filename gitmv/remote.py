@@ -747,21 +747,14 @@ class FsspecRemote(Remote):
             self._call("cannot delete objects", self.fs.rm, [self._path(k) for k in keys])
 
     def iter_keys(self, prefix: str) -> Iterator[str]:
-        try:
-            paths = with_retries(lambda: self.fs.find(self._path(prefix)), self.retry_policy)
-        except FileNotFoundError:
-            return
-        except Exception as exc:
-            raise self._error(exc, f"cannot list {prefix}") from exc
-        skip = len(self.root) + 1 if self.root else 0
-        for path in sorted(paths):
-            key = str(path)[skip:]
-            if not is_temp_name(key.rsplit("/", 1)[-1]):
-                yield key
+        # One listing either way: object stores return sizes and times with the names.
+        return (stat.key for stat in self.iter_stats(prefix))
 
     def iter_stats(self, prefix: str) -> Iterator[KeyStat]:
         try:
-            found = self.fs.find(self._path(prefix), detail=True)
+            found = with_retries(
+                lambda: self.fs.find(self._path(prefix), detail=True), self.retry_policy
+            )
         except FileNotFoundError:
             return
         except Exception as exc:
