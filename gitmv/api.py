@@ -27,6 +27,7 @@ from gitmv.hashing import Oid, new_hasher
 from gitmv.lineage import plain
 from gitmv.pointer import Pointer
 from gitmv.repo import Repo
+from gitmv.store import layout
 
 if TYPE_CHECKING:
     from gitmv.remote import Remote
@@ -164,12 +165,12 @@ def _open_chunked(remote: Remote, oid: Oid, size: int | None) -> BinaryIO | None
     from gitmv.remote import MissingObject
 
     try:
-        with remote.open_key(chunking.list_key(oid)) as f:
+        with remote.open_key(layout.list_key(oid)) as f:
             data = f.read()
     except MissingObject:
         return None
     chunks = chunking.decode_list(data, f"chunk list of {oid}", size)
-    keys = [chunking.chunk_key(c.oid) for c in chunks]
+    keys = [layout.chunk_key(c.oid) for c in chunks]
     return io.BufferedReader(_Concatenated(remote, keys), _BUFFER)
 
 

@@ -16,6 +16,7 @@ from gitmv.atomic import is_temp_name, temp_name, temp_str
 from gitmv.errors import GitmvError, IntegrityError
 from gitmv.fastcopy import copy_fd
 from gitmv.hashing import ALGORITHMS, Oid, copy_and_hash, hash_bytes, hash_fd, hash_file
+from gitmv.store.layout import object_key, parse_object_key
 
 LINK_TYPES = ("reflink", "copy", "hardlink", "symlink")
 _FICLONE = 0x40049409
@@ -33,7 +34,7 @@ class CorruptObject(IntegrityError):
 
 
 class Cache:
-    """Objects at `<root>/<algorithm>/<hex[:2]>/<hex[2:]>`; never overwritten, never edited."""
+    """Objects at `<root>/<object_key>` (store/layout.py); never overwritten, never edited."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -47,10 +48,10 @@ class Cache:
         self.quarantined: list[Oid] = []  # by this process: pull fetches them again
 
     def path(self, oid: Oid) -> Path:
-        return self.root / oid.relpath
+        return self.root / object_key(oid)
 
     def has(self, oid: Oid) -> bool:
-        return os.path.exists(f"{self._root_str}/{oid.relpath}")  # no pathlib: once per file
+        return os.path.exists(f"{self._root_str}/{object_key(oid)}")  # no pathlib: once per file
 
     def _tmp_str(self) -> str:
         if "tmp" not in self._made_dirs:
@@ -75,8 +76,8 @@ class Cache:
             atomic.sweep([e.path for e in entries if is_temp_name(e.name)])
 
     def _publish(self, tmp: Path | str, oid: Oid, synced: bool = False) -> None:
-        parent = os.path.join(self._root_str, oid.algorithm, oid.hex[:2])
-        final = os.path.join(parent, oid.hex[2:])
+        final = os.path.join(self._root_str, object_key(oid))
+        parent = os.path.dirname(final)
         if parent not in self._made_dirs:
             os.makedirs(parent, exist_ok=True)
             self._made_dirs.add(parent)
@@ -122,8 +123,8 @@ class Cache:
         racing here write the same bytes, so either rename leaves the right object).
         """
         oid = hash_bytes(data, algorithm)
-        parent = os.path.join(self._root_str, oid.algorithm, oid.hex[:2])
-        final = os.path.join(parent, oid.hex[2:])
+        final = os.path.join(self._root_str, object_key(oid))
+        parent = os.path.dirname(final)
         if os.path.exists(final):
             return oid
         if parent not in self._made_dirs:
@@ -262,7 +263,7 @@ class Cache:
         return False
 
     def iter_oids(self) -> Iterator[Oid]:
-        for algorithm, length in ALGORITHMS.items():
+        for algorithm in ALGORITHMS:
             base = self.root / algorithm
             if not base.is_dir():
                 continue
@@ -270,9 +271,9 @@ class Cache:
                 if len(prefix.name) != 2 or not prefix.is_dir():
                     continue
                 for entry in os.scandir(prefix.path):
-                    hexpart = prefix.name + entry.name
-                    if len(hexpart) == length and not is_temp_name(entry.name):
-                        yield Oid(algorithm, hexpart)
+                    named = parse_object_key(f"{algorithm}/{prefix.name}/{entry.name}")
+                    if named is not None and not named.chunk_list:
+                        yield named.oid
 
     def materialize(
         self,
@@ -291,7 +292,7 @@ class Cache:
         Runs once per file of a checkout, from several threads: plain strings, no stat
         before the open, and a file system that refused a reflink is not asked again.
         """
-        src = os.path.join(self._root_str, oid.algorithm, oid.hex[:2], oid.hex[2:])
+        src = os.path.join(self._root_str, object_key(oid))
         tmp = temp_str(str(dst))
         mode = 0o777 if executable else 0o666  # os.open applies the umask
         placed: tuple[os.stat_result | None, str] | None = None

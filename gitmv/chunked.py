@@ -20,10 +20,11 @@ from typing import TypeVar
 
 from gitmv import atomic, chunking
 from gitmv.cache import Cache
-from gitmv.chunking import Chunk, chunk_key, list_key
+from gitmv.chunking import Chunk
 from gitmv.errors import GitmvError, IntegrityError, PointerError, RemoteError
 from gitmv.hashing import Oid, hash_bytes, new_hasher
 from gitmv.remote import MissingObject, Remote, corrupt_source
+from gitmv.store.layout import chunk_key, list_key
 from gitmv.workers import Failure, Item, NullProgress, Progress, Tally, retry, run
 
 T = TypeVar("T")

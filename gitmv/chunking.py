@@ -29,9 +29,8 @@ from gitmv.cache import Cache
 from gitmv.config import Config
 from gitmv.errors import GitmvError, PointerError
 from gitmv.hashing import ALGORITHMS, Oid, hash_bytes, new_hasher
+from gitmv.store.layout import list_key, parse_object_key
 
-LIST_SUFFIX = ".chunks"
-CHUNKS_DIR = "chunks"
 LOCAL_LISTS = "chunk-lists"  # below the cache root
 MAX_LIST_ENTRIES = 10_000_000  # a 10 TB object at 1 MiB chunks; anything larger is hostile
 DEFAULT_MIN_SIZE = 8 * 1024 * 1024
@@ -43,16 +42,6 @@ class Chunk:
     oid: Oid
     offset: int
     size: int
-
-
-def list_key(oid: Oid) -> str:
-    """Where an object's chunk list lives below a remote's root."""
-    return oid.relpath + LIST_SUFFIX
-
-
-def chunk_key(oid: Oid) -> str:
-    """Where a chunk lives below a remote's root."""
-    return f"{CHUNKS_DIR}/{oid.relpath}"
 
 
 @dataclass(frozen=True)
@@ -188,16 +177,15 @@ def load_local_list(cache: Cache, oid: Oid, size: int | None) -> list[Chunk] | N
 
 def local_lists(cache: Cache) -> Iterator[Oid]:
     """The oids whose chunk list the cache records."""
-    for algorithm, length in ALGORITHMS.items():
+    for algorithm in ALGORITHMS:
         base = cache.root / LOCAL_LISTS / algorithm
         with contextlib.suppress(FileNotFoundError):
             for prefix in os.scandir(base):
                 with contextlib.suppress(NotADirectoryError):
                     for entry in os.scandir(prefix.path):
-                        hexpart = prefix.name + entry.name[: -len(LIST_SUFFIX)]
-                        if entry.name.endswith(LIST_SUFFIX) and len(hexpart) == length:
-                            with contextlib.suppress(GitmvError):
-                                yield Oid.parse(f"{algorithm}:{hexpart}")
+                        named = parse_object_key(f"{algorithm}/{prefix.name}/{entry.name}")
+                        if named is not None and named.chunk_list:
+                            yield named.oid
 
 
 def remove_local_list(cache: Cache, oid: Oid) -> None:

@@ -66,11 +66,6 @@ class Oid:
             )
         return cls(algorithm, hexpart)
 
-    @property
-    def relpath(self) -> str:
-        """Where the object lives below a store's root: `<algorithm>/<hex[:2]>/<hex[2:]>`."""
-        return f"{self.algorithm}/{self.hex[:2]}/{self.hex[2:]}"
-
 
 def hash_bytes(data: bytes, algorithm: str = DEFAULT_ALGORITHM) -> Oid:
     h = new_hasher(algorithm)

@@ -29,6 +29,7 @@ from gitmv.registry import (
     registry_name,
 )
 from gitmv.repo import Repo
+from gitmv.store.layout import list_key
 
 BUMPS = ("major", "minor", "patch")
 
@@ -336,8 +337,6 @@ def check_backup(repo: Repo, path: str, found: Pointer, force: bool) -> Backup:
         present = remote.has_many(oid for _, oid in objects)
         absent = [(p, oid) for p, oid in objects if oid not in present]
         if absent:  # a large file may be stored as a chunk list instead (DESIGN 3.1)
-            from gitmv.chunking import list_key
-
             chunked = remote.has_keys(list_key(oid) for _, oid in absent)
             absent = [(p, oid) for p, oid in absent if list_key(oid) not in chunked]
     except GitmvError as exc:

@@ -29,6 +29,7 @@ from gitmv.config import Config, is_secret, local_jobs, redact_url, scrub
 from gitmv.errors import GitmvError, IntegrityError, RemoteError
 from gitmv.hashing import ALGORITHMS, Oid, copy_and_hash, hash_bytes, hash_file
 from gitmv.remoteopts import RetryPolicy, check_options
+from gitmv.store.layout import key_label, object_key, parse_object_key
 
 OnBytes = Callable[[int], None]
 R = TypeVar("R")
@@ -292,31 +293,28 @@ class Remote:
         return lambda key: with_retries(lambda: call(key), policy)
 
     def has_many(self, oids: Iterable[Oid]) -> set[Oid]:
-        by_key = {oid.relpath: oid for oid in oids}
+        by_key = {object_key(oid): oid for oid in oids}
         return {by_key[key] for key in self.has_keys(by_key)}
 
     def upload(self, oid: Oid, src: Path, on_bytes: OnBytes | None = None) -> None:
-        self.put_file(oid.relpath, src, oid, on_bytes)
+        self.put_file(object_key(oid), src, oid, on_bytes)
 
     def download(self, oid: Oid, dest: Path, on_bytes: OnBytes | None = None) -> None:
-        self.get_file(oid.relpath, dest, on_bytes)
+        self.get_file(object_key(oid), dest, on_bytes)
 
     def open(self, oid: Oid) -> BinaryIO:
         """A streaming read of the object's raw bytes; the caller verifies what it needs."""
-        return self.open_key(oid.relpath)
+        return self.open_key(object_key(oid))
 
     def delete(self, oids: Iterable[Oid]) -> None:
-        self.delete_keys([oid.relpath for oid in oids])
+        self.delete_keys([object_key(oid) for oid in oids])
 
     def iter_oids(self) -> Iterator[Oid]:
-        for algorithm, length in ALGORITHMS.items():
+        for algorithm in ALGORITHMS:
             for key in self.iter_keys(algorithm):
-                parts = key.split("/")
-                if len(parts) != 3 or len(parts[1]) != 2 or is_temp_name(parts[2]):
-                    continue
-                hexpart = parts[1] + parts[2]
-                if len(hexpart) == length and _is_hex(hexpart):
-                    yield Oid(algorithm, hexpart)
+                named = parse_object_key(key)
+                if named is not None and not named.chunk_list:
+                    yield named.oid
 
     def missing(self, key: str) -> MissingObject:
         return MissingObject(
@@ -353,23 +351,6 @@ def corrupt_source(expected: Oid, actual: Oid) -> IntegrityError:
         f"cache object {expected} is corrupt (its bytes hash to {actual}); not uploaded",
         hint="run `gitmv verify`, then restore it with `gitmv add` or `gitmv fetch`",
     )
-
-
-def key_label(key: str) -> str:
-    """`xxh128/4f/1c…` -> `object xxh128:4f1c…`: how a user recognises an object (or a
-    chunk, or a chunk list: DESIGN 3.1)."""
-    parts = key.split("/")
-    if len(parts) == 4 and parts[0] == "chunks" and parts[1] in ALGORITHMS:
-        return f"chunk {parts[1]}:{parts[2]}{parts[3]}"
-    if len(parts) == 3 and parts[0] in ALGORITHMS:
-        if parts[2].endswith(".chunks"):
-            return f"chunk list of object {parts[0]}:{parts[1]}{parts[2][: -len('.chunks')]}"
-        return f"object {parts[0]}:{parts[1]}{parts[2]}"
-    return f"object {key}"
-
-
-def _is_hex(text: str) -> bool:
-    return all(c in "0123456789abcdef" for c in text)
 
 
 class FolderRemote(Remote):

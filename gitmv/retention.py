@@ -24,7 +24,6 @@ from pathlib import Path
 
 from gitmv import chunked, chunking, git, history, manifest
 from gitmv.cache import QUARANTINE, Cache
-from gitmv.chunking import CHUNKS_DIR, LIST_SUFFIX
 from gitmv.errors import GitmvError
 from gitmv.hashing import ALGORITHMS, Oid
 from gitmv.maintenance import (
@@ -40,6 +39,7 @@ from gitmv.maintenance import (
 )
 from gitmv.remote import FolderRemote, Remote
 from gitmv.repo import Repo
+from gitmv.store.layout import CHUNKS_DIR, list_key, parse_chunk_key, parse_object_key
 from gitmv.transfer import open_named, present
 
 
@@ -304,18 +304,10 @@ def _inventory(remote: Remote) -> _Inventory:
     lists: dict[Oid, tuple[int, float | None]] = {}
     for algorithm in ALGORITHMS:
         for stat in remote.iter_stats(algorithm):
-            parts = stat.key.split("/")
-            if len(parts) != 3 or len(parts[1]) != 2:
-                continue
-            name = parts[2].removesuffix(LIST_SUFFIX)
-            with contextlib.suppress(GitmvError):
-                oid = Oid.parse(f"{algorithm}:{parts[1]}{name}")
-                (lists if name != parts[2] else whole)[oid] = (stat.size, stat.mtime)
-    chunks = {
-        s.key: s.mtime
-        for s in remote.iter_stats(CHUNKS_DIR)
-        if len(s.key.split("/")) == 4 and s.key.split("/")[1] in ALGORITHMS
-    }
+            named = parse_object_key(stat.key)
+            if named is not None:
+                (lists if named.chunk_list else whole)[named.oid] = (stat.size, stat.mtime)
+    chunks = {s.key: s.mtime for s in remote.iter_stats(CHUNKS_DIR) if parse_chunk_key(s.key)}
     return _Inventory(whole, lists, chunks)
 
 
@@ -334,7 +326,6 @@ def apply_remote_gc(remote: Remote, plan: RemoteGcPlan) -> None:
     """Delete the plan's objects, manifests first, then chunk lists, then chunks: a remote
     never holds a manifest whose files are gone, nor a chunk list whose chunks are, even if
     this is killed half-way (push relies on that)."""
-    from gitmv.chunking import list_key
 
     first = set(plan.manifests_first)
     whole = set(plan.whole)

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from gitmv import atomic, chunked, chunking, manifest
 from gitmv.cache import Cache, corrupt_download
-from gitmv.chunking import Chunk, Settings, list_key
+from gitmv.chunking import Chunk, Settings
 from gitmv.errors import GitmvError, RemoteError
 from gitmv.hashing import Oid, hash_bytes
 from gitmv.lineage import extra_objects
@@ -39,6 +39,7 @@ from gitmv.remote import (
     parse_jobs,
     spec_from_config,
 )
+from gitmv.store.layout import list_key, object_key
 from gitmv.workers import (
     Failure,
     Item,
@@ -100,7 +101,7 @@ def stored(remote: Remote, oids: Iterable[Oid]) -> tuple[set[Oid], set[Oid]]:
     (a chunk list sits in the same folder as its object would)."""
     by_key: dict[str, tuple[Oid, bool]] = {}
     for oid in oids:
-        by_key[oid.relpath] = (oid, True)
+        by_key[object_key(oid)] = (oid, True)
         by_key[list_key(oid)] = (oid, False)
     whole: set[Oid] = set()
     listed: set[Oid] = set()
@@ -395,7 +396,7 @@ def _read_manifest(cache: Cache, item: Item, tally: Tally) -> list[manifest.Mani
 def _download_one(cache: Cache, remote: Remote, item: Item, on_bytes: Callable[[int], None]) -> int:
     if not item.manifest and item.size <= SMALL_OBJECT:
         # In memory: no temp file to create, re-read and rename for a 4 KiB object.
-        data = remote.get_bytes(item.oid.relpath)
+        data = remote.get_bytes(object_key(item.oid))
         on_bytes(len(data))
         actual = hash_bytes(data, item.oid.algorithm)
         if actual != item.oid:

@@ -7,6 +7,7 @@ import pytest
 from gitmv import chunking
 from gitmv.errors import GitmvError, PointerError
 from gitmv.hashing import hash_bytes
+from gitmv.store import layout
 
 AVG = 64 * 1024
 
@@ -70,8 +71,8 @@ def test_malformed_chunk_lists_are_refused(data: bytes) -> None:
 
 def test_keys_follow_the_documented_layout() -> None:
     oid = hash_bytes(b"hello world")
-    assert chunking.list_key(oid) == "xxh128/df/8d09e93f874900a99b8775cc15b6c7.chunks"
-    assert chunking.chunk_key(oid) == "chunks/xxh128/df/8d09e93f874900a99b8775cc15b6c7"
+    assert layout.list_key(oid) == "xxh128/df/8d09e93f874900a99b8775cc15b6c7.chunks"
+    assert layout.chunk_key(oid) == "chunks/xxh128/df/8d09e93f874900a99b8775cc15b6c7"
 
 
 def test_avg_size_out_of_range_is_refused(tmp_path: Path) -> None:
@@ -121,7 +122,7 @@ def test_the_local_index_finds_chunks_in_cached_objects(tmp_path: Path) -> None:
     assert chunking.load_local_list(cache, oid, len(data) + 1) is None  # wrong size: unusable
     assert list(chunking.local_lists(cache)) == [oid]
     assert chunking.local_list_path(cache, oid).relative_to(cache.root).as_posix() == (
-        "chunk-lists/" + chunking.list_key(oid)
+        "chunk-lists/" + layout.list_key(oid)
     )
     assert os.listdir(cache.root / "tmp") == []
     assert list(cache.iter_oids()) == [oid]  # the index is not an object

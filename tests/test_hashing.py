@@ -4,6 +4,7 @@ import pytest
 
 from gitmv.errors import GitmvError
 from gitmv.hashing import Oid, copy_and_hash, hash_bytes, hash_file
+from gitmv.store import layout
 
 HELLO_XXH128 = "xxh128:df8d09e93f874900a99b8775cc15b6c7"
 HELLO_SHA256 = "sha256:b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"
@@ -29,7 +30,7 @@ def test_streaming_equals_one_shot(tmp_path: Path) -> None:
 def test_oid_parse_round_trips_and_lays_out_paths() -> None:
     oid = Oid.parse(HELLO_XXH128)
     assert str(oid) == HELLO_XXH128
-    assert oid.relpath == "xxh128/df/8d09e93f874900a99b8775cc15b6c7"
+    assert layout.object_key(oid) == "xxh128/df/8d09e93f874900a99b8775cc15b6c7"
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ from gitmv.remote import (
     open_remote,
     spec_from_config,
 )
+from gitmv.store import layout
 from tests.servers import RemoteTarget, Server, closed_port
 
 
@@ -134,7 +135,7 @@ def test_folder_upload_leaves_no_temp_and_never_overwrites(cache: Cache, tmp_pat
     remote.check(write=True)
     oid = cached(cache, b"payload", tmp_path)
     remote.upload(oid, cache.path(oid))
-    final = tmp_path / "store" / oid.relpath
+    final = tmp_path / "store" / layout.object_key(oid)
     before = os.stat(final)
     remote.upload(oid, cache.path(oid))
     assert os.stat(final).st_ino == before.st_ino

@@ -17,6 +17,7 @@ from gitmv.errors import IntegrityError, RemoteError
 from gitmv.hashing import Oid
 from gitmv.pointer import Pointer
 from gitmv.remote import FolderRemote, OnBytes, Remote, RemoteSpec, open_remote
+from gitmv.store import layout
 from gitmv.transfer import TransferResult, fetch, push
 from gitmv.workers import DEFAULT_POLICY
 from gitmv.workers import retry as _retry
@@ -143,7 +144,7 @@ def test_a_corrupt_remote_object_never_enters_the_cache(
     )
     assert push(here, remote, pointers.items()).ok
     bad = pointers["a.bin"].oid
-    s3_put(moto_server, s3_bucket, f"x/{bad.relpath}", b"evil" * 100)
+    s3_put(moto_server, s3_bucket, f"x/{layout.object_key(bad)}", b"evil" * 100)
 
     there = Cache(tmp_path / "there")
     result = fetch(there, remote, pointers.items())
@@ -295,10 +296,10 @@ def test_a_large_file_goes_up_as_chunks_and_comes_back_whole(
     result = push(here, remote, pointers.items(), progress=progress, settings=SMALL_CHUNKS)
     assert result.ok, result
     assert result.transferred == 2
-    listed = chunking.decode_list(remote.get_bytes(chunking.list_key(oid)), "list", len(v1))
+    listed = chunking.decode_list(remote.get_bytes(layout.list_key(oid)), "list", len(v1))
     assert len(listed) > 8
-    assert keys_under(remote, "chunks") == {chunking.chunk_key(c.oid) for c in listed}
-    assert not remote.exists(oid.relpath)  # chunked, not whole
+    assert keys_under(remote, "chunks") == {layout.chunk_key(c.oid) for c in listed}
+    assert not remote.exists(layout.object_key(oid))  # chunked, not whole
     list_bytes = len(chunking.encode_list(listed))
     assert result.nbytes == len(v1) + 1 + list_bytes
     assert progress.nbytes == progress.planned_bytes == result.nbytes
@@ -391,19 +392,19 @@ def test_a_chunk_list_goes_up_only_after_all_its_chunks(tmp_path: Path) -> None:
     data = random.Random(5).randbytes(1024 * 1024)
     p = add_file(here, tmp_path, data)
     chunks = chunking.cut(here.path(p.oid), SMALL_CHUNKS.avg_size, "xxh128")
-    bad = chunking.chunk_key(chunks[3].oid)
+    bad = layout.chunk_key(chunks[3].oid)
     remote = FailingChunk(tmp_path / "store", bad)
 
     result = push(here, remote, [("m.bin", p)], settings=SMALL_CHUNKS)
     assert [(f.oid, f.path) for f in result.failed] == [(p.oid, "m.bin")]
     assert "stored as chunks" in result.failed[0].reason and "refusing" in result.failed[0].reason
-    assert not remote.exists(chunking.list_key(p.oid))
+    assert not remote.exists(layout.list_key(p.oid))
     assert len(remote.put) == len(chunks) - 1
 
     healed = FailingChunk(tmp_path / "store", None)
     again = push(here, healed, [("m.bin", p)], settings=SMALL_CHUNKS)
     assert again.ok
-    assert healed.put == [bad, chunking.list_key(p.oid)]  # only what was missing, list last
+    assert healed.put == [bad, layout.list_key(p.oid)]  # only what was missing, list last
 
 
 def test_a_corrupt_cache_file_is_never_pushed_as_chunks(tmp_path: Path) -> None:
@@ -433,7 +434,7 @@ def test_a_corrupt_chunk_on_the_remote_never_enters_the_cache(
     assert push(here, remote, pointers, settings=SMALL_CHUNKS).ok
     oid = pointers[0][1].oid
     victim = chunking.cut(here.path(oid), SMALL_CHUNKS.avg_size, "xxh128")[2]
-    s3_put(moto_server, s3_bucket, f"x/{chunking.chunk_key(victim.oid)}", b"evil" * 1000)
+    s3_put(moto_server, s3_bucket, f"x/{layout.chunk_key(victim.oid)}", b"evil" * 1000)
 
     there = Cache(tmp_path / "there")
     result = fetch(there, remote, pointers)
@@ -452,7 +453,7 @@ def test_a_chunk_list_whose_chunk_is_gone_fails_that_object_only(tmp_path: Path)
     remote = open_remote(RemoteSpec("origin", str(tmp_path / "store")))
     assert push(here, remote, [("a", p), ("b", other)], settings=SMALL_CHUNKS).ok
     first = chunking.cut(here.path(p.oid), SMALL_CHUNKS.avg_size, "xxh128")[0]
-    remote.delete_keys([chunking.chunk_key(first.oid)])
+    remote.delete_keys([layout.chunk_key(first.oid)])
 
     there = Cache(tmp_path / "there")
     result = fetch(there, remote, [("a", p), ("b", other)])

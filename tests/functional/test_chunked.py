@@ -14,6 +14,7 @@ from pathlib import Path
 
 from gitmv import chunking
 from gitmv.hashing import Oid, hash_bytes
+from gitmv.store import layout
 from tests.helpers import assert_clean_error, git, gitmv
 
 CACHE = Path(".git/gitmv/cache")
@@ -79,8 +80,8 @@ def test_a_one_percent_change_moves_about_one_percent(repo: Path, tmp_path: Path
     first = add_version(repo, v1, "v1")
     out = gitmv(repo, "push").stdout
     assert "pushed 1 object (24.0 MiB)" in out
-    assert (store / chunking.list_key(first)).is_file()
-    assert not (store / first.relpath).exists()  # chunks, not the whole file
+    assert (store / layout.list_key(first)).is_file()
+    assert not (store / layout.object_key(first)).exists()  # chunks, not the whole file
     after_v1 = store_bytes(store)
 
     v2 = one_percent_changed(v1)
@@ -94,14 +95,14 @@ def test_a_one_percent_change_moves_about_one_percent(repo: Path, tmp_path: Path
     out = gitmv(other, "pull").stdout
     assert (other / "model.bin").read_bytes() == v2
     assert moved(out) >= SIZE - 0.1 * MIB  # nothing to rebuild from: all of v2
-    listed = other / CACHE / chunking.LOCAL_LISTS / chunking.list_key(second)
+    listed = other / CACHE / chunking.LOCAL_LISTS / layout.list_key(second)
     assert listed.is_file()  # the local chunk index
 
     out = gitmv(other, "fetch", "--rev", "HEAD~1").stdout
     assert moved(out) < SIZE * 0.15, out  # only the chunks v2 does not share
     gitmv(other, "checkout", "--rev", "HEAD~1", "model.bin", "--force")
     assert (other / "model.bin").read_bytes() == v1
-    assert hash_bytes((other / CACHE / first.relpath).read_bytes()) == first
+    assert hash_bytes((other / CACHE / layout.object_key(first)).read_bytes()) == first
     assert os.listdir(other / CACHE / "tmp") == []
     assert "all sound" in gitmv(other, "verify", "--remote", "origin", "--deep").stdout
 
@@ -118,7 +119,7 @@ def test_a_corrupt_chunk_on_the_remote_is_refused(repo: Path, tmp_path: Path) ->
     proc = gitmv(other, "pull", code=1)
     assert "Traceback" not in proc.stderr
     assert str(oid) in proc.stderr and "'origin'" in proc.stderr and "corrupt" in proc.stderr
-    assert not (other / CACHE / oid.relpath).exists()
+    assert not (other / CACHE / layout.object_key(oid)).exists()
     assert not (other / "model.bin").exists()
     assert os.listdir(other / CACHE / "tmp") == []
 
@@ -140,13 +141,13 @@ def test_a_chunk_list_whose_chunks_are_gone_is_a_clean_error(repo: Path, tmp_pat
     assert_clean_error(proc)
     assert str(oid) in proc.stderr and str(chunk) in proc.stderr
     assert "missing from remote 'origin'" in proc.stderr
-    assert not (other / CACHE / oid.relpath).exists()
+    assert not (other / CACHE / layout.object_key(oid)).exists()
 
     proc = gitmv(repo, "verify", "--remote", "origin", "--deep", code=1)
     assert f"missing: {oid}  model.bin  [remote 'origin'" in proc.stdout
     gitmv(repo, "push", "--all")  # the list is there: push sees nothing to do ...
     assert not gone.exists()
-    (store / chunking.list_key(oid)).unlink()  # ... until the damaged list is gone
+    (store / layout.list_key(oid)).unlink()  # ... until the damaged list is gone
     gitmv(repo, "push")
     assert gone.exists()
     gitmv(other, "pull")
@@ -178,11 +179,11 @@ def test_a_chunked_push_killed_half_way_completes_on_the_next_run(
     half_done = 0
     for files in (1, 60, 200):
         _kill_when(repo, store, files)
-        if chunk_files(store) and not (store / chunking.list_key(oid)).exists():
+        if chunk_files(store) and not (store / layout.list_key(oid)).exists():
             half_done += 1  # chunks there, the list not yet: what a crash leaves
     assert half_done >= 1
     gitmv(repo, "push")
-    assert (store / chunking.list_key(oid)).is_file()
+    assert (store / layout.list_key(oid)).is_file()
     assert "all sound" in gitmv(repo, "verify", "--remote", "origin", "--deep").stdout
     # What a killed upload leaves among the chunks, once it is old, gc --remote sweeps.
     leftover = chunk_files(store)[0].with_name(f"cdef.gmvtmp-{os.getpid()}-0bad")

@@ -35,6 +35,7 @@ from gitmv.hashing import Oid, hash_bytes
 from gitmv.pointer import Pointer
 from gitmv.repo import Repo
 from gitmv.repo import init as gitmv_init
+from gitmv.store import layout
 
 BRANCHES = ("main", "b1", "b2")
 Step = tuple[str, str]  # (operation, branch name or "")
@@ -178,8 +179,8 @@ def named_by_history(work: Path) -> set[Oid]:
 def check(world: World, history_so_far: list[Step]) -> None:
     cache = world.repo().cache
     for oid in named_by_history(world.work):
-        on_remote = (world.store / oid.relpath).exists() or (
-            world.store / (oid.relpath + ".chunks")
+        on_remote = (world.store / layout.object_key(oid)).exists() or (
+            world.store / (layout.object_key(oid) + ".chunks")
         ).exists()
         assert cache.has(oid) or on_remote, f"version {oid} lost after {history_so_far}"
     for oid in world.versions:

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from gitmv.hashing import Oid, hash_bytes
+from gitmv.store import layout
 from tests.helpers import assert_clean_error, git, gitmv
 from tests.servers import Server
 
@@ -165,7 +166,7 @@ def test_remote_gc_spares_another_clones_fresh_upload(repo: Path, tmp_path: Path
     assert hash_bytes(fresh) in on_folder(store)
     assert "(and 1 objects no commit names, younger than 14 days: gc.remote_grace)" in out, out
 
-    path = store / hash_bytes(fresh).relpath  # the same upload, fifteen days on
+    path = store / layout.object_key(hash_bytes(fresh))  # the same upload, fifteen days on
     old = time.time() - 15 * DAY
     os.utime(path, (old, old))
     out = gitmv(repo, "gc", "--remote", "origin", "--dry-run").stdout
@@ -284,7 +285,6 @@ def test_push_all_with_paths_is_a_usage_error(repo: Path, tmp_path: Path) -> Non
 
 
 def test_local_gc_counts_a_chunk_list_on_the_remote_as_a_copy(repo: Path, tmp_path: Path) -> None:
-    from gitmv import chunking
 
     store = tmp_path / "store"
     gitmv(repo, "remote", "add", "origin", str(store))
@@ -299,8 +299,8 @@ def test_local_gc_counts_a_chunk_list_on_the_remote_as_a_copy(repo: Path, tmp_pa
     (repo / "m.bin").write_bytes(random.Random(8).randbytes(2 * 1024 * 1024))
     gitmv(repo, "add", "m.bin")
     git(repo, "commit", "-qm", "v2")
-    assert (store / chunking.list_key(hash_bytes(old))).is_file()
-    assert not (store / hash_bytes(old).relpath).exists()  # only as chunks
+    assert (store / layout.list_key(hash_bytes(old))).is_file()
+    assert not (store / layout.object_key(hash_bytes(old))).exists()  # only as chunks
 
     out = gitmv(repo, "gc").stdout
     assert "removed 1 objects" in out, out

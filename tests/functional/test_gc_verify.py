@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from gitmv.hashing import Oid, hash_bytes
+from gitmv.store import layout
 from tests.helpers import assert_clean_error, git, gitmv
 
 CACHE = Path(".git/gitmv/cache")
@@ -128,7 +129,7 @@ def test_verify_reports_each_corrupt_or_missing_object(repo: Path, tmp_path: Pat
     gitmv(repo, "push")
     assert "all sound" in gitmv(repo, "verify", "--remote", "origin", "--deep").stdout
 
-    path = repo / CACHE / model.relpath
+    path = repo / CACHE / layout.object_key(model)
     os.chmod(path, 0o644)
     path.write_bytes(b"bit rot")
     proc = gitmv(repo, "verify", code=1)
@@ -136,9 +137,9 @@ def test_verify_reports_each_corrupt_or_missing_object(repo: Path, tmp_path: Pat
     assert f"corrupt: {model}  model.bin  [cache]" in proc.stdout
 
     x = hash_bytes(b"x")
-    os.unlink(store / x.relpath)
-    (store / model.relpath).chmod(0o644)
-    (store / model.relpath).write_bytes(b"rotten on the remote")
+    os.unlink(store / layout.object_key(x))
+    (store / layout.object_key(model)).chmod(0o644)
+    (store / layout.object_key(model)).write_bytes(b"rotten on the remote")
     proc = gitmv(repo, "verify", "--remote", "origin", code=1)
     assert f"missing: {x}  {os.path.join('data', 'x.txt')}  [remote 'origin'" in proc.stdout
     assert f"{model}  model.bin  [remote" not in proc.stdout  # present; only --deep re-hashes
@@ -177,7 +178,7 @@ def chunks_on(store: Path) -> set[str]:
 def list_of(store: Path, oid: Oid) -> set[str]:
     from gitmv import chunking
 
-    data = (store / chunking.list_key(oid)).read_bytes()
+    data = (store / layout.list_key(oid)).read_bytes()
     return {c.oid.hex for c in chunking.decode_list(data, "list")}
 
 
@@ -203,7 +204,7 @@ def test_gc_on_a_remote_keeps_the_chunks_kept_objects_are_made_of(
     own = list_of(store, dropped) - list_of(store, tagged) - list_of(store, latest)
     assert own and chunks_on(store) == list_of(store, tagged) | list_of(store, latest) | own
     local_lists = repo / CACHE / chunking.LOCAL_LISTS
-    assert (local_lists / chunking.list_key(dropped)).exists()
+    assert (local_lists / layout.list_key(dropped)).exists()
 
     out = gitmv(repo, "gc", "--remote", "origin", "--dry-run").stdout
     assert "would delete 1 objects (3.0 MiB)" in out, out
@@ -213,10 +214,10 @@ def test_gc_on_a_remote_keeps_the_chunks_kept_objects_are_made_of(
 
     out = gitmv(repo, "gc", "--remote", "origin", "--yes").stdout
     assert f"deleted 1 objects and {len(own)} chunks" in out
-    assert not (store / chunking.list_key(dropped)).exists()
+    assert not (store / layout.list_key(dropped)).exists()
     assert chunks_on(store) == list_of(store, tagged) | list_of(store, latest)
-    assert not (local_lists / chunking.list_key(dropped)).exists()  # the local index, too
-    assert (local_lists / chunking.list_key(latest)).exists()
+    assert not (local_lists / layout.list_key(dropped)).exists()  # the local index, too
+    assert (local_lists / layout.list_key(latest)).exists()
     assert "all sound" in gitmv(repo, "verify", "--remote", "origin", "--deep").stdout
     other = tmp_path / "clone"
     git(tmp_path, "clone", "-q", str(repo), str(other))
@@ -229,7 +230,6 @@ def test_gc_on_a_remote_keeps_the_chunks_kept_objects_are_made_of(
 def test_gc_deletes_no_chunk_while_a_kept_chunk_list_is_unreadable(
     repo: Path, tmp_path: Path
 ) -> None:
-    from gitmv import chunking
 
     store = chunked_project(repo, tmp_path)
     git(repo, "checkout", "-q", "-b", "tmp")
@@ -240,18 +240,17 @@ def test_gc_deletes_no_chunk_while_a_kept_chunk_list_is_unreadable(
     gitmv(repo, "push")
     forget_branch(repo, "tmp")
     before = chunks_on(store)
-    path = store / chunking.list_key(kept)
+    path = store / layout.list_key(kept)
     path.chmod(0o644)
     path.write_bytes(b"not a chunk list")
 
     proc = gitmv(repo, "gc", "--remote", "origin", "--yes")
     assert f"{kept} is needed but its manifest or chunk list cannot be read" in proc.stderr
-    assert not (store / chunking.list_key(old)).exists()  # the unneeded list still goes
+    assert not (store / layout.list_key(old)).exists()  # the unneeded list still goes
     assert chunks_on(store) == before
 
 
 def test_verify_reads_chunked_objects_back_whole(repo: Path, tmp_path: Path) -> None:
-    from gitmv import chunking
 
     store = chunked_project(repo, tmp_path)
     oid = add_commit(repo, "m.bin", random.Random(6).randbytes(2 * MIB), "m")
@@ -268,6 +267,6 @@ def test_verify_reads_chunked_objects_back_whole(repo: Path, tmp_path: Path) -> 
     victim.unlink()
     proc = gitmv(repo, "verify", "--remote", "origin", "--deep", code=1)
     assert f"missing: {oid}  m.bin  [remote 'origin'" in proc.stdout
-    (store / chunking.list_key(oid)).unlink()
+    (store / layout.list_key(oid)).unlink()
     proc = gitmv(repo, "verify", "--remote", "origin", code=1)
     assert f"missing: {oid}  m.bin  [remote 'origin'" in proc.stdout

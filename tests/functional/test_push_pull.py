@@ -15,6 +15,7 @@ import pytest
 from gitmv import chunking
 from gitmv.atomic import is_temp_name
 from gitmv.hashing import Oid, hash_file, new_hasher
+from gitmv.store import layout
 from tests.helpers import assert_clean_error, git, gitmv
 from tests.servers import Server, closed_port, s3_put
 
@@ -62,7 +63,7 @@ def assert_all_sound(store: Path) -> int:
     for path, oid in lists.items():
         whole = new_hasher(oid.algorithm)
         for c in chunking.decode_list(path.read_bytes(), str(path)):
-            whole.update((store / chunking.chunk_key(c.oid)).read_bytes())
+            whole.update((store / layout.chunk_key(c.oid)).read_bytes())
         assert whole.hexdigest() == oid.hex, f"{path} does not assemble into its object"
     return len(set(objects.values()) | set(lists.values()))
 
@@ -109,7 +110,7 @@ def test_pull_checks_a_large_file_out_beside_the_small_ones(repo: Path, tmp_path
         f.write("chunking:\n  min_size: 2600000\n  avg_size: 262144\n")
     git(repo, "commit", "-qam", "v1")
     gitmv(repo, "push")
-    assert (tmp_path / "store" / chunking.list_key(hash_file(repo / "model.bin")[0])).is_file()
+    assert (tmp_path / "store" / layout.list_key(hash_file(repo / "model.bin")[0])).is_file()
 
     fresh = clone(repo, tmp_path / "fresh")
     out = gitmv(fresh, "pull").stdout
@@ -246,13 +247,13 @@ def test_a_corrupt_remote_object_is_refused_on_fetch(
     git(repo, "commit", "-qam", "remote")
     gitmv(repo, "push")
     model = hash_file(repo / "model.bin")[0]
-    s3_put(moto_server, s3_bucket, f"p/{model.relpath}", b"not the model")
+    s3_put(moto_server, s3_bucket, f"p/{layout.object_key(model)}", b"not the model")
 
     other = clone(repo, tmp_path / "clone")
     proc = gitmv(other, "fetch", code=1)
     assert_clean_error(proc)
     assert f"{model} from remote 's3'" in proc.stderr and "corrupt" in proc.stderr
-    assert not (other / CACHE / model.relpath).exists()
+    assert not (other / CACHE / layout.object_key(model)).exists()
     assert os.listdir(other / CACHE / "tmp") == []
     assert (other / CACHE / "xxh128").is_dir()  # the sound objects did arrive
 

@@ -13,6 +13,7 @@ import pytest
 
 from gitmv import api
 from gitmv.errors import GitmvError, IntegrityError
+from gitmv.store import layout
 from tests.helpers import assert_clean_error, git, gitmv, snapshot, tool
 
 GTO = tool("gto")
@@ -476,10 +477,10 @@ def test_api_open_streams_a_version_stored_as_chunks(project: Path, tmp_path: Pa
     offset = 0
     for part in parts:
         c = hash_bytes(part)
-        write(store / chunking.chunk_key(c), part)
+        write(store / layout.chunk_key(c), part)
         chunks.append(chunking.Chunk(c, offset, len(part)))
         offset += len(part)
-    write(store / chunking.list_key(oid), chunking.encode_list(chunks))
+    write(store / layout.list_key(oid), chunking.encode_list(chunks))
     gitmv(repo, "registry", "register", "big", "--version", "v1.0.0")  # the chunk list counts
     clone = tmp_path / "clone"
     git(tmp_path, "clone", "-q", str(repo), str(clone))

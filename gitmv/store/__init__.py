@@ -1,0 +1,1 @@
+"""Local data, no git, no network: the object store and its layout."""
