@@ -138,16 +138,10 @@ def _target(repo: Repo, version: Version, p: Pointer, inner: str | None) -> tupl
 def _open_object(repo: Repo, oid: Oid, size: int | None) -> _Verifying:
     if repo.cache.has(oid):
         return _Verifying(repo.cache.open(oid), oid, size, "the cache")
-    from gitmv.transfer import open_named
-
-    if not repo.config.get("core.remote"):
-        raise GitmvError(
-            f"object {oid} is not in the cache and no default remote is configured",
-            hint="run `gitmv remote add NAME URL --default`, or `gitmv fetch` where it is",
-        )
+    from gitmv.ops.session import open_session  # the remote stack: only on a cache miss
     from gitmv.remote import MissingObject
 
-    remote = open_named(repo, None)
+    remote = open_session(repo, None).remote
     source = f"remote {remote.label}"
     try:
         return _Verifying(remote.open(oid), oid, size, source)
@@ -307,7 +301,8 @@ def get(
 
 
 def _ensure_cached(repo: Repo, version: Version, p: Pointer) -> None:
-    from gitmv.transfer import fetch, open_named
+    from gitmv.ops.session import open_session  # the remote stack: only on a cache miss
+    from gitmv.transfer import fetch
 
     have = repo.cache.has(p.oid)
     if have and p.kind == "dir":
@@ -315,12 +310,8 @@ def _ensure_cached(repo: Repo, version: Version, p: Pointer) -> None:
         have = all(repo.cache.has(e.oid) for e in entries)
     if have:
         return
-    if not repo.config.get("core.remote"):
-        raise GitmvError(
-            f"{version.ref} is not in the cache and no default remote is configured",
-            hint="run `gitmv remote add NAME URL --default`, or `gitmv fetch` where it is",
-        )
-    result = fetch(repo.cache, open_named(repo, None), [(version.path, p)])
+    session = open_session(repo, None)
+    result = fetch(repo.cache, session.remote, [(version.path, p)], jobs=session.jobs)
     if result.aborted:
         raise GitmvError(f"cannot fetch {version.ref}: {result.aborted}")
     if result.failed:

@@ -112,9 +112,10 @@ def pre_push(
     if not found:
         return PrePushReport(0)
     from gitmv import transfer  # only now: the remote libraries are slow to import
+    from gitmv.ops.session import open_session
 
     try:
-        store = transfer.open_named(repo, None)
+        session = open_session(repo, None)
     except RemoteError as exc:
         raise GitmvError(
             f"push refused: the commits being pushed to {remote_name} add "
@@ -123,8 +124,7 @@ def pre_push(
             hint="`gitmv remote add NAME URL --default`, then push again "
             "(`git push --no-verify` publishes the pointers without their bytes)",
         ) from None
-    jobs = transfer.jobs_for(repo, store, None)
-    settings = transfer.settings_for(repo)
+    store, jobs, settings = session.remote, session.jobs, session.settings
     try:
         result = transfer.push(
             repo.cache, store, found, jobs=jobs, progress=progress, settings=settings
@@ -313,12 +313,14 @@ def _fetch(
     report: RestoreReport,
     progress: Progress | None,
 ) -> TransferResult | None:
-    from gitmv import transfer
+    from gitmv import transfer  # only now: the remote libraries are slow to import
+    from gitmv.ops.session import open_session
 
     try:
-        store = transfer.open_named(repo, None)
-        jobs = transfer.jobs_for(repo, store, None)
-        result = transfer.fetch(repo.cache, store, pointers, jobs=jobs, progress=progress)
+        session = open_session(repo, None)
+        result = transfer.fetch(
+            repo.cache, session.remote, pointers, jobs=session.jobs, progress=progress
+        )
     except GitmvError as exc:
         report.problems.append(
             f"cannot fetch missing objects: {exc.message}" + (f" ({exc.hint})" if exc.hint else "")

@@ -326,10 +326,10 @@ def check_backup(repo: Repo, path: str, found: Pointer, force: bool) -> Backup:
     remote_name = repo.config.get("core.remote")
     if not remote_name:
         return Backup(None)
+    from gitmv.ops.session import open_session
     from gitmv.remote import FolderRemote  # the remote stack is imported only when needed
-    from gitmv.transfer import open_named
 
-    remote = open_named(repo, None)
+    remote = open_session(repo, None).remote
     objects = version_objects(path, found)
     try:
         if not isinstance(remote, FolderRemote):  # a folder not made yet simply lacks them all

@@ -125,6 +125,15 @@ def check_protocol(url: str) -> None:
         ) from None
 
 
+def no_default_remote() -> RemoteError:
+    """The one error for "no remote named and no default configured" (raised via ops.session)."""
+    return RemoteError(
+        "no default remote is configured",
+        hint="run `gitmv remote add NAME URL --default`, or `gitmv remote default NAME` for one"
+        " already added",
+    )
+
+
 def spec_from_config(config: Config, name: str | None, base: Path) -> RemoteSpec:
     """The remote called `name`, or the default (`core.remote`) when `name` is None.
 
@@ -135,10 +144,7 @@ def spec_from_config(config: Config, name: str | None, base: Path) -> RemoteSpec
     if name is None:
         name = config.get("core.remote")
         if not name:
-            raise RemoteError(
-                "no default remote is configured",
-                hint="run `gitmv remote add NAME URL --default`, or pass --remote NAME",
-            )
+            raise no_default_remote()
     entry = remotes.get(name) if isinstance(remotes, dict) else None
     if not isinstance(entry, dict) or not isinstance(entry.get("url"), str) or not entry["url"]:
         known = ", ".join(sorted(remotes)) if isinstance(remotes, dict) and remotes else "none"

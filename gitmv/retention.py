@@ -37,10 +37,11 @@ from gitmv.maintenance import (
     expand,
     needed_pointers,
 )
+from gitmv.ops.session import open_session
 from gitmv.remote import FolderRemote, Remote
 from gitmv.repo import Repo
 from gitmv.store.layout import CHUNKS_DIR, list_key, parse_chunk_key, parse_object_key
-from gitmv.transfer import open_named, present
+from gitmv.transfer import present
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ def history_tops(repo: Repo, revs: tuple[str, ...]) -> dict[Oid, tuple[str, str]
 def _default_remote(repo: Repo) -> tuple[Remote | None, str]:
     """The default remote, checked, or None and the reason in words."""
     try:
-        store = open_named(repo, None)
+        store = open_session(repo, None).remote
     except GitmvError as exc:
         return None, exc.message  # "no default remote is configured", or a bad entry
     if isinstance(store, FolderRemote) and not store.root.exists() and store.root.parent.is_dir():

@@ -35,9 +35,6 @@ from gitmv.remote import (
     SMALL_OBJECT,
     MissingObject,
     Remote,
-    open_remote,
-    parse_jobs,
-    spec_from_config,
 )
 from gitmv.store.layout import list_key, object_key
 from gitmv.workers import (
@@ -55,7 +52,7 @@ from gitmv.workers import (
 )
 
 if TYPE_CHECKING:
-    from gitmv.repo import Repo
+    pass
 
 __all__ = [
     "Failure",
@@ -63,37 +60,11 @@ __all__ = [
     "Progress",
     "TransferResult",
     "fetch",
-    "jobs_for",
     "not_pushed",
-    "open_named",
     "present",
     "push",
-    "settings_for",
     "stored",
 ]
-
-
-def open_named(repo: Repo, name: str | None) -> Remote:
-    """The remote called `name`, or the repository's default remote."""
-    return open_remote(spec_from_config(repo.config, name, repo.root))
-
-
-def jobs_for(repo: Repo, remote: Remote, requested: int | None) -> int:
-    """`--jobs` wins, then the remote's `jobs` option, then `core.jobs`, then the
-    remote's own default (one per CPU for a folder, 8 for a network store)."""
-    if requested is not None:
-        return parse_jobs(requested, "--jobs")
-    if remote.spec.jobs is not None:
-        return remote.spec.jobs
-    configured = repo.config.get("core.jobs")
-    if configured is None:
-        return remote.default_jobs
-    return parse_jobs(configured, "core.jobs")
-
-
-def settings_for(repo: Repo) -> Settings:
-    """Which files this repository pushes as chunks, and how finely (`chunking.*` config)."""
-    return chunking.settings_from(repo.config)
 
 
 def stored(remote: Remote, oids: Iterable[Oid]) -> tuple[set[Oid], set[Oid]]:
@@ -117,14 +88,13 @@ def present(remote: Remote, oids: Iterable[Oid]) -> set[Oid]:
     return whole | listed
 
 
-def not_pushed(repo: Repo, remote_name: str | None, pointers: Mapping[str, Pointer]) -> set[str]:
+def not_pushed(remote: Remote, pointers: Mapping[str, Pointer]) -> set[str]:
     """Artifact paths whose object the remote lacks (one batched check for all of them).
 
     A directory counts as pushed when its manifest is there: push uploads the manifest last.
     """
     from gitmv.remote import FolderRemote
 
-    remote = open_named(repo, remote_name)
     if (
         isinstance(remote, FolderRemote)
         and not remote.root.exists()

@@ -243,6 +243,7 @@ def test_retry_backs_off_on_transient_errors_only() -> None:
 
 
 def test_not_pushed_names_the_artifacts_the_remote_lacks(repo: Path, tmp_path: Path) -> None:
+    from gitmv.ops.session import open_session
     from gitmv.repo import Repo
     from gitmv.transfer import not_pushed
     from gitmv.workspace import collect
@@ -256,11 +257,11 @@ def test_not_pushed_names_the_artifacts_the_remote_lacks(repo: Path, tmp_path: P
     opened = Repo.open(repo)
     pointers = dict(collect(opened))
     (tmp_path / "store").mkdir()
-    assert not_pushed(opened, None, pointers) == {"a.bin", "d"}
+    assert not_pushed(open_session(opened, None).remote, pointers) == {"a.bin", "d"}
     gitmv(repo, "push", "d")
-    assert not_pushed(opened, "origin", pointers) == {"a.bin"}
+    assert not_pushed(open_session(opened, "origin").remote, pointers) == {"a.bin"}
     gitmv(repo, "push")
-    assert not_pushed(opened, None, pointers) == set()
+    assert not_pushed(open_session(opened, None).remote, pointers) == set()
 
 
 # -- chunked objects (DESIGN 3.1) ------------------------------------------------------------

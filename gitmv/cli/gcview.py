@@ -32,7 +32,8 @@ def gc(
 ) -> None:
     """Remove objects nothing needs: the cache keeps every version git can reach unless the
     default remote has it; a remote loses only what no commit names (after gc.remote_grace)."""
-    from gitmv import retention, transfer
+    from gitmv import retention
+    from gitmv.ops.session import open_session  # the remote stack: imported on use
 
     repo = open_repo(hooks="install")
     can_ask = is_tty() and sys.stdin.isatty() and not json_out
@@ -43,7 +44,7 @@ def gc(
         )
     store = None
     if remote is not None:  # a bad name or a dead remote changes nothing, the cache included
-        store = transfer.open_named(repo, remote)
+        store = open_session(repo, remote).remote
         store.check(write=True)
     report = retention.gc_cache(repo, dry_run=dry_run)
     plan = None

@@ -252,6 +252,7 @@ def push(
 ) -> None:
     """Upload the bytes of artifacts to a remote (what it lacks, nothing else)."""
     from gitmv import git, history, transfer
+    from gitmv.ops.session import open_session  # the remote stack: imported on use
 
     repo = open_repo(hooks="install")
     if (all_refs or revs) and paths:
@@ -265,9 +266,8 @@ def push(
         pointers = history.pointers(repo, ["--no-walk", *history.resolve_revs(repo, revs)])
     else:
         pointers = _work_tree(repo, paths or [])
-    store = transfer.open_named(repo, remote)
-    n = transfer.jobs_for(repo, store, jobs)
-    settings = transfer.settings_for(repo)
+    session = open_session(repo, remote, jobs)
+    store, n, settings = session.remote, session.jobs, session.settings
     with _progress("push") as progress:
         result = transfer.push(
             repo.cache, store, pointers, jobs=n, progress=progress, settings=settings
@@ -349,11 +349,12 @@ def _fetch(
     cached: Callable[[Oid], None] | None = None,
 ) -> TransferResult:
     from gitmv import transfer
+    from gitmv.ops.session import open_session  # the remote stack: imported on use
 
     if pointers is None:
         pointers = _work_tree(repo, paths) if rev is None else _at_rev(repo, rev, paths)
-    store = transfer.open_named(repo, remote)
-    n = transfer.jobs_for(repo, store, jobs)
+    session = open_session(repo, remote, jobs)
+    store, n = session.remote, session.jobs
     with _progress("fetch") as progress:
         return transfer.fetch(repo.cache, store, pointers, jobs=n, progress=progress, cached=cached)
 
@@ -480,13 +481,15 @@ def verify(
     json_out: Json = False,
 ) -> None:
     """Re-hash the cache; with --remote, check the remote holds what HEAD needs."""
-    from gitmv import maintenance, transfer
+    from gitmv import maintenance
+    from gitmv.ops.session import open_session  # the remote stack: imported on use
 
     repo = open_repo()
     if deep and remote is None:
         fail("--deep re-hashes a remote's objects: it needs --remote NAME", code=2)
-    store: Remote | None = transfer.open_named(repo, remote) if remote else None
-    n = jobs or (transfer.jobs_for(repo, store, None) if store else 8)
+    session = open_session(repo, remote, jobs) if remote else None
+    store: Remote | None = session.remote if session else None
+    n = session.jobs if session else (jobs or 8)
     report = maintenance.verify(repo, store, deep=deep, jobs=n)
     if json_out:
         emit_json(

@@ -78,11 +78,12 @@ def _with_not_pushed(repo: Repo, results: list[Any], remote: str | None) -> list
     """Mark clean artifacts whose bytes the remote lacks as `not-pushed`."""
     import dataclasses
 
+    from gitmv.ops.session import open_session  # the remote stack: only with --remote
     from gitmv.transfer import not_pushed
     from gitmv.workspace import read_pointer
 
     pointers = {r.path: read_pointer(repo, r.path) for r in results}
-    missing = not_pushed(repo, remote, pointers)
+    missing = not_pushed(open_session(repo, remote).remote, pointers)
     return [
         dataclasses.replace(r, state="not-pushed")
         if r.path in missing and r.state == "clean"

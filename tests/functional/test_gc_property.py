@@ -32,6 +32,7 @@ from gitmv import git as gitcmd
 from gitmv import history, retention, transfer, workspace
 from gitmv.cli.remotes import add_remote
 from gitmv.hashing import Oid, hash_bytes
+from gitmv.ops.session import open_session
 from gitmv.pointer import Pointer
 from gitmv.repo import Repo
 from gitmv.repo import init as gitmv_init
@@ -136,7 +137,7 @@ def apply(world: World, op: str, arg: str) -> None:
         retention.gc_cache(world.repo())
     elif op == "remote_gc":
         repo = world.repo()
-        store = transfer.open_named(repo, "origin")
+        store = open_session(repo, "origin").remote
         grace = 0.0 if arg == "0" else None
         retention.apply_remote_gc(store, retention.plan_remote_gc(repo, store, grace=grace))
     elif op == "clone_pull":
@@ -144,7 +145,7 @@ def apply(world: World, op: str, arg: str) -> None:
 
 
 def push(world: World, repo: Repo, pointers: list[tuple[str, Pointer]]) -> None:
-    store = transfer.open_named(repo, None)
+    store = open_session(repo, None).remote
     result = transfer.push(repo.cache, store, pointers, jobs=2)
     assert not result.failed and not result.aborted, result
     world.pushed.update(p.oid for _, p in pointers)
@@ -159,7 +160,7 @@ def clone_and_pull(world: World) -> None:
         return  # nothing pushed yet (or not main)
     repo = Repo.open(clone)
     pointers = workspace.collect(repo)
-    store = transfer.open_named(repo, None)
+    store = open_session(repo, None).remote
     result = transfer.fetch(repo.cache, store, pointers, jobs=2)
     assert not result.failed and not result.aborted, result
     workspace.checkout(repo)

@@ -1,0 +1,45 @@
+"""The one place a remote is opened: its name or the default, its jobs, its chunking settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from gitmv import chunking
+from gitmv.chunking import Settings
+
+if TYPE_CHECKING:
+    from gitmv.remote import Remote
+    from gitmv.repo import Repo
+
+
+@dataclass(frozen=True)
+class Session:
+    remote: Remote
+    jobs: int  # the effective number of parallel transfers
+    settings: Settings  # which files push sends as chunks (`chunking.*` config)
+
+
+def open_session(repo: Repo, name: str | None, jobs: int | None = None) -> Session:
+    """Open the remote called `name` (None: the default) with its effective jobs and settings."""
+    # The remote stack pulls in fsspec: imported here so fast CLI paths never load it.
+    from gitmv.remote import open_remote, spec_from_config
+
+    # spec_from_config raises the one "no default remote" error (remote.no_default_remote)
+    remote = open_remote(spec_from_config(repo.config, name, repo.root))
+    return Session(remote, effective_jobs(repo, remote, jobs), chunking.settings_from(repo.config))
+
+
+def effective_jobs(repo: Repo, remote: Remote, requested: int | None) -> int:
+    """`--jobs` wins, then the remote's `jobs` option, then `core.jobs`, then the
+    remote's own default (one per CPU for a folder, 8 for a network store)."""
+    from gitmv.remote import parse_jobs  # the remote stack: see open_session
+
+    if requested is not None:
+        return parse_jobs(requested, "--jobs")
+    if remote.spec.jobs is not None:
+        return remote.spec.jobs
+    configured = repo.config.get("core.jobs")
+    if configured is None:
+        return remote.default_jobs
+    return parse_jobs(configured, "core.jobs")
