@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from gitmv.hashing import Oid
+
 
 def tool(program: str) -> str | None:
     """A test requirement's executable: beside this interpreter (`.venv/bin`, which need
@@ -67,4 +69,13 @@ def snapshot(folder: Path) -> dict[str, bytes]:
             found[rel] = (
                 path.read_bytes() if not path.is_symlink() else b"->" + os.readlink(path).encode()
             )
+    return found
+
+
+def cached_oids(repo: Path) -> set[Oid]:
+    """The xxh128 objects in the repository's cache, whole (as gc and verify see them)."""
+    found = set()
+    for dirpath, _, names in os.walk(repo / ".git/gitmv/cache/xxh128"):
+        for name in names:
+            found.add(Oid("xxh128", Path(dirpath).name + name))
     return found

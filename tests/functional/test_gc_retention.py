@@ -10,19 +10,11 @@ from pathlib import Path
 
 from gitmv.hashing import Oid, hash_bytes
 from gitmv.store import layout
-from tests.helpers import assert_clean_error, git, gitmv
+from tests.helpers import assert_clean_error, cached_oids, git, gitmv
 from tests.servers import Server
 
 CACHE = Path(".git/gitmv/cache")
 DAY = 86400
-
-
-def cached(repo: Path) -> set[Oid]:
-    found = set()
-    for dirpath, _, names in os.walk(repo / CACHE / "xxh128"):
-        for name in names:
-            found.add(Oid("xxh128", Path(dirpath).name + name))
-    return found
 
 
 def on_folder(store: Path) -> set[Oid]:
@@ -68,13 +60,13 @@ def test_local_gc_keeps_unpushed_versions_of_older_commits(repo: Path, tmp_path:
     everything = {hash_bytes(v) for v in (v1, v2, v3)}
 
     out = gitmv(repo, "gc").stdout  # no remote at all
-    assert cached(repo) == everything
+    assert cached_oids(repo) == everything
     assert "kept 2 objects" in out and "only older commits name" in out
     assert "no default remote" in out
 
     gitmv(repo, "remote", "add", "origin", str(tmp_path / "store"))
     out = gitmv(repo, "gc").stdout  # a remote, but it lacks them
-    assert cached(repo) == everything
+    assert cached_oids(repo) == everything
     assert "kept 2 objects" in out and "not on the default remote" in out
 
     checkout_rev(repo, "HEAD~2")
@@ -89,10 +81,10 @@ def test_local_gc_keeps_unpushed_versions_of_older_commits(repo: Path, tmp_path:
     assert f"  model.pt @ {commits[2]}, 2.9 KiB\n" in out, out
     assert "xxh128:" not in out  # never bare hashes
     assert "would remove 2 objects (5.9 KiB)" in out
-    assert cached(repo) == everything
+    assert cached_oids(repo) == everything
 
     gitmv(repo, "gc")
-    assert cached(repo) == {hash_bytes(v3)}
+    assert cached_oids(repo) == {hash_bytes(v3)}
     git(repo, "checkout", "-q", "HEAD~2")
     gitmv(repo, "pull")  # the bytes are still somewhere: on the remote
     assert (repo / "model.pt").read_bytes() == v1
@@ -103,9 +95,9 @@ def test_local_gc_keeps_older_versions_when_the_remote_does_not_answer(
 ) -> None:
     versions(repo, 2)
     gitmv(repo, "remote", "add", "origin", str(tmp_path / "unmounted" / "store"))
-    before = cached(repo)
+    before = cached_oids(repo)
     out = gitmv(repo, "gc").stdout
-    assert cached(repo) == before
+    assert cached_oids(repo) == before
     assert "kept 1 objects" in out and "did not answer" in out
 
 
@@ -117,7 +109,7 @@ def test_local_gc_removes_objects_no_commit_names_at_once(repo: Path) -> None:
     out = gitmv(repo, "gc", "--dry-run").stdout
     assert "  model.pt (named by no commit), 22 B\n" in out, out  # the stat cache's name
     gitmv(repo, "gc")
-    assert hash_bytes(b"added, never committed") not in cached(repo)
+    assert hash_bytes(b"added, never committed") not in cached_oids(repo)
 
 
 def test_local_gc_respects_the_reflog_of_a_deleted_branch(repo: Path, tmp_path: Path) -> None:
@@ -127,10 +119,10 @@ def test_local_gc_respects_the_reflog_of_a_deleted_branch(repo: Path, tmp_path: 
     git(repo, "checkout", "-q", "main")
     git(repo, "branch", "-q", "-D", "experiment")  # HEAD's reflog still has its commit
     gitmv(repo, "gc")
-    assert hash_bytes(exp) in cached(repo)
+    assert hash_bytes(exp) in cached_oids(repo)
     git(repo, "reflog", "expire", "--expire=now", "--all")
     gitmv(repo, "gc")  # now nothing in git names it
-    assert hash_bytes(exp) not in cached(repo)
+    assert hash_bytes(exp) not in cached_oids(repo)
 
 
 # -- 2. remote gc -----------------------------------------------------------------------------
@@ -304,9 +296,9 @@ def test_local_gc_counts_a_chunk_list_on_the_remote_as_a_copy(repo: Path, tmp_pa
 
     out = gitmv(repo, "gc").stdout
     assert "removed 1 objects" in out, out
-    assert hash_bytes(old) not in cached(repo)
+    assert hash_bytes(old) not in cached_oids(repo)
     gitmv(repo, "fetch", "--rev", "HEAD~1")
-    assert hash_bytes(old) in cached(repo)
+    assert hash_bytes(old) in cached_oids(repo)
 
 
 def test_remote_gc_reads_modification_times_on_gcs(
@@ -371,7 +363,7 @@ def test_history_reader_skips_a_folder_named_like_a_pointer(repo: Path, tmp_path
     gitmv(repo, "remote", "add", "origin", str(tmp_path / "store"))
     assert "pushed 2 objects" in gitmv(repo, "push", "--all").stdout
     gitmv(repo, "gc")
-    assert hash_bytes(v1) not in cached(repo)  # on the remote: gone from the cache
+    assert hash_bytes(v1) not in cached_oids(repo)  # on the remote: gone from the cache
 
 
 def _gc_on_a_terminal(repo: Path, answer: bytes) -> str:
@@ -422,7 +414,7 @@ def test_remote_gc_of_an_unknown_remote_changes_nothing(repo: Path) -> None:
     (repo / "model.pt").write_bytes(b"added, never committed")
     gitmv(repo, "add", "model.pt")
     git(repo, "checkout", "-q", "HEAD", "--", "model.pt.gmv")
-    before = cached(repo)
+    before = cached_oids(repo)
     proc = gitmv(repo, "gc", "--remote", "nosuch", "--yes", code=1)
     assert_clean_error(proc)
-    assert cached(repo) == before  # not even the local part ran
+    assert cached_oids(repo) == before  # not even the local part ran

@@ -10,17 +10,9 @@ from pathlib import Path
 
 from gitmv.hashing import Oid, hash_bytes
 from gitmv.store import layout
-from tests.helpers import assert_clean_error, git, gitmv
+from tests.helpers import assert_clean_error, cached_oids, git, gitmv
 
 CACHE = Path(".git/gitmv/cache")
-
-
-def cached(repo: Path) -> set[Oid]:
-    found = set()
-    for dirpath, _, names in os.walk(repo / CACHE / "xxh128"):
-        for name in names:
-            found.add(Oid("xxh128", Path(dirpath).name + name))
-    return found
 
 
 def add_commit(repo: Path, name: str, data: bytes, message: str) -> Oid:
@@ -59,17 +51,17 @@ def test_gc_keeps_what_any_ref_worktree_or_index_needs(repo: Path, tmp_path: Pat
     live = repo / CACHE / "tmp" / f"dl.gmvtmp-{os.getpid()}-0ace"
     live.write_bytes(b"a download in progress")
 
-    before = cached(repo) | cached(tmp_path / "wt")  # worktrees share the cache
+    before = cached_oids(repo) | cached_oids(tmp_path / "wt")  # worktrees share the cache
     needed = {tagged, latest, side, detached, staged}
     assert needed | {abandoned} <= before
 
     out = gitmv(repo, "gc", "--dry-run").stdout
     assert "  m.bin (named by no commit), 24 B\n" in out and "would remove 1 objects" in out
-    assert cached(repo) == before and stale.exists()
+    assert cached_oids(repo) == before and stale.exists()
 
     out = gitmv(repo, "gc").stdout
     assert "removed 1 objects" in out and "1 leftover temp files" in out
-    assert cached(repo) == before - {abandoned}
+    assert cached_oids(repo) == before - {abandoned}
     assert not stale.exists() and live.exists()
 
 
