@@ -159,6 +159,14 @@ class Config:
             node = node[part]
         return default if node is None else node
 
+    def flag(self, dotted: str, default: bool) -> bool:
+        """A yes/no setting; the strings `false`, `no`, `off` and `0` (any case) mean no, as
+        a user writing `gitmv config hooks.auto off` would expect."""
+        value = self.get(dotted, default)
+        if isinstance(value, str):
+            return value.strip().lower() not in ("false", "no", "off", "0")
+        return bool(value)
+
     def layer_doc(self, layer: str) -> Any:
         return self._round_trip(layer)
 

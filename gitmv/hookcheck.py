@@ -64,7 +64,4 @@ def missing(repo: Repo) -> list[str]:
 
 def auto_install(repo: Repo) -> bool:
     """Whether commands install missing hooks here (`hooks.auto`; `gitmv uninstall` clears it)."""
-    value = repo.config.get("hooks.auto", True)
-    if isinstance(value, str):
-        return value.strip().lower() not in ("false", "no", "off", "0")
-    return bool(value)
+    return repo.config.flag("hooks.auto", True)

@@ -301,10 +301,7 @@ def _readable(
 
 
 def _autopull(repo: Repo) -> bool:
-    value = repo.config.get("checkout.autopull", True)
-    if isinstance(value, str):
-        return value.strip().lower() not in ("false", "no", "off", "0")
-    return bool(value)
+    return repo.config.flag("checkout.autopull", True)
 
 
 def _fetch(
