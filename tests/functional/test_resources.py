@@ -9,6 +9,7 @@ sent the moment the command's temp file appears.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -163,9 +164,16 @@ def test_a_held_lock_is_named_and_a_dead_holders_is_taken(repo: Path) -> None:
 # -- temp files of killed commands --------------------------------------------------------------
 
 
-def _kill_when(args: list[str], cwd: Path, seen: Callable[[], object], tries: int = 8) -> bool:
-    """Start `gitmv ARGS`, SIGKILL its process group the moment `seen()` holds; True if it
-    was killed so (tries again, up to `tries` runs, when the command ran to its end)."""
+def _kill_when(
+    args: list[str],
+    cwd: Path,
+    seen: Callable[[], object],
+    reset: Callable[[], None] | None = None,
+    tries: int = 8,
+) -> bool:
+    """Start `gitmv ARGS`, SIGKILL its process group the moment `seen()` holds; True if the
+    kill landed while `seen()` still held. A run that reached its end first (or between the
+    look and the kill) is tried again, after `reset()` puts the repository back."""
     for _ in range(tries):
         proc = subprocess.Popen(
             [sys.executable, "-m", "gitmv", *args],
@@ -177,9 +185,13 @@ def _kill_when(args: list[str], cwd: Path, seen: Callable[[], object], tries: in
         while proc.poll() is None:
             if seen():
                 os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-                return True
+                break
             time.sleep(0.0005)
+        proc.wait()
+        if seen():
+            return True
+        if reset is not None:
+            reset()
     return False
 
 
@@ -189,7 +201,13 @@ def test_partial_objects_of_a_killed_add_are_swept_by_the_next_add(repo: Path) -
     for _ in range(3):
         (repo / "model.bin").write_bytes(os.urandom(1 << 20) * 96)  # 96 MiB
         before = set(left)
-        assert _kill_when(["add", "model.bin"], repo, lambda b=before: set(_temps(tmp)) - b)
+
+        def new_bytes() -> None:  # the add ran to its end: give the next one work to do
+            (repo / "model.bin").write_bytes(os.urandom(1 << 20) * 96)
+
+        assert _kill_when(
+            ["add", "model.bin"], repo, lambda b=before: set(_temps(tmp)) - b, reset=new_bytes
+        )
         # each killed add swept the one before it, and left its own
         assert _temps(tmp) and set(_temps(tmp)).isdisjoint(left), (_temps(tmp), left)
         left = _temps(tmp)
@@ -214,7 +232,12 @@ def test_a_killed_checkout_leaves_old_or_new_and_no_committable_temp(repo: Path)
     def temp_beside() -> bool:
         return any(n.startswith("model.bin.gmvtmp-") for n in os.listdir(repo))
 
-    assert _kill_when(["checkout"], repo, temp_beside)
+    def back_to_new() -> None:
+        git(repo, "checkout", "-q", "HEAD", "--", "model.bin.gmv")
+        gitmv(repo, "checkout")
+        git(repo, "checkout", "-q", "HEAD~1", "--", "model.bin.gmv")
+
+    assert _kill_when(["checkout"], repo, temp_beside, reset=back_to_new)
 
     assert _temps(repo), "the kill left no temp file: nothing to check"
     assert (repo / "model.bin").read_bytes() in (old, new)  # never neither
@@ -242,7 +265,12 @@ def test_a_killed_fetchs_partial_object_is_swept_by_the_next_command(
     gitmv(other, "remote", "add", "origin", str(tmp_path / "store"), "--default")
     tmp = other / CACHE / "tmp"
 
-    assert _kill_when(["fetch"], other, lambda: bool(tmp.is_dir() and _temps(tmp)))
+    def empty_cache() -> None:  # the fetch ran to its end: fetch it all again
+        shutil.rmtree(other / CACHE)
+
+    assert _kill_when(
+        ["fetch"], other, lambda: bool(tmp.is_dir() and _temps(tmp)), reset=empty_cache
+    )
     assert _temps(tmp)
 
     gitmv(other, then, code=None)
