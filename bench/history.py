@@ -47,9 +47,9 @@ def gitmv(cwd: Path, *args: str) -> float:
 
 
 def build(work: Path, commits: int, every: int) -> Path:
-    from gitmv.hashing import Oid
-    from gitmv.pointer import Pointer, render
-    from gitmv.repo import Repo
+    from gitmv.repo.context import Repo
+    from gitmv.store.hashing import Oid
+    from gitmv.store.pointer import Pointer, render
 
     repo_dir = work / "repo"
     shutil.rmtree(work, ignore_errors=True)

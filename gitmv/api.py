@@ -21,16 +21,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, BinaryIO, Literal, TextIO, overload
 
-from gitmv import manifest, registry
-from gitmv.errors import GitmvError, IntegrityError
-from gitmv.hashing import Oid, new_hasher
-from gitmv.lineage import plain
-from gitmv.pointer import Pointer
-from gitmv.repo import Repo
-from gitmv.store import layout
+from gitmv.base.errors import GitmvError, IntegrityError
+from gitmv.registry import tags as registry
+from gitmv.registry.lineage import plain
+from gitmv.repo.context import Repo
+from gitmv.store import layout, manifest
+from gitmv.store.hashing import Oid, new_hasher
+from gitmv.store.pointer import Pointer
 
 if TYPE_CHECKING:
-    from gitmv.remote import Remote
+    from gitmv.remotes.remote import Remote
 
 __all__ = ["Version", "get", "open", "read_meta", "resolve"]
 
@@ -66,7 +66,7 @@ def _repo(repo: RepoLike) -> Repo:
 def resolve(ref: str, repo: RepoLike = ".", *, loaded: registry.Registry | None = None) -> Version:
     """The version `ref` names now: tags read once, the pointer read from the version's commit.
 
-    `loaded` is a registry already read (`gitmv.registry.load`), to resolve many references
+    `loaded` is a registry already read (`gitmv.registry.tags.load`), to resolve many references
     against one reading of the tags.
     """
     return _resolve(_repo(repo), ref, loaded)[0]
@@ -139,7 +139,7 @@ def _open_object(repo: Repo, oid: Oid, size: int | None) -> _Verifying:
     if repo.cache.has(oid):
         return _Verifying(repo.cache.open(oid), oid, size, "the cache")
     from gitmv.ops.session import open_session  # the remote stack: only on a cache miss
-    from gitmv.remote import MissingObject
+    from gitmv.remotes.remote import MissingObject
 
     remote = open_session(repo, None).remote
     source = f"remote {remote.label}"
@@ -155,8 +155,8 @@ def _open_object(repo: Repo, oid: Oid, size: int | None) -> _Verifying:
 def _open_chunked(remote: Remote, oid: Oid, size: int | None) -> BinaryIO | None:
     """The object reassembled from its chunk list and chunks (DESIGN 3.1), streamed; None
     when the remote holds no chunk list for it either."""
-    from gitmv import chunking
-    from gitmv.remote import MissingObject
+    from gitmv.remotes.remote import MissingObject
+    from gitmv.store import chunking
 
     try:
         with remote.open_key(layout.list_key(oid)) as f:
@@ -302,7 +302,7 @@ def get(
 
 def _ensure_cached(repo: Repo, version: Version, p: Pointer) -> None:
     from gitmv.ops.session import open_session  # the remote stack: only on a cache miss
-    from gitmv.transfer import fetch
+    from gitmv.transfer.engine import fetch
 
     have = repo.cache.has(p.oid)
     if have and p.kind == "dir":

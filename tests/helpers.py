@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from gitmv.hashing import Oid
+from gitmv.store.hashing import Oid
 
 
 def tool(program: str) -> str | None:

@@ -4,10 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from gitmv import chunking
-from gitmv.errors import GitmvError, PointerError
-from gitmv.hashing import hash_bytes
-from gitmv.store import layout
+from gitmv.base.errors import GitmvError, PointerError
+from gitmv.store import chunking, layout
+from gitmv.store.hashing import hash_bytes
 
 AVG = 64 * 1024
 
@@ -82,7 +81,7 @@ def test_avg_size_out_of_range_is_refused(tmp_path: Path) -> None:
 
 
 def test_settings_come_from_the_config_and_are_checked(tmp_path: Path) -> None:
-    from gitmv.config import Config
+    from gitmv.base.config import Config
 
     class Fake(Config):
         def __init__(self, values: dict[str, object]) -> None:
@@ -110,7 +109,7 @@ def test_cut_and_hash_names_the_whole_file_too(tmp_path: Path) -> None:
 
 
 def test_the_local_index_finds_chunks_in_cached_objects(tmp_path: Path) -> None:
-    from gitmv.cache import Cache
+    from gitmv.store.cache import Cache
 
     cache = Cache(tmp_path / "cache")
     data = write_random(tmp_path / "v1", 1024 * 1024, 6)
@@ -139,7 +138,7 @@ def test_the_local_index_finds_chunks_in_cached_objects(tmp_path: Path) -> None:
 
 
 def test_the_local_index_never_serves_bytes_that_do_not_match(tmp_path: Path) -> None:
-    from gitmv.cache import Cache
+    from gitmv.store.cache import Cache
 
     cache = Cache(tmp_path / "cache")
     write_random(tmp_path / "v1", 512 * 1024, 7)

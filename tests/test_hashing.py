@@ -2,9 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from gitmv.errors import GitmvError
-from gitmv.hashing import Oid, copy_and_hash, hash_bytes, hash_file
+from gitmv.base.errors import GitmvError
 from gitmv.store import layout
+from gitmv.store.hashing import Oid, copy_and_hash, hash_bytes, hash_file
 
 HELLO_XXH128 = "xxh128:df8d09e93f874900a99b8775cc15b6c7"
 HELLO_SHA256 = "sha256:b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from gitmv import hooks
-from gitmv.errors import GitmvError, PointerError
-from gitmv.pointer import parse
-from gitmv.repo import Repo
+from gitmv.base.errors import GitmvError, PointerError
+from gitmv.ops import hooks
+from gitmv.repo.context import Repo
+from gitmv.store.pointer import parse
 from tests.helpers import assert_clean_error, git, gitmv
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -262,7 +262,7 @@ def test_project_hooks_folder_matches_the_shims_gitmv_writes() -> None:
         copy = PROJECT / "hooks" / name
         assert copy.read_text() == hooks.render_shim(name, ""), (
             f"hooks/{name} drifted: regenerate it with "
-            f'`python -c \'from gitmv.hooks import render_shim; print(render_shim("{name}", ""), end="")\'`'
+            f'`python -c \'from gitmv.ops.hooks import render_shim; print(render_shim("{name}", ""), end="")\'`'
         )
         assert os.access(copy, os.X_OK)
 
@@ -392,11 +392,11 @@ def test_a_push_that_changes_no_pointer_imports_no_remote_code(repo: Path) -> No
     script = (
         "import sys\n"
         "from gitmv import hooks\n"
-        "from gitmv.repo import Repo\n"
+        "from gitmv.repo.context import Repo\n"
         "tip = sys.argv[1]\n"
         "report = hooks.pre_push(Repo.open(), 'origin', '/x', [f'main {tip} main ' + '0' * 40])\n"
         "assert report.versions == 0 and report.result is None\n"
-        "print(sorted(m for m in sys.modules if m.startswith(('gitmv.transfer', 'gitmv.remote', 'fsspec'))))\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('gitmv.transfer', 'gitmv.remotes', 'fsspec'))))\n"
     )
     tip = git(repo, "rev-parse", "HEAD").strip()
     proc = subprocess.run(
@@ -551,7 +551,7 @@ def test_a_chain_file_holding_the_same_bytes_is_replaced_not_refused(repo: Path)
 
 
 def test_missing_counts_absent_foreign_and_old_shims_not_ours_moved_aside(repo: Path) -> None:
-    from gitmv import hookcheck
+    from gitmv.hooks import check as hookcheck
 
     r = Repo.open(repo)
     assert hookcheck.missing(r) == list(hooks.HOOKS)

@@ -2,8 +2,8 @@
 
 import pytest
 
-from gitmv.hashing import Oid, hash_bytes
 from gitmv.store import layout
+from gitmv.store.hashing import Oid, hash_bytes
 from gitmv.store.layout import ObjectKey
 
 XXH = Oid.parse("xxh128:df8d09e93f874900a99b8775cc15b6c7")

@@ -1,8 +1,8 @@
 import pytest
 
-from gitmv.errors import PointerError
-from gitmv.hashing import Oid, hash_bytes
-from gitmv.manifest import ManifestEntry, decode, encode
+from gitmv.base.errors import PointerError
+from gitmv.store.hashing import Oid, hash_bytes
+from gitmv.store.manifest import ManifestEntry, decode, encode
 
 A = "xxh128:df8d09e93f874900a99b8775cc15b6c7"
 

@@ -3,9 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from gitmv import pointer
-from gitmv.errors import PointerError
-from gitmv.hashing import Oid
+from gitmv.base.errors import PointerError
+from gitmv.store import pointer
+from gitmv.store.hashing import Oid
 
 OID = "xxh128:df8d09e93f874900a99b8775cc15b6c7"
 

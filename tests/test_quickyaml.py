@@ -7,8 +7,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gitmv import quickyaml, yamlio
-from gitmv.errors import GitmvError
+from gitmv.base import quickyaml, yamlio
+from gitmv.base.errors import GitmvError
 
 
 def plain(node: Any) -> Any:

@@ -10,13 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from gitmv import git as gitcmd
-from gitmv import lineage, promote, registry
-from gitmv.compare import diff_values
-from gitmv.errors import GitmvError
-from gitmv.git import TagRecord
-from gitmv.registry import SemVer, TagName, parse_tag_name
-from gitmv.repo import Repo
+from gitmv.base import git as gitcmd
+from gitmv.base.errors import GitmvError
+from gitmv.base.git import TagRecord
+from gitmv.ops import promote
+from gitmv.registry import lineage
+from gitmv.registry import tags as registry
+from gitmv.registry.compare import diff_values
+from gitmv.registry.tags import SemVer, TagName, parse_tag_name
+from gitmv.repo.context import Repo
 from tests.helpers import git
 
 # -- tag names -------------------------------------------------------------------------------

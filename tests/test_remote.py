@@ -8,11 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from gitmv.cache import Cache
-from gitmv.config import Config
-from gitmv.errors import GitmvError, IntegrityError, RemoteError
-from gitmv.hashing import Oid, hash_bytes
-from gitmv.remote import (
+from gitmv.base.config import Config
+from gitmv.base.errors import GitmvError, IntegrityError, RemoteError
+from gitmv.remotes.remote import (
     FolderRemote,
     MissingObject,
     Remote,
@@ -22,6 +20,8 @@ from gitmv.remote import (
     spec_from_config,
 )
 from gitmv.store import layout
+from gitmv.store.cache import Cache
+from gitmv.store.hashing import Oid, hash_bytes
 from tests.servers import RemoteTarget, Server, closed_port
 
 

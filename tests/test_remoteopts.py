@@ -6,10 +6,10 @@ import math
 
 import pytest
 
-from gitmv.config import is_secret, is_secret_key, redact_option, scrub
-from gitmv.errors import GitmvError, RemoteError
-from gitmv.remote import with_retries
-from gitmv.remoteopts import RetryPolicy, check_options
+from gitmv.base.config import is_secret, is_secret_key, redact_option, scrub
+from gitmv.base.errors import GitmvError, RemoteError
+from gitmv.remotes.options import RetryPolicy, check_options
+from gitmv.remotes.remote import with_retries
 
 
 def test_credential_names_and_the_names_gitmv_reads() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from gitmv import scan
+from gitmv.workspace import scan
 
 
 def tree(top: Path, folders: int = 5, files: int = 3) -> None:

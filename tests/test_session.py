@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from gitmv.ops.session import open_session
-from gitmv.repo import Repo
+from gitmv.repo.context import Repo
 from tests.helpers import assert_clean_error, git, gitmv
 
 NO_DEFAULT = "error: no default remote is configured"

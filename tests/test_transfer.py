@@ -10,17 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from gitmv import chunking, manifest, transfer
-from gitmv.cache import Cache
-from gitmv.chunking import Settings
-from gitmv.errors import IntegrityError, RemoteError
-from gitmv.hashing import Oid
-from gitmv.pointer import Pointer
-from gitmv.remote import FolderRemote, OnBytes, Remote, RemoteSpec, open_remote
-from gitmv.store import layout
-from gitmv.transfer import TransferResult, fetch, push
-from gitmv.workers import DEFAULT_POLICY
-from gitmv.workers import retry as _retry
+from gitmv.base.errors import IntegrityError, RemoteError
+from gitmv.remotes.remote import FolderRemote, OnBytes, Remote, RemoteSpec, open_remote
+from gitmv.store import chunking, layout, manifest
+from gitmv.store.cache import Cache
+from gitmv.store.chunking import Settings
+from gitmv.store.hashing import Oid
+from gitmv.store.pointer import Pointer
+from gitmv.transfer import engine as transfer
+from gitmv.transfer.engine import TransferResult, fetch, push
+from gitmv.transfer.workers import DEFAULT_POLICY
+from gitmv.transfer.workers import retry as _retry
 from tests.servers import RemoteTarget, Server, closed_port, s3_put
 
 
@@ -244,9 +244,9 @@ def test_retry_backs_off_on_transient_errors_only() -> None:
 
 def test_not_pushed_names_the_artifacts_the_remote_lacks(repo: Path, tmp_path: Path) -> None:
     from gitmv.ops.session import open_session
-    from gitmv.repo import Repo
-    from gitmv.transfer import not_pushed
-    from gitmv.workspace import collect
+    from gitmv.repo.context import Repo
+    from gitmv.transfer.engine import not_pushed
+    from gitmv.workspace.tree import collect
     from tests.helpers import gitmv
 
     (repo / "a.bin").write_bytes(b"a")

@@ -8,7 +8,7 @@ import sys
 import traceback
 from typing import TYPE_CHECKING
 
-from gitmv.errors import GitmvError
+from gitmv.base.errors import GitmvError
 
 if TYPE_CHECKING:
     import typer

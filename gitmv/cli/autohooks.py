@@ -13,16 +13,16 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
+from gitmv.base.errors import GitmvError
 from gitmv.cli.render import warn
-from gitmv.errors import GitmvError
 
 if TYPE_CHECKING:
-    from gitmv.repo import Repo
+    from gitmv.repo.context import Repo
 
 
 def ensure(repo: Repo) -> None:
     """Install the missing hooks, saying so once; a failure only warns: the command goes on."""
-    from gitmv import hookcheck
+    from gitmv.hooks import check as hookcheck
 
     if not hookcheck.auto_install(repo):
         return
@@ -40,7 +40,7 @@ def ensure(repo: Repo) -> None:
             "or `gitmv uninstall` stops this warning\n"
         )
         return
-    from gitmv import hookinstall
+    from gitmv.hooks import install as hookinstall
 
     try:
         with repo.lock():  # two commands at once (a CI job's parallel fetches) install once
@@ -66,7 +66,7 @@ def ensure(repo: Repo) -> None:
 
 def check(repo: Repo) -> None:
     """For a read-only command: warn, in one line, while the hooks are missing."""
-    from gitmv import hookcheck
+    from gitmv.hooks import check as hookcheck
 
     if not hookcheck.auto_install(repo):
         return
@@ -83,7 +83,8 @@ def _tracked_hooks_folder(repo: Repo) -> str | None:
     """The hooks folder, when `core.hooksPath` puts it in the work tree and git does not
     ignore it (a team's shared, committed hooks); None otherwise. Asked only when hooks are
     missing, so it costs a process only then."""
-    from gitmv import git, hookcheck
+    from gitmv.base import git
+    from gitmv.hooks import check as hookcheck
 
     folder = hookcheck.hooks_folder(repo)
     try:

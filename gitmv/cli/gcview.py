@@ -12,8 +12,8 @@ from gitmv.cli._app import app, echo, emit_json, fail, human_size, is_tty, warn
 from gitmv.cli.workspace import open_repo
 
 if TYPE_CHECKING:
-    from gitmv.repo import Repo
-    from gitmv.retention import Doomed, GcReport, RemoteGcPlan
+    from gitmv.ops.gc import Doomed, GcReport, RemoteGcPlan
+    from gitmv.repo.context import Repo
 
 
 @app.command()
@@ -32,7 +32,7 @@ def gc(
 ) -> None:
     """Remove objects nothing needs: the cache keeps every version git can reach unless the
     default remote has it; a remote loses only what no commit names (after gc.remote_grace)."""
-    from gitmv import retention
+    from gitmv.ops import gc as retention
     from gitmv.ops.session import open_session  # the remote stack: imported on use
 
     repo = open_repo(hooks="install")

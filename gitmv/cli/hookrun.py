@@ -12,18 +12,18 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from typing import TYPE_CHECKING
 
+from gitmv.base.errors import GitmvError, NotARepository, NotInitialised
 from gitmv.cli.render import human_size
-from gitmv.errors import GitmvError, NotARepository, NotInitialised
 
 if TYPE_CHECKING:
-    from gitmv.hooks import PrePushReport, RestoreReport
-    from gitmv.repo import Repo
-    from gitmv.transfer import Progress
+    from gitmv.ops.hooks import PrePushReport, RestoreReport
+    from gitmv.repo.context import Repo
+    from gitmv.transfer.engine import Progress
 
 
 def run(name: str, args: Sequence[str]) -> int:
     """Run hook `name` with git's arguments; the exit code for git."""
-    from gitmv.hooks import HOOKS
+    from gitmv.ops.hooks import HOOKS
 
     if name not in HOOKS:
         raise GitmvError(f"unknown hook {name!r}", hint=f"one of: {', '.join(HOOKS)}")
@@ -51,7 +51,7 @@ def run(name: str, args: Sequence[str]) -> int:
 
 
 def _open_gitmv_repo() -> Repo | None:
-    from gitmv.repo import Repo
+    from gitmv.repo.context import Repo
 
     try:
         return Repo.open()
@@ -60,7 +60,7 @@ def _open_gitmv_repo() -> Repo | None:
 
 
 def _run_post(repo: Repo, name: str, args: Sequence[str]) -> RestoreReport:
-    from gitmv import hooks
+    from gitmv.ops import hooks
 
     def arg(i: int) -> str:
         if i >= len(args):
@@ -76,7 +76,7 @@ def _run_post(repo: Repo, name: str, args: Sequence[str]) -> RestoreReport:
 
 
 def _pre_push(repo: Repo, args: Sequence[str], lines: Sequence[str]) -> int:
-    from gitmv import hooks
+    from gitmv.ops import hooks
 
     if len(args) < 2:
         raise GitmvError("the pre-push hook expects git's two arguments: remote name and URL")

@@ -11,7 +11,7 @@ from gitmv.cli._app import app, echo
 from gitmv.cli.workspace import open_repo
 
 if TYPE_CHECKING:
-    from gitmv.hooks import InstallReport
+    from gitmv.ops.hooks import InstallReport
 
 Global = Annotated[
     bool,
@@ -33,7 +33,7 @@ _SAID = {
 @app.command()
 def install(global_: Global = False) -> None:
     """Install gitmv's git hooks (pre-push uploads, checkouts restore artifacts)."""
-    from gitmv import hookinstall
+    from gitmv.hooks import install as hookinstall
 
     if global_:
         report = hookinstall.install_global()
@@ -50,8 +50,8 @@ def install(global_: Global = False) -> None:
 @app.command()
 def uninstall(global_: Global = False) -> None:
     """Remove gitmv's git hooks, restoring any hook they had moved aside."""
-    from gitmv import hookinstall
-    from gitmv.config import PROJECT_FILE
+    from gitmv.base.config import PROJECT_FILE
+    from gitmv.hooks import install as hookinstall
 
     repo = None if global_ else open_repo(require_init=False)
     report = hookinstall.uninstall_global() if repo is None else hookinstall.uninstall(repo)

@@ -16,8 +16,8 @@ from gitmv.cli._app import app, echo, emit_json, human_size, warn
 from gitmv.cli.workspace import open_repo
 
 if TYPE_CHECKING:
-    from gitmv.promote import Outcome
-    from gitmv.registry import ArtifactState, Event
+    from gitmv.ops.promote import Outcome
+    from gitmv.registry.tags import ArtifactState, Event
 
 registry_app = typer.Typer(
     help="Register model versions and move them through stages (GTO-compatible git tags).",
@@ -57,7 +57,7 @@ def register(
     json_out: Json = False,
 ) -> None:
     """Register the artifact NAME at REV as a new version (tag NAME@vX.Y.Z)."""
-    from gitmv.promote import register as do_register
+    from gitmv.ops.promote import register as do_register
 
     repo = open_repo(hooks="install")
     outcome = do_register(repo, name, rev, version=version, bump=bump, message=message, force=force)
@@ -76,7 +76,7 @@ def assign(
     json_out: Json = False,
 ) -> None:
     """Promote a version to a stage (tag NAME#STAGE#N)."""
-    from gitmv.promote import assign as do_assign
+    from gitmv.ops.promote import assign as do_assign
 
     repo = open_repo(hooks="install")
     outcome = do_assign(repo, name, stage, version=version, message=message, force=force)
@@ -89,7 +89,7 @@ def assign(
 @registry_app.command("unassign")
 def unassign(name: Name, stage: Stage, message: Message = None, json_out: Json = False) -> None:
     """Withdraw a stage, so that no version holds it (tag NAME#STAGE!#N)."""
-    from gitmv.promote import unassign as do_unassign
+    from gitmv.ops.promote import unassign as do_unassign
 
     repo = open_repo(hooks="install")
     outcome = do_unassign(repo, name, stage, message=message)
@@ -102,7 +102,7 @@ def rollback(
     name: Name, stage: Stage, message: Message = None, force: Force = False, json_out: Json = False
 ) -> None:
     """Give a stage back to the version that held it before the current one."""
-    from gitmv.promote import rollback as do_rollback
+    from gitmv.ops.promote import rollback as do_rollback
 
     repo = open_repo(hooks="install")
     outcome = do_rollback(repo, name, stage, message=message, force=force)
@@ -111,7 +111,7 @@ def rollback(
 
 
 def _report(outcome: Outcome, json_out: bool, summary: str) -> None:
-    from gitmv.promote import describe
+    from gitmv.ops.promote import describe
 
     backup = outcome.backup
     if json_out:
@@ -142,7 +142,7 @@ def list_command(
     json_out: Json = False,
 ) -> None:
     """Every registered name: its latest version and the version in each stage."""
-    from gitmv.registry import load
+    from gitmv.registry.tags import load
 
     repo = open_repo(hooks="warn")
     registry = load(repo)
@@ -183,8 +183,8 @@ def show(
 ) -> None:
     """A version's bytes, commit, metadata, lineage and registry events."""
     from gitmv import api
-    from gitmv.lineage import frozen_package_list, input_versions
-    from gitmv.registry import load
+    from gitmv.registry.lineage import frozen_package_list, input_versions
+    from gitmv.registry.tags import load
 
     repo = open_repo(hooks="warn")
     loaded = load(repo)
@@ -233,7 +233,7 @@ def _stages_of(artifact: ArtifactState, version: str) -> list[str]:
 
 
 def _show_meta(meta: Mapping[str, Any], inputs: Sequence[Mapping[str, Any]]) -> None:
-    from gitmv.lineage import flatten
+    from gitmv.registry.lineage import flatten
 
     if "type" in meta:
         echo(f"  type:     {meta['type']}")
@@ -264,7 +264,7 @@ def _show_meta(meta: Mapping[str, Any], inputs: Sequence[Mapping[str, Any]]) -> 
 @registry_app.command("history")
 def history(name: Name, json_out: Json = False) -> None:
     """Every registry event of NAME, oldest first: when, what, who."""
-    from gitmv.registry import load
+    from gitmv.registry.tags import load
 
     repo = open_repo(hooks="warn")
     artifact = load(repo).artifact(name)
@@ -285,8 +285,8 @@ def diff(
 ) -> None:
     """Compare two versions: params, metrics (with deltas), inputs, size and oid."""
     from gitmv import api
-    from gitmv.compare import compare
-    from gitmv.registry import load
+    from gitmv.registry.compare import compare
+    from gitmv.registry.tags import load
 
     repo = open_repo(hooks="warn")
     loaded = load(repo)

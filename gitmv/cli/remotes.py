@@ -15,17 +15,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from gitmv.base.errors import GitmvError
 from gitmv.cli._app import app, echo, emit_json, fail, human_size, is_tty
 from gitmv.cli.workspace import checkout_exit_code, open_repo, render_checkout
-from gitmv.errors import GitmvError
 
 if TYPE_CHECKING:
-    from gitmv.hashing import Oid
-    from gitmv.pointer import Pointer
-    from gitmv.remote import Remote
-    from gitmv.repo import Repo
-    from gitmv.transfer import Progress, TransferResult
-    from gitmv.workspace import CheckoutReport
+    from gitmv.remotes.remote import Remote
+    from gitmv.repo.context import Repo
+    from gitmv.store.hashing import Oid
+    from gitmv.store.pointer import Pointer
+    from gitmv.transfer.engine import Progress, TransferResult
+    from gitmv.workspace.tree import CheckoutReport
 
 remote_app = typer.Typer(
     help="Manage the stores that hold the bytes (folders, S3, GCS, any fsspec URL).",
@@ -78,9 +78,9 @@ def add_remote(
     (by option name, or a URL with a password) in the committed project config."""
     from pathlib import Path
 
-    from gitmv.config import has_url_password, is_secret, redact_url
-    from gitmv.remote import check_name, check_protocol, normalize_options
-    from gitmv.remoteopts import check_url
+    from gitmv.base.config import has_url_password, is_secret, redact_url
+    from gitmv.remotes.options import check_url
+    from gitmv.remotes.remote import check_name, check_protocol, normalize_options
 
     check_name(name)
     check_url(url, cwd=Path(repo.cwd), root=repo.root, git_dir=repo.paths.common_dir)
@@ -138,7 +138,7 @@ def _parse_option(text: str) -> tuple[str, object]:
 @remote_app.command("list")
 def remote_list(json_out: Json = False) -> None:
     """List remotes; the default is marked. Secret option values are never shown."""
-    from gitmv.config import redact_url
+    from gitmv.base.config import redact_url
 
     repo = open_repo()
     default = repo.config.get("core.remote")
@@ -171,7 +171,7 @@ def remote_list(json_out: Json = False) -> None:
 def _shown(key: str, value: object) -> object:
     """An option as `remote list` may show it: secrets masked, nested mappings
     (`config_kwargs`, `client_kwargs`) masked key by key."""
-    from gitmv.config import redact_option
+    from gitmv.base.config import redact_option
 
     if isinstance(value, dict):
         return {str(k): _shown(str(k), v) for k, v in value.items()}
@@ -251,8 +251,10 @@ def push(
     jobs: Jobs = None,
 ) -> None:
     """Upload the bytes of artifacts to a remote (what it lacks, nothing else)."""
-    from gitmv import git, history, transfer
+    from gitmv.base import git
     from gitmv.ops.session import open_session  # the remote stack: imported on use
+    from gitmv.repo import history
+    from gitmv.transfer import engine as transfer
 
     repo = open_repo(hooks="install")
     if (all_refs or revs) and paths:
@@ -296,7 +298,7 @@ def pull(
     jobs: Jobs = None,
 ) -> None:
     """Fetch, then check out: make the work tree's artifacts match their pointers."""
-    from gitmv.workspace import CheckoutOnArrival
+    from gitmv.workspace.tree import CheckoutOnArrival
 
     repo = open_repo(hooks="install")
     pointers = _work_tree(repo, paths or [])
@@ -322,8 +324,8 @@ def _checkout_healing(
 ) -> CheckoutReport:
     """Pull's checkout: a cache object that fails its hash as it is checked out is
     quarantined (`Cache.materialize`); fetch it again and check out once more."""
-    from gitmv.cache import CorruptObject
-    from gitmv.workspace import checkout
+    from gitmv.store.cache import CorruptObject
+    from gitmv.workspace.tree import checkout
 
     try:
         report = checkout(repo, paths, done=done)
@@ -348,8 +350,8 @@ def _fetch(
     pointers: list[tuple[str, Pointer]] | None = None,
     cached: Callable[[Oid], None] | None = None,
 ) -> TransferResult:
-    from gitmv import transfer
     from gitmv.ops.session import open_session  # the remote stack: imported on use
+    from gitmv.transfer import engine as transfer
 
     if pointers is None:
         pointers = _work_tree(repo, paths) if rev is None else _at_rev(repo, rev, paths)
@@ -360,15 +362,15 @@ def _fetch(
 
 
 def _at_rev(repo: Repo, rev: str, paths: Sequence[str]) -> list[tuple[str, Pointer]]:
-    from gitmv.listing import pointers_at
-    from gitmv.workspace import select
+    from gitmv.repo.listing import pointers_at
+    from gitmv.workspace.tree import select
 
     at_rev = pointers_at(repo, rev)
     return [(a, at_rev[a]) for a in select(repo, sorted(at_rev), paths)]
 
 
 def _work_tree(repo: Repo, paths: Sequence[str]) -> list[tuple[str, Pointer]]:
-    from gitmv.workspace import collect
+    from gitmv.workspace.tree import collect
 
     return collect(repo, paths)
 
@@ -481,7 +483,7 @@ def verify(
     json_out: Json = False,
 ) -> None:
     """Re-hash the cache; with --remote, check the remote holds what HEAD needs."""
-    from gitmv import maintenance
+    from gitmv.ops import verify as maintenance
     from gitmv.ops.session import open_session  # the remote stack: imported on use
 
     repo = open_repo()

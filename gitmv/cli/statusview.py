@@ -12,19 +12,19 @@ from typing import TYPE_CHECKING, Any
 from gitmv.cli.render import echo, emit_json
 
 if TYPE_CHECKING:
-    from gitmv.conflicts import PointerConflict, Side
-    from gitmv.errors import PointerError
-    from gitmv.repo import Repo
-    from gitmv.workspace import ArtifactStatus
+    from gitmv.base.errors import PointerError
+    from gitmv.repo.context import Repo
+    from gitmv.workspace.conflicts import PointerConflict, Side
+    from gitmv.workspace.tree import ArtifactStatus
 
 DEFAULT_REMOTE = ":default:"  # `--remote` with no NAME (see gitmv.cli._default_remote_flag)
 
 
 def show(paths: list[str], remote: str | None, json_out: bool) -> None:
+    from gitmv.base.errors import PointerError
     from gitmv.cli import autohooks
-    from gitmv.errors import PointerError
-    from gitmv.repo import Repo
-    from gitmv.workspace import status as artifact_status
+    from gitmv.repo.context import Repo
+    from gitmv.workspace.tree import status as artifact_status
 
     repo = Repo.open()
     autohooks.check(repo)
@@ -79,8 +79,8 @@ def _with_not_pushed(repo: Repo, results: list[Any], remote: str | None) -> list
     import dataclasses
 
     from gitmv.ops.session import open_session  # the remote stack: only with --remote
-    from gitmv.transfer import not_pushed
-    from gitmv.workspace import read_pointer
+    from gitmv.transfer.engine import not_pushed
+    from gitmv.workspace.tree import read_pointer
 
     pointers = {r.path: read_pointer(repo, r.path) for r in results}
     missing = not_pushed(open_session(repo, remote).remote, pointers)
@@ -100,8 +100,8 @@ def _around_conflicts(
     Only reached mid-merge or when a pointer fails to parse, so a clean status asks git
     nothing more.
     """
-    from gitmv.conflicts import pointer_conflicts
-    from gitmv.workspace import select, status_of, tracked
+    from gitmv.workspace.conflicts import pointer_conflicts
+    from gitmv.workspace.tree import select, status_of, tracked
 
     conflicts = pointer_conflicts(repo)
     chosen = select(repo, tracked(repo), paths)

@@ -10,9 +10,9 @@ from gitmv import __version__
 from gitmv.cli._app import app, echo, emit_json, human_size, warn
 
 if TYPE_CHECKING:
-    from gitmv.pointer import Pointer
-    from gitmv.repo import Repo
-    from gitmv.workspace import CheckoutReport
+    from gitmv.repo.context import Repo
+    from gitmv.store.pointer import Pointer
+    from gitmv.workspace.tree import CheckoutReport
 
 # Typer reads these annotations at run time: keep `Optional`/`List` spelled out.
 
@@ -40,7 +40,7 @@ def open_repo(
 ) -> Repo:
     """The repository; `hooks`: a writing command installs missing git hooks ("install"),
     a read-only one warns while they are missing ("warn"); see gitmv.cli.autohooks."""
-    from gitmv.repo import Repo
+    from gitmv.repo.context import Repo
 
     repo = Repo.open(require_init=require_init)
     if hooks is not None:
@@ -58,14 +58,14 @@ def init(
     ] = None,
 ) -> None:
     """Set up gitmv in this git repository."""
-    from gitmv import repo as repo_module
+    from gitmv.repo import context as repo_module
 
     repo, created = repo_module.init()
     union = _union_merge_gitignores(repo)
     if remote:
-        from gitmv import git
+        from gitmv.base import git
+        from gitmv.base.config import PROJECT_FILE
         from gitmv.cli import remotes
-        from gitmv.config import PROJECT_FILE
 
         remotes.add_remote(repo, "origin", remote, default=True, local=False, options=[])
         git.stage(repo.root, [PROJECT_FILE.as_posix()])
@@ -85,7 +85,8 @@ def init(
 
 def _union_merge_gitignores(repo: Repo) -> bool:
     """Two branches that each add an artifact to one folder then merge without a conflict."""
-    from gitmv import git, gitattributes
+    from gitmv.base import git
+    from gitmv.repo import gitattributes
 
     with repo.lock():
         if not gitattributes.ensure_union_merge(repo.root):
@@ -96,7 +97,7 @@ def _union_merge_gitignores(repo: Repo) -> bool:
 
 def install_hooks(repo: Repo, install: bool = True) -> None:
     """Install the hooks, or (`--no-hooks`) record that commands must not install them here."""
-    from gitmv import hookinstall
+    from gitmv.hooks import install as hookinstall
 
     if install:
         hookinstall.install(repo)
@@ -138,8 +139,8 @@ def add(
     an artifact with a meta block is described afresh: params, metrics and inputs are not
     carried over unless given again, or with --keep-meta.
     """
-    from gitmv import lineage
-    from gitmv.workspace import add as add_paths
+    from gitmv.registry import lineage
+    from gitmv.workspace.tree import add as add_paths
 
     repo = open_repo(hooks="install")
     options = lineage.MetaOptions(
@@ -185,7 +186,7 @@ def checkout(
     ] = False,
 ) -> None:
     """Make the work tree match the pointers, from the cache."""
-    from gitmv.workspace import checkout as do_checkout
+    from gitmv.workspace.tree import checkout as do_checkout
 
     repo = open_repo(hooks="install")
     report = do_checkout(repo, paths or [], rev=rev, force=force)
@@ -220,7 +221,7 @@ def ls_command(
     json_out: Json = False,
 ) -> None:
     """List tracked artifacts."""
-    from gitmv.listing import pointers
+    from gitmv.repo.listing import pointers
 
     repo = open_repo(hooks="warn")
     found = pointers(repo, rev)
@@ -260,7 +261,7 @@ def diff_command(
     json_out: Json = False,
 ) -> None:
     """Show which artifacts changed between two commits (or a commit and the work tree)."""
-    from gitmv.listing import diff
+    from gitmv.repo.listing import diff
 
     repo = open_repo(hooks="warn")
     changes = diff(repo, rev_a, rev_b)

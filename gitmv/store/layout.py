@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gitmv.errors import GitmvError
-from gitmv.hashing import ALGORITHMS, Oid
+from gitmv.base.errors import GitmvError
+from gitmv.store.hashing import ALGORITHMS, Oid
 
 LIST_SUFFIX = ".chunks"  # a chunk list sits beside where the whole object would
 CHUNKS_DIR = "chunks"  # chunks live in their own tree: they are no objects of their own

@@ -12,9 +12,8 @@ import sys
 import time
 from pathlib import Path
 
-from gitmv import chunking
-from gitmv.hashing import Oid, hash_bytes
-from gitmv.store import layout
+from gitmv.store import chunking, layout
+from gitmv.store.hashing import Oid, hash_bytes
 from tests.helpers import assert_clean_error, git, gitmv
 
 CACHE = Path(".git/gitmv/cache")

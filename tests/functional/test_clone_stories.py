@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from gitmv import hooks
+from gitmv.ops import hooks
 from tests.helpers import git, gitmv
 
 INSTALLED = "gitmv: installed git hooks"

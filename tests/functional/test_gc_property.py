@@ -28,15 +28,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gitmv import git as gitcmd
-from gitmv import history, retention, transfer, workspace
+from gitmv.base import git as gitcmd
 from gitmv.cli.remotes import add_remote
-from gitmv.hashing import Oid, hash_bytes
+from gitmv.ops import gc as retention
 from gitmv.ops.session import open_session
-from gitmv.pointer import Pointer
-from gitmv.repo import Repo
-from gitmv.repo import init as gitmv_init
+from gitmv.repo import history
+from gitmv.repo.context import Repo
+from gitmv.repo.context import init as gitmv_init
 from gitmv.store import layout
+from gitmv.store.hashing import Oid, hash_bytes
+from gitmv.store.pointer import Pointer
+from gitmv.transfer import engine as transfer
+from gitmv.workspace import tree as workspace
 
 BRANCHES = ("main", "b1", "b2")
 Step = tuple[str, str]  # (operation, branch name or "")

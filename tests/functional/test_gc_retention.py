@@ -8,8 +8,8 @@ import random
 import time
 from pathlib import Path
 
-from gitmv.hashing import Oid, hash_bytes
 from gitmv.store import layout
+from gitmv.store.hashing import Oid, hash_bytes
 from tests.helpers import assert_clean_error, cached_oids, git, gitmv
 from tests.servers import Server
 

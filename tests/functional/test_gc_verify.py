@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from gitmv.hashing import Oid, hash_bytes
 from gitmv.store import layout
+from gitmv.store.hashing import Oid, hash_bytes
 from tests.helpers import assert_clean_error, cached_oids, git, gitmv
 
 CACHE = Path(".git/gitmv/cache")
@@ -168,7 +168,7 @@ def chunks_on(store: Path) -> set[str]:
 
 
 def list_of(store: Path, oid: Oid) -> set[str]:
-    from gitmv import chunking
+    from gitmv.store import chunking
 
     data = (store / layout.list_key(oid)).read_bytes()
     return {c.oid.hex for c in chunking.decode_list(data, "list")}
@@ -177,7 +177,7 @@ def list_of(store: Path, oid: Oid) -> set[str]:
 def test_gc_on_a_remote_keeps_the_chunks_kept_objects_are_made_of(
     repo: Path, tmp_path: Path
 ) -> None:
-    from gitmv import chunking
+    from gitmv.store import chunking
 
     store = chunked_project(repo, tmp_path)
     base = random.Random(1).randbytes(3 * MIB)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from gitmv import hooks
+from gitmv.ops import hooks
 from tests.helpers import git, gitmv
 
 PROJECT = Path(__file__).resolve().parents[2]

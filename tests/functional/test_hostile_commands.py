@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gitmv.pointer import MAX_SIZE
+from gitmv.store.pointer import MAX_SIZE
 from tests.faults import StoreAudit, digest, gitmv_argv
 from tests.helpers import git, gitmv, snapshot
 

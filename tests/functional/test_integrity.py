@@ -111,7 +111,7 @@ def test_a_corrupt_file_of_a_folder_is_named_and_not_placed(repo: Path) -> None:
         (repo / "data" / f"f{i:02d}.bin").write_bytes(rng.randbytes(5000 + i))
     gitmv(repo, "add", "data")
     victim = (repo / "data/f07.bin").read_bytes()
-    from gitmv.hashing import hash_bytes
+    from gitmv.store.hashing import hash_bytes
 
     oid = str(hash_bytes(victim))
     _flip_byte(_object(repo, oid), 10)

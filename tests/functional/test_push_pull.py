@@ -12,10 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from gitmv import chunking
-from gitmv.atomic import is_temp_name
-from gitmv.hashing import Oid, hash_file, new_hasher
-from gitmv.store import layout
+from gitmv.base.atomic import is_temp_name
+from gitmv.store import chunking, layout
+from gitmv.store.hashing import Oid, hash_file, new_hasher
 from tests.helpers import assert_clean_error, git, gitmv
 from tests.servers import Server, closed_port, s3_put
 

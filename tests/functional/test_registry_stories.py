@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from gitmv import api
-from gitmv.errors import GitmvError, IntegrityError
+from gitmv.base.errors import GitmvError, IntegrityError
 from gitmv.store import layout
 from tests.helpers import assert_clean_error, git, gitmv, snapshot, tool
 
@@ -462,8 +462,8 @@ def test_a_registry_gto_wrote_reads_the_same_in_gitmv(repo: Path) -> None:
 
 def test_api_open_streams_a_version_stored_as_chunks(project: Path, tmp_path: Path) -> None:
     """A remote may hold a large file as a chunk list plus chunks (DESIGN 3.1)."""
-    from gitmv import chunking
-    from gitmv.hashing import hash_bytes
+    from gitmv.store import chunking
+    from gitmv.store.hashing import hash_bytes
 
     repo = project
     data = bytes(range(256)) * 40

@@ -126,7 +126,7 @@ def test_status_answers_on_a_completely_full_disk(small_fs: Path) -> None:
 _HOLD = """
 import sys, time
 from pathlib import Path
-from gitmv.repo import Repo
+from gitmv.repo.context import Repo
 with Repo.open(Path(sys.argv[1])).lock():
     print("held", flush=True)
     time.sleep(600)

@@ -338,8 +338,8 @@ def test_add_of_tracked_and_untracked_paths_together_stages_everything(repo: Pat
 
 
 def test_a_new_meta_value_on_unchanged_bytes_is_a_change(repo: Path) -> None:
-    from gitmv.repo import Repo
-    from gitmv.workspace import add
+    from gitmv.repo.context import Repo
+    from gitmv.workspace.tree import add
 
     (repo / "m.bin").write_bytes(b"hi")
     handle = Repo.open(repo)
@@ -440,7 +440,7 @@ def test_add_records_the_folder_fingerprint_for_the_next_status(repo: Path) -> N
 
 
 def test_the_find_stamp_sees_every_kind_of_change(repo: Path) -> None:
-    from gitmv import scan
+    from gitmv.workspace import scan
 
     make_folder(repo / "data", {"a": b"1", "sub/b": b"2"})
     first = scan.quick_stamp(repo / "data")

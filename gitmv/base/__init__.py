@@ -1,0 +1,1 @@
+"""Foundations: errors, layered config, every git call, atomic publish, fast copy, YAML."""

@@ -1,0 +1,531 @@
+"""Every call of the git binary goes through here: one small typed function per question.
+
+gitmv calls `git` directly rather than through GitPython: importing GitPython costs
+~75 ms, over a third of the budget for a clean `gitmv status`, and every question
+here is one plumbing command.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from gitmv.base.errors import GitmvError, NotARepository
+
+POINTER_GLOB = "*.gmv"
+
+
+@dataclass(frozen=True)
+class RepoPaths:
+    root: Path  # the work tree's top folder
+    git_dir: Path  # this worktree's git dir
+    common_dir: Path  # shared by all worktrees: the cache lives below it
+    # where git runs hooks from (`core.hooksPath` honoured): asked in the same rev-parse,
+    # so that every command can see whether gitmv's hooks are there without a process
+    hooks: Path | None = None
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("GIT_TERMINAL_PROMPT", "0")
+    env["GIT_OPTIONAL_LOCKS"] = "0"  # a read never takes the index lock from a user's git
+    return env
+
+
+# How long a command that writes the index waits for another git process to release it.
+INDEX_LOCK_WAIT = 3.0
+_INDEX_LOCKED = re.compile(r"Unable to create '([^']*index\.lock)': File exists")
+
+
+def run(
+    args: Sequence[str], cwd: Path, *, input: bytes | None = None, check: bool = True
+) -> subprocess.CompletedProcess[bytes]:
+    deadline = time.monotonic() + INDEX_LOCK_WAIT
+    while True:
+        try:
+            proc = subprocess.run(
+                ["git", *args], cwd=cwd, input=input, capture_output=True, env=_env()
+            )
+        except FileNotFoundError:
+            raise GitmvError("git is not installed or not on PATH", hint="install git") from None
+        if proc.returncode == 0 or not check:
+            return proc
+        stderr = proc.stderr.decode(errors="replace")
+        locked = _INDEX_LOCKED.search(stderr)
+        if locked is None:
+            err = stderr.strip().splitlines()
+            raise GitmvError(f"git {args[0]} failed: {err[-1] if err else proc.returncode}")
+        if time.monotonic() > deadline:  # a git running now (a hook's checkout) lets go soon
+            raise GitmvError(
+                f"git {args[0]} failed: the index is locked by {locked.group(1)}",
+                hint="another git process is running in this repository; if none is, "
+                "one was killed: remove that file and run the command again",
+            )
+        time.sleep(0.05)
+
+
+def out(args: Sequence[str], cwd: Path) -> str:
+    return run(args, cwd).stdout.decode("utf-8", errors="surrogateescape")
+
+
+def repo_paths(cwd: Path) -> RepoPaths:
+    proc = run(
+        [
+            "rev-parse",
+            "--path-format=absolute",
+            "--show-toplevel",
+            "--git-dir",
+            "--git-common-dir",
+            "--git-path",
+            "hooks",
+        ],
+        cwd,
+        check=False,
+    )
+    lines = proc.stdout.decode("utf-8", errors="surrogateescape").splitlines()
+    if proc.returncode != 0 or len(lines) != 4:
+        if b"bare" in proc.stderr or (proc.returncode == 0 and len(lines) == 3):
+            raise NotARepository(
+                f"{cwd} is a bare repository", hint="run gitmv inside a work tree (a clone)"
+            )
+        raise NotARepository(
+            f"not a git repository: {cwd}", hint="run `git init` first, or cd into a repository"
+        )
+    root, git_dir, common_dir, hooks = (Path(line) for line in lines)
+    return RepoPaths(root, git_dir, common_dir, hooks)
+
+
+def ls_pointers(root: Path) -> list[str]:
+    """Pointer files in the index or untracked-but-not-ignored, relative to `root`."""
+    args = ["ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", POINTER_GLOB]
+    raw = out(args, root)
+    return sorted({p for p in raw.split("\0") if p.endswith(".gmv")})
+
+
+def ls_tree_pointers(root: Path, rev: str) -> list[tuple[str, str]]:
+    """(path, blob sha) of each pointer file in `rev`'s tree."""
+    raw = out(["ls-tree", "-r", "-z", "--full-tree", rev_commit(root, rev), "--"], root)
+    found = []
+    for record in raw.split("\0"):
+        if not record.endswith(".gmv"):
+            continue
+        meta, _, path = record.partition("\t")
+        mode, kind, sha = meta.split(" ")
+        if kind == "blob" and mode != "120000":
+            found.append((path, sha))
+    return found
+
+
+def read_blobs(root: Path, shas: Iterable[str], limit: int) -> dict[str, bytes | None]:
+    """Blob contents by sha; None for a blob over `limit` bytes."""
+    found = _cat_blobs(root, shas, limit)
+    for sha, (present, _) in found.items():
+        if not present:
+            raise GitmvError(f"git object {sha} is missing")
+    return {sha: body for sha, (_, body) in found.items()}
+
+
+def _cat_blobs(
+    root: Path, specs: Iterable[str], limit: int
+) -> dict[str, tuple[bool, bytes | None]]:
+    """(exists as a blob, contents) for each `sha` or `rev:path`, in two git calls.
+
+    Sizes are asked first (`--batch-check`), so a hostile multi-gigabyte blob posing as a
+    pointer is never read into memory; only blobs within `limit` are fetched.
+    """
+    wanted = list(dict.fromkeys(specs))
+    if not wanted:
+        return {}
+    listing = "".join(s + "\n" for s in wanted).encode()
+    checked = run(["cat-file", "--batch-check"], root, input=listing).stdout.splitlines()
+    found: dict[str, tuple[bool, bytes | None]] = {}
+    small = []
+    for spec, line in zip(wanted, checked, strict=True):
+        header = line.split(b" ")
+        is_blob = len(header) == 3 and header[1] == b"blob"
+        found[spec] = (is_blob, None)
+        if is_blob and int(header[2]) <= limit:
+            small.append(spec)
+    if small:
+        data = run(["cat-file", "--batch"], root, input="".join(s + "\n" for s in small).encode())
+        body_data = data.stdout
+        pos = 0
+        for spec in small:
+            end = body_data.index(b"\n", pos)
+            size = int(body_data[pos:end].split(b" ")[2])
+            found[spec] = (True, body_data[end + 1 : end + 1 + size])
+            pos = end + 1 + size + 1
+    return found
+
+
+def rev_commit(root: Path, rev: str) -> str:
+    proc = run(
+        ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"],
+        root,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise GitmvError(f"unknown revision {rev!r}", hint="name a branch, tag or commit")
+    return proc.stdout.decode().strip()
+
+
+def head_commit(root: Path) -> str | None:
+    proc = run(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], root, check=False)
+    return proc.stdout.decode().strip() if proc.returncode == 0 else None
+
+
+def is_dirty(root: Path) -> bool:
+    return bool(out(["status", "--porcelain", "--untracked-files=no"], root).strip())
+
+
+def stage(root: Path, paths: Sequence[str]) -> None:
+    if paths:
+        run(["add", "-f", "--", *paths], root)  # a pointer is staged even in an ignored folder
+
+
+def untrack(root: Path, paths: Sequence[str]) -> list[str]:
+    """Remove `paths` from the index (not the disk) where git tracks them; return those."""
+    if not paths:
+        return []
+    tracked = out(["ls-files", "-z", "--cached", "--", *paths], root).split("\0")
+    tracked = [p for p in tracked if p]
+    if tracked:
+        run(["rm", "-r", "-q", "--cached", "--", *tracked], root)
+    return tracked
+
+
+def config_get(root: Path, key: str) -> str | None:
+    proc = run(["config", "--get", key], root, check=False)
+    return proc.stdout.decode().strip() if proc.returncode == 0 else None
+
+
+# -- reachability (gc, verify) ---------------------------------------------------------------
+
+
+def ref_commits(root: Path) -> list[str]:
+    """The commit every ref names (branches, tags peeled, remote-tracking branches, stash)."""
+    fmt = "%(objectname) %(objecttype) %(*objectname) %(*objecttype)"
+    commits = []
+    for line in out(["for-each-ref", f"--format={fmt}"], root).splitlines():
+        sha, kind, peeled, peeled_kind = [*line.split(" "), "", "", ""][:4]
+        if kind == "commit":
+            commits.append(sha)
+        elif kind == "tag" and peeled_kind == "commit":
+            commits.append(peeled)
+    return sorted(set(commits))
+
+
+@dataclass(frozen=True)
+class Worktree:
+    path: Path
+    head: str | None  # None before the first commit
+    present: bool  # False when its folder is gone (`git worktree prune` would drop it)
+
+
+def worktrees(root: Path) -> list[Worktree]:
+    """Every worktree of the repository (the main one first), with its HEAD commit."""
+    found: list[Worktree] = []
+    path: Path | None = None
+    head: str | None = None
+    bare = False
+    for line in [*out(["worktree", "list", "--porcelain"], root).splitlines(), ""]:
+        if line.startswith("worktree "):
+            path, head, bare = Path(line[len("worktree ") :]), None, False
+        elif line.startswith("HEAD "):
+            sha = line[len("HEAD ") :]
+            head = None if set(sha) == {"0"} else sha
+        elif line == "bare":
+            bare = True
+        elif not line and path is not None:
+            if not bare:
+                found.append(Worktree(path, head, path.is_dir()))
+            path = None
+    return found
+
+
+def index_pointers(worktree: Path) -> list[tuple[str, str]]:
+    """(path, blob sha) of each pointer file staged in `worktree`'s index."""
+    raw = out(["ls-files", "-s", "-z", "--", POINTER_GLOB], worktree)
+    found = []
+    for record in raw.split("\0"):
+        meta, _, path = record.partition("\t")
+        if path.endswith(".gmv") and meta and not meta.startswith("120000"):
+            found.append((path, meta.split(" ")[1]))
+    return found
+
+
+# -- registry tags ---------------------------------------------------------------------------
+
+# One record per tag, fields NUL-separated (git messages and names never hold NUL).
+_TAG_FIELDS = (
+    "%(refname:strip=2)",
+    "%(objecttype)",
+    "%(objectname)",
+    "%(*objecttype)",
+    "%(*objectname)",
+    "%(taggername)",
+    "%(taggeremail:trim)",
+    "%(taggerdate:raw)",
+    "%(contents:subject)",
+    "%(contents:body)",
+    "%(contents:signature)",
+)
+
+
+@dataclass(frozen=True)
+class TagRecord:
+    """A tag as `for-each-ref` reports it. `commit` is what it points at, peeled once;
+    a lightweight tag has no tagger, date or message."""
+
+    name: str
+    annotated: bool
+    commit: str | None  # None when the tag does not lead to a commit
+    tagger_name: str = ""
+    tagger_email: str = ""
+    timestamp: int = 0  # seconds since the epoch
+    utc_offset: str = "+0000"  # as git wrote it
+    subject: str = ""
+    body: str = ""
+    signed: bool = False
+
+
+def tag_records(root: Path) -> list[TagRecord]:
+    """Every tag of the repository, read in one `git for-each-ref` call."""
+    fmt = "%00".join(_TAG_FIELDS) + "%00"
+    raw = out(["for-each-ref", f"--format={fmt}", "refs/tags"], root)
+    fields = raw.split("\0")
+    width = len(_TAG_FIELDS)
+    records = []
+    for start in range(0, len(fields) - width + 1, width):
+        row = fields[start : start + width]
+        name = row[0].lstrip("\n")  # the line break git puts after the previous record
+        kind, target, peeled_kind, peeled = row[1:5]
+        if kind != "tag":
+            records.append(TagRecord(name, False, target if kind == "commit" else None))
+            continue
+        seconds, _, offset = row[7].partition(" ")
+        records.append(
+            TagRecord(
+                name,
+                True,
+                peeled if peeled_kind == "commit" else None,
+                row[5],
+                row[6],
+                int(seconds) if seconds.lstrip("-").isdigit() else 0,
+                offset or "+0000",
+                row[8],
+                row[9].rstrip("\n"),
+                bool(row[10]),
+            )
+        )
+    return records
+
+
+def create_annotated_tag(root: Path, name: str, commit: str, message: str) -> None:
+    """`git tag -a`: git fills in the tagger and date, and signs when `tag.gpgSign` is set."""
+    proc = run(
+        ["tag", "-a", "--cleanup=whitespace", "-F", "-", "--", name, commit],
+        root,
+        input=message.encode(),
+        check=False,
+    )
+    if proc.returncode != 0:
+        err = proc.stderr.decode(errors="replace").strip()
+        if "tell me who you are" in err or "empty ident" in err or "auto-detect" in err:
+            raise GitmvError(
+                f"cannot create tag {name}: git does not know who you are",
+                hint='run: git config user.name "Your Name" && git config user.email YOU@HOST',
+            )
+        if "already exists" in err:
+            raise GitmvError(
+                f"tag {name} already exists",
+                hint="another registry event got there first; run the command again",
+            )
+        lines = err.splitlines()
+        raise GitmvError(f"cannot create tag {name}: {lines[-1] if lines else proc.returncode}")
+
+
+def read_paths_at(root: Path, specs: Iterable[str], limit: int) -> dict[str, bytes | None]:
+    """Contents of `rev:path` blobs; None where absent, not a blob, or oversized."""
+    return {spec: body for spec, (_, body) in _cat_blobs(root, specs, limit).items()}
+
+
+# -- questions the hooks ask -------------------------------------------------------------------
+
+
+def hooks_dir(root: Path) -> Path:
+    """Where git runs hooks from: `core.hooksPath` when set, else `<common dir>/hooks`."""
+    return Path(out(["rev-parse", "--path-format=absolute", "--git-path", "hooks"], root).strip())
+
+
+def commit_or_none(root: Path, rev: str) -> str | None:
+    """`rev` as a commit sha, or None when it names no commit (ORIG_HEAD before any merge)."""
+    proc = run(["rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], root, check=False)
+    return proc.stdout.decode().strip() if proc.returncode == 0 else None
+
+
+def is_ancestor(root: Path, ancestor: str, descendant: str) -> bool:
+    return (
+        run(["merge-base", "--is-ancestor", ancestor, descendant], root, check=False).returncode
+        == 0
+    )
+
+
+def changed_pointer_files(root: Path, old: str, new: str) -> list[str]:
+    """Pointer files added, changed or removed between two commits (plumbing: no user config)."""
+    args = ["diff-tree", "-r", "-z", "--name-only", "--no-renames", old, new, "--", POINTER_GLOB]
+    return [p for p in out(args, root).split("\0") if p.endswith(".gmv")]
+
+
+def staged_pointer_files(root: Path) -> list[str]:
+    """Pointer files whose staged version differs from HEAD's (what a squash merge changed)."""
+    args = ["diff-index", "--cached", "-z", "--name-only", "--no-renames", "HEAD", "--"]
+    return [p for p in out([*args, POINTER_GLOB], root).split("\0") if p.endswith(".gmv")]
+
+
+def commits_not_on(
+    root: Path, tips: Sequence[str], exclude: Sequence[str], remote: str
+) -> list[str]:
+    """Commits reachable from `tips` but from neither `exclude` nor `refs/remotes/<remote>/`.
+
+    `--ignore-missing` because a remote sha git reports may be a commit we never fetched.
+    """
+    if not tips:
+        return []
+    args = ["rev-list", "--ignore-missing", *tips, *(f"^{sha}" for sha in exclude)]
+    return out([*args, "--not", f"--remotes={remote}"], root).split()
+
+
+def pointer_blobs_in(root: Path, commits: Sequence[str]) -> list[tuple[str, str, str]]:
+    """(commit, path, blob sha) of each pointer file that `commits` add or change.
+
+    One `diff-tree --stdin` for all commits; `-m` so a merge that changes a pointer
+    (a resolved conflict) is seen too, `--root` so a first commit is.
+    """
+    if not commits:
+        return []
+    args = ["diff-tree", "--stdin", "-m", "-r", "--root", "-z", "--no-renames", "--no-abbrev"]
+    args += ["--diff-filter=d", "--", POINTER_GLOB]
+    raw = run(args, root, input="".join(c + "\n" for c in commits).encode()).stdout
+    found = []
+    commit = ""
+    tokens = raw.decode("utf-8", errors="surrogateescape").split("\0")
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if token.startswith(":"):
+            _, new_mode, _, new_sha, _ = token[1:].split(" ")
+            path = tokens[i + 1]
+            if new_mode in ("100644", "100755") and path.endswith(".gmv"):
+                found.append((commit, path, new_sha))
+            i += 2
+        else:
+            commit = token.strip() or commit
+            i += 1
+    return found
+
+
+def global_config_get(key: str) -> str | None:
+    proc = run(["config", "--global", "--get", key], Path.cwd(), check=False)
+    return proc.stdout.decode().strip() if proc.returncode == 0 else None
+
+
+def global_config_set(key: str, value: str) -> None:
+    run(["config", "--global", key, value], Path.cwd())
+
+
+def global_config_unset(key: str) -> None:
+    run(["config", "--global", "--unset", key], Path.cwd(), check=False)
+
+
+def changed_paths(root: Path) -> list[str]:
+    """Tracked paths whose index or work tree differs from HEAD (untracked files aside)."""
+    raw = out(["status", "--porcelain", "-z", "--untracked-files=no"], root)
+    records = raw.split("\0")
+    paths = []
+    skip = False
+    for record in records:
+        if skip:  # the old name of a rename or copy
+            skip = False
+            continue
+        if len(record) < 4:
+            continue
+        paths.append(record[3:])
+        skip = "R" in record[:2] or "C" in record[:2]
+    return paths
+
+
+def tracked_files(root: Path, paths: Sequence[str]) -> list[str]:
+    """The files git tracks at or below `paths` (a checkout must never delete those)."""
+    if not paths:
+        return []
+    literal = [f":(literal){p}" for p in paths]  # an artifact named `m[1].pt` is no glob
+    return [p for p in out(["ls-files", "-z", "--cached", "--", *literal], root).split("\0") if p]
+
+
+def merge_base(root: Path, a: str, b: str) -> str | None:
+    proc = run(["merge-base", a, b], root, check=False)
+    sha = proc.stdout.decode().strip()
+    return sha if proc.returncode == 0 and sha else None
+
+
+# -- history (gc retention, push --all / --rev) ------------------------------------------------
+
+# rev-list arguments naming every commit gc must respect: every ref (branches, tags, remote-
+# tracking branches, the stash, registry tags) and every reflog entry (a deleted branch's
+# commits stay in HEAD's reflog until git itself expires them).
+ALL_HISTORY = ("--all", "--reflog")
+LOCAL_BRANCHES_AND_TAGS = ("--branches", "--tags")
+
+
+def history_pointer_blobs(root: Path, revs: Sequence[str]) -> list[tuple[str, str]]:
+    """(path, blob sha) of every distinct pointer blob in the trees of the commits reachable
+    from `revs` (rev-list arguments, or commit shas resolved by the caller).
+
+    One `git rev-list --objects` pass for the whole history: git visits each tree once, so
+    the cost grows with the number of distinct trees and blobs, not with commits x files.
+    A blob seen under two paths is listed once (under the first path git meets). A tree
+    named `*.gmv` may be listed too (no `--filter=object:type=blob`: that needs git 2.32);
+    readers skip what is not a blob.
+    """
+    if not revs:
+        return []
+    args = ["rev-list", "--objects", "--ignore-missing", *revs]
+    raw = out([*args, "--"], root)
+    found = []
+    for line in raw.splitlines():
+        sha, sep, path = line.partition(" ")
+        if sep and path.endswith(".gmv"):
+            found.append((path, sha))
+    return found
+
+
+def rev_list(root: Path, revs: Sequence[str]) -> list[str]:
+    """The commits reachable from `revs`, newest first."""
+    if not revs:
+        return []
+    return out(["rev-list", "--ignore-missing", *revs, "--"], root).split()
+
+
+def unmerged_pointers(root: Path) -> list[tuple[int, str, str]]:
+    """(stage, blob sha, path) of each pointer file a merge left unmerged (`ls-files -u`):
+    stage 1 is the common base, 2 ours, 3 theirs."""
+    raw = out(["ls-files", "-u", "-z", "--", POINTER_GLOB], root)
+    found = []
+    for record in raw.split("\0"):
+        meta, _, path = record.partition("\t")
+        if not path.endswith(".gmv"):
+            continue
+        _mode, sha, stage = meta.split(" ")
+        found.append((int(stage), sha, path))
+    return found
+
+
+def is_ignored(root: Path, path: str) -> bool:
+    """Whether git ignores `path` (root-relative); a tracked file never is."""
+    return run(["check-ignore", "-q", "--", path], root, check=False).returncode == 0

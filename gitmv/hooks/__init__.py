@@ -1,0 +1,1 @@
+"""The install side of git hooks: shim text, chaining, install and uninstall."""

@@ -1,0 +1,1 @@
+"""The model registry: GTO tags, events, versions and stages, lineage, compare."""

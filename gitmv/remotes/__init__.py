@@ -1,0 +1,1 @@
+"""Storage backends: remote specs and options, the folder backend, fsspec (S3, GCS)."""

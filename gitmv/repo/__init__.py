@@ -1,0 +1,1 @@
+"""The repository: the Repo context, pointers read from git, history, .gitattributes."""

@@ -1,0 +1,437 @@
+"""The local object store: content-addressed, read-only files published atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import BinaryIO
+
+from gitmv.base import atomic
+from gitmv.base.atomic import is_temp_name, temp_name, temp_str
+from gitmv.base.errors import GitmvError, IntegrityError
+from gitmv.base.fastcopy import copy_fd
+from gitmv.store.hashing import ALGORITHMS, Oid, copy_and_hash, hash_bytes, hash_fd, hash_file
+from gitmv.store.layout import object_key, parse_object_key
+
+LINK_TYPES = ("reflink", "copy", "hardlink", "symlink")
+_FICLONE = 0x40049409
+_READ_ONLY = 0o444
+QUARANTINE = "quarantine"
+_BATCH = 256  # small objects published per syncfs (`Cache._flush`)
+
+
+class CorruptObject(IntegrityError):
+    """A cache object whose bytes do not hash to its name: moved to quarantine."""
+
+    def __init__(self, message: str, hint: str, oid: Oid) -> None:
+        super().__init__(message, hint)
+        self.oid = oid
+
+
+class Cache:
+    """Objects at `<root>/<object_key>` (store/layout.py); never overwritten, never edited."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._root_str = str(root)
+        self._made_dirs: set[str] = set()
+        self._reflink_refused = False
+        # a folder of small files: objects are synced once, by `sync_all`, not one by one
+        self.defer_sync = False
+        self._pending: list[tuple[str, str]] = []
+        self._pending_lock = threading.Lock()
+        self.quarantined: list[Oid] = []  # by this process: pull fetches them again
+
+    def path(self, oid: Oid) -> Path:
+        return self.root / object_key(oid)
+
+    def has(self, oid: Oid) -> bool:
+        return os.path.exists(f"{self._root_str}/{object_key(oid)}")  # no pathlib: once per file
+
+    def _tmp_str(self) -> str:
+        if "tmp" not in self._made_dirs:
+            self._tmp()
+        return os.path.join(self._root_str, "tmp")
+
+    def _tmp(self) -> Path:
+        tmp = self.root / "tmp"
+        if "tmp" not in self._made_dirs:
+            tmp.mkdir(parents=True, exist_ok=True)
+            self._made_dirs.add("tmp")
+            self.sweep_tmp()
+        return tmp
+
+    def sweep_tmp(self) -> None:
+        """Remove what killed writers left in `tmp/` (partial objects of a killed add or
+        fetch): once per process, one scandir, by the first command that writes there."""
+        if "swept" in self._made_dirs:
+            return
+        self._made_dirs.add("swept")
+        with contextlib.suppress(FileNotFoundError), os.scandir(self.root / "tmp") as entries:
+            atomic.sweep([e.path for e in entries if is_temp_name(e.name)])
+
+    def _publish(self, tmp: Path | str, oid: Oid, synced: bool = False) -> None:
+        final = os.path.join(self._root_str, object_key(oid))
+        parent = os.path.dirname(final)
+        if parent not in self._made_dirs:
+            os.makedirs(parent, exist_ok=True)
+            self._made_dirs.add(parent)
+        if os.path.exists(final):
+            os.unlink(tmp)  # immutable: the object already there is the same bytes
+        else:
+            atomic.publish(tmp, final, synced=synced)
+
+    def _full(self, exc: OSError, needed: int | None = None) -> GitmvError:
+        return atomic.no_space_error(exc, self.root, needed)
+
+    def add_file(self, src: Path, algorithm: str) -> tuple[Oid, int]:
+        """Hash `src` and store a copy of it, in one read pass. Returns its oid and size."""
+        try:
+            tmp = temp_name(self._tmp() / "obj")
+            fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, _READ_ONLY)  # read: to hash
+        except OSError as exc:
+            if atomic.is_no_space(exc):
+                raise self._full(exc, _size_of(src)) from None
+            raise
+        try:
+            try:
+                # one fsync per object (not per write), beside the hashing pass
+                oid, size = copy_and_hash(src, fd, algorithm, sync=atomic.fsync_enabled())
+            finally:
+                os.close(fd)
+            self._publish(tmp, oid, synced=True)
+        except BaseException as exc:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            if atomic.is_no_space(exc):
+                assert isinstance(exc, OSError)
+                raise self._full(exc, _size_of(src)) from None
+            raise
+        return oid, size
+
+    def add_small(self, data: bytes, algorithm: str) -> Oid:
+        """Store bytes already in memory (manifests, small files): skip the write if present.
+
+        This runs once per file of a 20,000-file folder, so it counts system calls: plain
+        strings, a temp name from a counter rather than the random source, one existence
+        check, and a publish by rename (the object was just checked absent; two writers
+        racing here write the same bytes, so either rename leaves the right object).
+        """
+        oid = hash_bytes(data, algorithm)
+        final = os.path.join(self._root_str, object_key(oid))
+        parent = os.path.dirname(final)
+        if os.path.exists(final):
+            return oid
+        if parent not in self._made_dirs:
+            os.makedirs(parent, exist_ok=True)
+            self._made_dirs.add(parent)
+        tmp = temp_str(os.path.join(self._tmp_str(), "obj"))
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _READ_ONLY)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+                deferred = self.defer_sync and atomic.fsync_enabled()
+                if not deferred:
+                    atomic.sync_fd(fd)
+            finally:
+                os.close(fd)
+            if deferred:
+                with self._pending_lock:
+                    self._pending.append((tmp, final))  # renamed by `_flush` or `sync_all`
+                    full = len(self._pending) >= _BATCH
+                if full:
+                    self._flush()
+            else:
+                atomic.publish(tmp, final, synced=True)
+        except BaseException as exc:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            if atomic.is_no_space(exc):
+                assert isinstance(exc, OSError)
+                raise self._full(exc, len(data)) from None
+            raise
+        return oid
+
+    def sync_all(self) -> None:
+        """Publish the small objects still pending from `defer_sync`, and make every rename
+        durable (the caller writes a pointer next, which makes them needed)."""
+        self.defer_sync = False
+        if self._flush():
+            atomic.syncfs(self._root_str)
+
+    def _flush(self) -> bool:
+        """Publish a batch of small objects written while `defer_sync` was on: one
+        syncfs(2) of the cache's file system makes their bytes durable, then they are
+        renamed into place. One call per batch instead of two fsyncs per file
+        (docs/reliability.md has the figures); a power cut leaves temp files (swept
+        later), never an object's name over unwritten bytes. In batches, so a killed
+        fetch or add keeps most of what it wrote. Whether there was anything."""
+        with self._pending_lock:
+            pending, self._pending = self._pending, []
+        if not pending:
+            return False
+        try:
+            atomic.syncfs(self._root_str)
+            for tmp, final in pending:
+                if os.path.exists(final):
+                    os.unlink(tmp)  # a twin published first: the same bytes
+                else:
+                    os.replace(tmp, final)
+        except BaseException:
+            for tmp, _ in pending:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
+            raise
+        return True
+
+    def adopt(self, tmp: Path, expected: Oid, source: str) -> None:
+        """Publish a downloaded file only if it hashes to `expected`; discard it otherwise."""
+        actual, _ = hash_file(tmp, expected.algorithm)
+        self.adopt_hashed(tmp, expected, actual.hex, source)
+
+    def adopt_hashed(self, tmp: Path, expected: Oid, digest: str, source: str) -> None:
+        """`adopt` of a file whose bytes were hashed to `digest` as they were written."""
+        if digest != expected.hex:
+            os.unlink(tmp)
+            raise corrupt_download(expected, Oid(expected.algorithm, digest), source)
+        try:
+            os.chmod(tmp, _READ_ONLY)
+            self._publish(tmp, expected)
+        except OSError as exc:
+            if atomic.is_no_space(exc):
+                raise self._full(exc) from None
+            raise
+
+    def new_temp(self) -> Path:
+        """A fresh temporary path inside the cache, on the cache's file system."""
+        return temp_name(self._tmp() / "dl")
+
+    def read_bytes(self, oid: Oid) -> bytes:
+        try:
+            return self.path(oid).read_bytes()
+        except FileNotFoundError:
+            raise GitmvError(
+                f"object {oid} is not in the cache", hint="run `gitmv fetch` to download it"
+            ) from None
+
+    def open(self, oid: Oid) -> BinaryIO:
+        return open(self.path(oid), "rb")
+
+    def verify(self, oid: Oid) -> bool:
+        """Re-hash an object: integrity is proven by its bytes, never by its file mode."""
+        try:
+            actual, _ = hash_file(self.path(oid), oid.algorithm)
+        except FileNotFoundError:
+            return False
+        return actual == oid
+
+    def remove(self, oid: Oid) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path(oid))
+
+    def quarantine(self, oid: Oid) -> Path | None:
+        """Move a corrupt object out of the cache, into `quarantine/` (never deleted
+        silently: the bytes stay there for a look), so the next fetch sees it missing and
+        downloads it again. Returns where it went (None if it was already gone)."""
+        folder = self.root / QUARANTINE
+        folder.mkdir(parents=True, exist_ok=True)
+        dest = folder / f"{oid.algorithm}-{oid.hex}-{time.time_ns()}"
+        try:
+            os.rename(self.path(oid), dest)
+        except FileNotFoundError:
+            return None
+        self.quarantined.append(oid)
+        return dest
+
+    def size_ok(self, oid: Oid, size: int) -> bool:
+        """Whether the cached object has `size` bytes (one stat): a truncated object is
+        quarantined, so the caller fetches it again. True when it is absent."""
+        try:
+            actual = os.stat(self.path(oid)).st_size
+        except FileNotFoundError:
+            return True
+        if actual == size:
+            return True
+        self.quarantine(oid)
+        return False
+
+    def iter_oids(self) -> Iterator[Oid]:
+        for algorithm in ALGORITHMS:
+            base = self.root / algorithm
+            if not base.is_dir():
+                continue
+            for prefix in os.scandir(base):
+                if len(prefix.name) != 2 or not prefix.is_dir():
+                    continue
+                for entry in os.scandir(prefix.path):
+                    named = parse_object_key(f"{algorithm}/{prefix.name}/{entry.name}")
+                    if named is not None and not named.chunk_list:
+                        yield named.oid
+
+    def materialize(
+        self,
+        oid: Oid,
+        dst: str | Path,
+        link_types: Sequence[str],
+        executable: bool,
+        label: str | None = None,
+    ) -> os.stat_result:
+        """Put the object at `dst` by the first link type that works, atomically, its bytes
+        verified on the way (hash-while-copy); returns the placed file's stat (for the
+        stat cache). A corrupt object never reaches `dst`: the temp file is removed, what
+        was at `dst` stays, the object goes to quarantine and `CorruptObject` is raised.
+        `label`: the artifact, as the error names it.
+
+        Runs once per file of a checkout, from several threads: plain strings, no stat
+        before the open, and a file system that refused a reflink is not asked again.
+        """
+        src = os.path.join(self._root_str, object_key(oid))
+        tmp = temp_str(str(dst))
+        mode = 0o777 if executable else 0o666  # os.open applies the umask
+        placed: tuple[os.stat_result | None, str] | None = None
+        try:
+            for link_type in link_types:
+                if link_type == "reflink" and self._reflink_refused:
+                    continue
+                if placed := self._place(link_type, src, tmp, mode, oid.algorithm):
+                    break
+            else:
+                raise GitmvError(
+                    f"none of the link types {list(link_types)} works for {dst}",
+                    hint="add `copy` to cache.link in .gitmv/config.yaml",
+                )
+            st, digest = placed
+            if digest != oid.hex:
+                raise self._corrupt(oid, Oid(oid.algorithm, digest), label or str(dst))
+            os.replace(tmp, dst)  # beside the old file: a kill leaves the old or the new
+        except FileNotFoundError as exc:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            if exc.filename == src:
+                raise GitmvError(
+                    f"object {oid} is not in the cache", hint="run `gitmv fetch`"
+                ) from None
+            raise
+        except BaseException as exc:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            if atomic.is_no_space(exc):
+                assert isinstance(exc, OSError)
+                raise atomic.no_space_error(exc, os.path.dirname(str(dst)), _size_of(src)) from None
+            raise
+        return st if st is not None else os.stat(dst)
+
+    def _corrupt(self, oid: Oid, actual: Oid, label: str) -> CorruptObject:
+        moved = self.quarantine(oid)
+        where = f"; moved to {moved}" if moved else ""
+        return CorruptObject(
+            f"cache object {oid} of {label} is corrupt (its bytes hash to {actual}){where}",
+            hint=f"run `gitmv fetch` to download it again, then `gitmv checkout {label}`",
+            oid=oid,
+        )
+
+    def _place(
+        self, link_type: str, src: str, tmp: str, mode: int, algorithm: str
+    ) -> tuple[os.stat_result | None, str] | None:
+        """The new file's stat (None for a link) and the hex digest of the bytes placed;
+        None: this link type cannot be used here."""
+        if link_type == "reflink":
+            if placed := _reflink(src, tmp, mode, algorithm):
+                return placed
+            self._reflink_refused = True
+            return None
+        if link_type == "copy":
+            return _copy(src, tmp, mode, algorithm)
+        # a link shares the object's inode: the object itself is hashed before it is linked
+        digest = hash_file(src, algorithm)[0].hex
+        return (None, digest) if _link(link_type, src, tmp) else None
+
+
+def _link(link_type: str, src: str, dst: str) -> bool:
+    try:
+        if link_type == "hardlink":
+            os.link(src, dst)
+        elif link_type == "symlink":
+            os.symlink(src, dst)
+        else:
+            raise GitmvError(
+                f"unknown link type {link_type!r}", hint="use one of " + ", ".join(LINK_TYPES)
+            )
+    except OSError as exc:
+        if exc.errno in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
+            return False
+        raise
+    return True
+
+
+def _reflink(src: str, dst: str, mode: int, algorithm: str) -> tuple[os.stat_result, str] | None:
+    import fcntl  # POSIX only; a platform without it simply has no reflink
+
+    src_fd = os.open(src, os.O_RDONLY)
+    try:
+        dst_fd = os.open(dst, os.O_RDWR | os.O_CREAT | os.O_EXCL, mode)
+        try:
+            fcntl.ioctl(dst_fd, _FICLONE, src_fd)
+        except OSError:
+            os.close(dst_fd)
+            os.unlink(dst)
+            return None
+        try:
+            # the clone shares the object's extents: reading it back is reading them
+            digest = hash_fd(dst_fd, algorithm)[0].hex
+            return os.fstat(dst_fd), digest
+        finally:
+            os.close(dst_fd)
+    finally:
+        os.close(src_fd)
+
+
+_FIRST_READ = 64 * 1024  # one read ends most small files: no kernel copy, no read-back
+
+
+def _copy(src: str, dst: str, mode: int, algorithm: str) -> tuple[os.stat_result, str]:
+    """Copy an object to `dst`, hashing the bytes placed (hash-while-copy): a small one
+    is hashed from the one buffer that is written; a large one is copied in the kernel
+    and the copy read back from the page cache and hashed."""
+    src_fd = os.open(src, os.O_RDONLY)
+    try:
+        # created with its final mode: writable by its owner although the object is not;
+        # readable, so the copy itself can be hashed
+        dst_fd = os.open(dst, os.O_RDWR | os.O_CREAT | os.O_EXCL, mode)
+        try:
+            head = os.read(src_fd, _FIRST_READ)
+            view = memoryview(head)
+            while view:
+                view = view[os.write(dst_fd, view) :]
+            if len(head) < _FIRST_READ:
+                digest = hash_bytes(head, algorithm).hex
+            else:
+                copy_fd(src_fd, dst_fd)
+                digest = hash_fd(dst_fd, algorithm)[0].hex
+            return os.fstat(dst_fd), digest  # the rename changes neither inode, size nor mtime
+        finally:
+            os.close(dst_fd)
+    finally:
+        os.close(src_fd)
+
+
+def _size_of(path: str | Path) -> int | None:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return None
+
+
+def corrupt_download(expected: Oid, actual: Oid, source: str) -> IntegrityError:
+    """A download whose bytes are not the object asked for (the caller discards them)."""
+    return IntegrityError(
+        f"object {expected} from {source} is corrupt (its bytes hash to {actual})",
+        hint="the copy was discarded; run `gitmv verify --remote` to check the remote",
+    )

@@ -1,0 +1,1 @@
+"""Moving objects between stores: worker pool, retries, push and fetch engines."""

@@ -1,0 +1,394 @@
+"""Large files stored on remotes as chunks (DESIGN 3.1): push uploads the chunks a remote
+lacks and then the chunk list; fetch rebuilds the file from chunks the cache already holds
+(the local chunk index, `gitmv.store.chunking`) plus downloads, every chunk hash-checked, and
+publishes it only once the whole file hashes to its oid; gc asks which chunks kept objects
+are made of, and verify reads a chunked object back whole.
+
+`gitmv.transfer.engine` decides which objects go this way and calls in here; the pool, retries and
+tallies are `gitmv.transfer.workers`'.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import itertools
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TypeVar
+
+from gitmv.base import atomic
+from gitmv.base.errors import GitmvError, IntegrityError, PointerError, RemoteError
+from gitmv.remotes.remote import MissingObject, Remote, corrupt_source
+from gitmv.store import chunking
+from gitmv.store.cache import Cache
+from gitmv.store.chunking import Chunk
+from gitmv.store.hashing import Oid, hash_bytes, new_hasher
+from gitmv.store.layout import chunk_key, list_key
+from gitmv.transfer.workers import Failure, Item, NullProgress, Progress, Tally, retry, run
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def upload(
+    cache: Cache,
+    remote: Remote,
+    items: list[Item],
+    avg_size: int,
+    jobs: int,
+    progress: Progress,
+    tally: Tally,
+) -> None:
+    """Cut each file, upload the chunks the remote lacks (one batched check for all of
+    them), then each file's chunk list once all of its chunks are there."""
+    lists: dict[Oid, list[Chunk]] = {}
+    sources: dict[Oid, tuple[Item, Chunk]] = {}  # where to read each distinct chunk
+    for item in items:
+        try:
+            lists[item.oid] = _chunks_for_push(cache, item, avg_size)
+        except GitmvError as exc:
+            tally.failed.append(Failure(item.oid, item.path, exc.message))
+        except OSError as exc:  # the local side: the cache file is unreadable
+            tally.aborted = f"{item.path}: {exc.strerror or exc}"
+            return
+        for c in lists.get(item.oid, ()):
+            sources.setdefault(c.oid, (item, c))
+    owners = _owners(items, lists)
+    try:
+        there = remote.has_keys(chunk_key(c) for c in owners)
+    except RemoteError as exc:
+        tally.aborted, tally.abort_hint = exc.message, exc.hint
+        return
+    todo = [
+        Item(oid, sources[oid][0].path, sources[oid][1].size)
+        for oid in owners
+        if chunk_key(oid) not in there
+    ]
+    encoded = {oid: chunking.encode_list(chunks) for oid, chunks in lists.items()}
+    progress.start(len(lists), sum(t.size for t in todo) + sum(map(len, encoded.values())))
+
+    def upload_chunk(task: Item) -> int:
+        item, c = sources[task.oid]
+        data = _read_chunk(cache, item.oid, c)
+        retry(lambda: remote.put_bytes(chunk_key(c.oid), data, c.oid), remote.retry_policy)
+        progress.advance(len(data))
+        return len(data)
+
+    bad = _run_chunks(todo, upload_chunk, owners, jobs, tally)
+    if tally.aborted is not None:
+        return
+    ready = [
+        Item(i.oid, i.path, len(encoded[i.oid]))
+        for i in items
+        if i.oid in lists and i.oid not in bad
+    ]
+
+    def upload_list(item: Item) -> int:
+        data = encoded[item.oid]
+        digest = hash_bytes(data, item.oid.algorithm)
+        retry(lambda: remote.put_bytes(list_key(item.oid), data, digest), remote.retry_policy)
+        progress.advance(len(data))
+        return len(data)
+
+    run(ready, upload_list, jobs, progress, tally)
+
+
+def _chunks_for_push(cache: Cache, item: Item, avg_size: int) -> list[Chunk]:
+    """The file's chunks: as recorded when it was last cut or fetched, or cut now (and the
+    whole file re-hashed in the same pass: a corrupt cache file is never uploaded)."""
+    recorded = chunking.load_local_list(cache, item.oid, item.size)
+    if recorded is not None:
+        return recorded  # each chunk is re-hashed as it is read for upload
+    chunks, actual = chunking.cut_and_hash(cache.path(item.oid), avg_size, item.oid.algorithm)
+    if actual != item.oid:
+        raise corrupt_source(item.oid, actual)
+    with contextlib.suppress(OSError):  # the index saves work later; it is not needed now
+        chunking.save_local_list(cache, item.oid, chunks)
+    return chunks
+
+
+def _read_chunk(cache: Cache, oid: Oid, c: Chunk) -> bytes:
+    data = chunking.read_range(cache.path(oid), c.offset, c.size)
+    actual = hash_bytes(data, c.oid.algorithm)
+    if actual != c.oid:
+        raise IntegrityError(
+            f"cache object {oid} is corrupt: its {c.size} bytes at offset {c.offset} hash to "
+            f"{actual}, not to its chunk {c.oid}; not uploaded",
+            hint="run `gitmv verify`, then restore it with `gitmv add` or `gitmv fetch`",
+        )
+    return data
+
+
+def _owners(items: Iterable[Item], lists: Mapping[Oid, list[Chunk]]) -> dict[Oid, list[Item]]:
+    """Each distinct chunk, in file order, with the objects made of it."""
+    owners: dict[Oid, list[Item]] = {}
+    for item in items:
+        for c in lists.get(item.oid, ()):
+            found = owners.setdefault(c.oid, [])
+            if not found or found[-1] is not item:
+                found.append(item)
+    return owners
+
+
+def _run_chunks(
+    tasks: Sequence[Item],
+    work: Callable[[Item], int],
+    owners: Mapping[Oid, list[Item]],
+    jobs: int,
+    tally: Tally,
+) -> set[Oid]:
+    """Move chunks on the pool; a chunk that fails fails every object made of it (reported
+    once per object, under the object's oid and path). Returns the failed objects."""
+    chunks = Tally()
+    run(tasks, work, jobs, NullProgress(), chunks)  # objects are done when their list is
+    tally.nbytes += chunks.nbytes
+    if chunks.aborted is not None and tally.aborted is None:
+        tally.aborted, tally.abort_hint = chunks.aborted, chunks.abort_hint
+    bad: set[Oid] = set()
+    for f in sorted(chunks.failed, key=lambda f: str(f.oid)):
+        for item in owners[f.oid]:
+            if item.oid not in bad:
+                bad.add(item.oid)
+                tally.failed.append(Failure(item.oid, item.path, f"stored as chunks: {f.reason}"))
+    return bad
+
+
+def remote_list(remote: Remote, oid: Oid, size: int | None) -> list[Chunk] | None:
+    """The object's chunk list on the remote, checked (against `size` when known); None if
+    the remote has none. A malformed list raises PointerError."""
+    try:
+        data = remote.get_bytes(list_key(oid))
+    except MissingObject:
+        return None
+    return chunking.decode_list(data, f"chunk list of {oid} on remote {remote.label}", size)
+
+
+def assemble(
+    cache: Cache,
+    remote: Remote,
+    local: chunking.LocalChunks,
+    pending: Sequence[tuple[Item, list[Chunk]]],
+    jobs: int,
+    progress: Progress,
+    tally: Tally,
+) -> None:
+    """Rebuild the objects found stored as chunks, one at a time, each in file order by one
+    writer while the pool reads or downloads the chunks ahead of it (every chunk
+    hash-checked). One writer, because several threads writing one file make ext4 spin on
+    its inode lock (a third of a 1 GiB pull's time); in order, so the whole file is hashed
+    as it is written and enters the cache without being read again. A chunk that occurs
+    earlier in the same object is copied from there; one that an object published before
+    holds comes out of the cache (the local chunk index): versions fetched together
+    download their shared chunks once. A failed object leaves nothing behind."""
+    if not pending:
+        return
+    with ThreadPoolExecutor(max(1, jobs)) as pool:
+        for item, chunks in pending:
+            if tally.aborted is not None:
+                return
+            _assemble_one(
+                cache, remote, local, pool, item, chunks, max(4, 2 * jobs), progress, tally
+            )
+
+
+def _assemble_one(
+    cache: Cache,
+    remote: Remote,
+    local: chunking.LocalChunks,
+    pool: ThreadPoolExecutor,
+    item: Item,
+    chunks: list[Chunk],
+    window: int,
+    progress: Progress,
+    tally: Tally,
+) -> None:
+    first: dict[Oid, int] = {}  # each distinct chunk's first offset in this object
+    for c in chunks:
+        first.setdefault(c.oid, c.offset)
+    moved = 0
+
+    def obtain(c: Chunk) -> tuple[bytes | None, int]:
+        """The chunk's bytes (None: written earlier in this file, the writer copies them
+        from there), and how many of them were downloaded."""
+        if first[c.oid] != c.offset:
+            return None, 0
+        data = local.read(c)
+        if data is not None:
+            return data, 0
+        data = retry(lambda: _download_chunk(remote, c), remote.retry_policy)
+        return data, len(data)
+
+    try:
+        assembly = _Assembly(cache, item, chunks)
+    except OSError as exc:  # the local side: disk full, permissions
+        tally.aborted = _local_failure(cache, item, exc)
+        return
+    try:
+        for c, (data, downloaded) in _in_order(pool, obtain, chunks, window):
+            if data is None:
+                data = assembly.read(first[c.oid], c.size)
+            assembly.append(c, data)
+            moved += downloaded
+            progress.advance(c.size)
+        assembly.publish(f"remote {remote.label}")
+    except MissingObject as exc:  # one chunk is gone: this object fails, the rest go on
+        tally.failed.append(Failure(item.oid, item.path, f"stored as chunks: {exc.message}"))
+        return
+    except RemoteError as exc:  # the remote went away: stop everything
+        tally.aborted, tally.abort_hint = exc.message, exc.hint
+        return
+    except GitmvError as exc:  # a corrupt chunk, or the chunks do not make the object
+        tally.failed.append(Failure(item.oid, item.path, f"stored as chunks: {exc.message}"))
+        return
+    except OSError as exc:
+        tally.aborted = _local_failure(cache, item, exc)
+        return
+    finally:
+        tally.nbytes += moved
+        assembly.discard()
+    # Recorded after the object is in the cache: an index entry never names an absent object
+    # (gc removes the ones whose object it removed). The index only saves downloads later:
+    # failing to write it fails nothing.
+    with contextlib.suppress(OSError):
+        chunking.save_local_list(cache, item.oid, chunks)
+    local.add(item.oid, chunks)
+    tally.transferred += 1
+    progress.object_done()
+
+
+def _local_failure(cache: Cache, item: Item, exc: OSError) -> str:
+    """Why writing into the cache failed: a full disk names the folder and the size."""
+    if atomic.is_no_space(exc):
+        return str(atomic.no_space_error(exc, cache.root, item.size))
+    return f"{item.path}: {exc.strerror or exc}"
+
+
+def _download_chunk(remote: Remote, chunk: Chunk) -> bytes:
+    data = remote.get_bytes(chunk_key(chunk.oid))
+    actual = hash_bytes(data, chunk.oid.algorithm)
+    if actual != chunk.oid or len(data) != chunk.size:
+        raise IntegrityError(
+            f"chunk {chunk.oid} from remote {remote.label} is corrupt "
+            f"(its {len(data)} bytes hash to {actual})",
+            hint="the copy was discarded; run `gitmv verify --remote NAME --deep`",
+        )
+    return data
+
+
+class _Assembly:
+    """A chunked object being rebuilt, front to back, in a temporary file inside the cache
+    (on the cache's file system, so publishing it is a rename), hashed as it is written."""
+
+    def __init__(self, cache: Cache, item: Item, chunks: list[Chunk]) -> None:
+        self.cache = cache
+        self.item = item
+        self.path = cache.new_temp()
+        self._fd: int | None = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+        self._hasher = new_hasher(item.oid.algorithm)
+        self._size = 0
+
+    def append(self, chunk: Chunk, data: bytes) -> None:
+        assert self._fd is not None and chunk.offset == self._size, "chunks out of order"
+        self._hasher.update(data)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self._fd, view) :]
+        self._size += len(data)
+
+    def read(self, offset: int, size: int) -> bytes:
+        """Bytes already written (a chunk that occurs again)."""
+        assert self._fd is not None
+        return os.pread(self._fd, size, offset)
+
+    def publish(self, source: str) -> None:
+        """Into the cache if the bytes written hash to the object's oid (else discarded)."""
+        self._close()
+        self.cache.adopt_hashed(self.path, self.item.oid, self._hasher.hexdigest(), source)
+
+    def _close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def discard(self) -> None:
+        """Close it, and remove what is left of it (nothing once published)."""
+        self._close()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path)
+
+
+# -- gc and verify ---------------------------------------------------------------------------
+
+
+def referenced_chunks(remote: Remote, kept: Sequence[Oid]) -> tuple[set[str], list[Oid]]:
+    """The chunk keys the kept chunk lists name, read from the remote (another clone may
+    have cut the same object differently); and the kept lists that could not be read."""
+    referenced: set[str] = set()
+    unreadable: list[Oid] = []
+    if not kept:
+        return referenced, unreadable
+    with ThreadPoolExecutor(remote.jobs) as pool:
+        for oid, chunks in zip(
+            kept, pool.map(lambda o: _readable_list(remote, o), kept), strict=True
+        ):
+            if chunks is None:
+                unreadable.append(oid)
+            else:
+                referenced.update(chunk_key(c.oid) for c in chunks)
+    return referenced, unreadable
+
+
+def _readable_list(remote: Remote, oid: Oid) -> list[Chunk] | None:
+    try:
+        return remote_list(remote, oid, None)
+    except PointerError:
+        return None
+
+
+def check_remote(remote: Remote, oid: Oid, jobs: int) -> str | None:
+    """Whether an object stored as chunks reads back whole: its list parses, every chunk is
+    there and hashes to its name, and the chunks in order hash to the object's oid.
+    Returns "missing", "corrupt", or None when sound."""
+    try:
+        chunks = remote_list(remote, oid, None)
+    except PointerError:
+        return "corrupt"
+    if chunks is None:
+        return "missing"
+    there = remote.has_keys(chunk_key(c.oid) for c in chunks)
+    if any(chunk_key(c.oid) not in there for c in chunks):
+        return "missing"
+    whole = new_hasher(oid.algorithm)
+    with ThreadPoolExecutor(max(1, jobs)) as pool:
+        try:
+            for c, part in _in_order(
+                pool, lambda c: remote.get_bytes(chunk_key(c.oid)), chunks, 2 * jobs
+            ):
+                if len(part) != c.size or hash_bytes(part, c.oid.algorithm) != c.oid:
+                    return "corrupt"
+                whole.update(part)
+        except MissingObject:  # deleted since the listing
+            return "missing"
+    return None if Oid(oid.algorithm, whole.hexdigest()) == oid else "corrupt"
+
+
+def _in_order(
+    pool: ThreadPoolExecutor, fetch: Callable[[T], R], items: Iterable[T], window: int
+) -> Iterator[tuple[T, R]]:
+    """`fetch` over `items` on the pool, results in order, at most `window` ahead (so a
+    1 GiB object is never held in memory whole)."""
+    pending: collections.deque[tuple[T, Future[R]]] = collections.deque()
+    rest = iter(items)
+    try:
+        for item in itertools.islice(rest, max(1, window)):
+            pending.append((item, pool.submit(fetch, item)))
+        while pending:
+            item, future = pending.popleft()
+            for more in itertools.islice(rest, 1):
+                pending.append((more, pool.submit(fetch, more)))
+            yield item, future.result()
+    finally:
+        for _, future in pending:
+            future.cancel()

@@ -1,0 +1,1 @@
+"""Work-tree bytes: scan, add, status, checkout; knows no remote and no tags."""

@@ -1,0 +1,58 @@
+"""Pointers a merge left in conflict: what each side names, read from git's index stages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gitmv.base import git
+from gitmv.base.errors import PointerError
+from gitmv.repo.context import Repo
+from gitmv.store import pointer
+
+_SIDES = {2: "ours", 3: "theirs"}
+
+
+@dataclass(frozen=True)
+class Side:
+    side: str  # ours | theirs
+    oid: str | None  # None: that side's pointer does not parse
+    size: int | None
+    kind: str | None
+
+
+@dataclass(frozen=True)
+class PointerConflict:
+    path: str  # the artifact, root-relative
+    ours: Side | None  # None: that side deleted the pointer
+    theirs: Side | None
+
+    @property
+    def pointer_file(self) -> str:
+        return self.path + pointer.SUFFIX
+
+
+def pointer_conflicts(repo: Repo) -> list[PointerConflict]:
+    """Each unmerged pointer file with the version each side names, in path order."""
+    entries = git.unmerged_pointers(repo.root)
+    if not entries:
+        return []
+    blobs = git.read_blobs(repo.root, [sha for _, sha, _ in entries], pointer.MAX_SIZE)
+    sides: dict[str, dict[str, Side]] = {}
+    for stage, sha, path in entries:
+        sides.setdefault(path, {})
+        if stage in _SIDES:
+            sides[path][_SIDES[stage]] = _side(_SIDES[stage], blobs[sha], path)
+    return [
+        PointerConflict(pointer.artifact_path(path), found.get("ours"), found.get("theirs"))
+        for path, found in sorted(sides.items())
+    ]
+
+
+def _side(side: str, data: bytes | None, path: str) -> Side:
+    try:
+        if data is None:
+            raise PointerError(f"{path}: over the size limit")
+        p = pointer.parse(data, path)
+    except PointerError:
+        return Side(side, None, None, None)
+    return Side(side, str(p.oid), p.size, p.kind)
