@@ -1,7 +1,8 @@
 """Registry commands: register, assign, unassign, rollback, list, show, history, diff, get.
 
 Reads (list, show, history, diff) load every registry tag with one `git for-each-ref` and
-need no remote. The core (registry.py, promote.py, api.py) is imported inside each command.
+need no remote. The core (gitmv.registry, gitmv.ops.promote, gitmv.ops.get) is imported
+inside each command.
 """
 
 from __future__ import annotations
@@ -182,13 +183,13 @@ def show(
     json_out: Json = False,
 ) -> None:
     """A version's bytes, commit, metadata, lineage and registry events."""
-    from gitmv import api
-    from gitmv.registry.lineage import frozen_package_list, input_versions
+    from gitmv.ops.get import frozen_package_list
+    from gitmv.registry.artifacts import input_versions, resolve_version
     from gitmv.registry.tags import load
 
     repo = open_repo(hooks="warn")
     loaded = load(repo)
-    version = api.resolve(ref, repo=repo, loaded=loaded)
+    version = resolve_version(repo, ref, loaded)[0]
     artifact = loaded.artifact(version.name)
     events = [e for e in artifact.events if e.version == version.version]
     inputs = input_versions(repo, loaded, version.commit, version.meta)
@@ -233,7 +234,7 @@ def _stages_of(artifact: ArtifactState, version: str) -> list[str]:
 
 
 def _show_meta(meta: Mapping[str, Any], inputs: Sequence[Mapping[str, Any]]) -> None:
-    from gitmv.registry.lineage import flatten
+    from gitmv.registry.meta import flatten
 
     if "type" in meta:
         echo(f"  type:     {meta['type']}")
@@ -284,14 +285,14 @@ def diff(
     json_out: Json = False,
 ) -> None:
     """Compare two versions: params, metrics (with deltas), inputs, size and oid."""
-    from gitmv import api
+    from gitmv.registry.artifacts import resolve_version
     from gitmv.registry.compare import compare
     from gitmv.registry.tags import load
 
     repo = open_repo(hooks="warn")
     loaded = load(repo)
-    a = api.resolve(ref_a, repo=repo, loaded=loaded)
-    b = api.resolve(ref_b, repo=repo, loaded=loaded)
+    a = resolve_version(repo, ref_a, loaded)[0]
+    b = resolve_version(repo, ref_b, loaded)[0]
     result = compare(a, b)
     if json_out:
         emit_json(result)
@@ -333,19 +334,21 @@ def get(
     force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite OUTPUT.")] = False,
 ) -> None:
     """Write a version's bytes, from the cache or the default remote, without a checkout."""
-    from gitmv import api
+    from gitmv.ops.get import get as do_get
+    from gitmv.ops.get import open_version
+    from gitmv.registry.artifacts import resolve_version
 
     repo = open_repo(hooks="warn")
     if output == "-":
-        with api.open(ref, repo=repo) as f:
+        with open_version(repo, ref) as f:
             while block := f.read(1024 * 1024):
                 sys.stdout.buffer.write(block)
         sys.stdout.buffer.flush()
         return
     target = output
     if target is None:
-        target = api.resolve(ref, repo=repo).path.rsplit("/", 1)[-1]
-    version = api.get(ref, target, repo=repo, force=force)
+        target = resolve_version(repo, ref)[0].path.rsplit("/", 1)[-1]
+    version = do_get(repo, ref, target, force=force)
     what = f"{human_size(version.size)}, {version.oid}"
     sys.stderr.write(f"wrote {version.ref} to {target} ({what})\n")
 
