@@ -9,7 +9,8 @@
 A reference is `NAME@vX.Y.Z`, `NAME@STAGE`, `NAME#STAGE`, `NAME@latest` or `NAME`. It
 works in any clone that has the registry tags (`git fetch --tags`): the version never
 needs to be checked out, and bytes the cache lacks stream from the default remote.
-`gitmv registry show` and `gitmv registry get` call these same functions.
+Each function is a thin call into the verb the CLI runs too (`gitmv.ops.get`), so
+`gitmv registry get` and `gitmv.api.get` behave alike. Reference: docs/api.md.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Registry commands: register, assign, unassign, rollback, list, show, history, diff, get.
 
 Reads (list, show, history, diff) load every registry tag with one `git for-each-ref` and
-need no remote. The core (gitmv.registry, gitmv.ops.promote, gitmv.ops.get) is imported
-inside each command.
+need no remote. The verbs (gitmv.ops.promote, .show, .get) and the registry reads are
+imported inside each command.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from gitmv.cli.workspace import open_repo
 
 if TYPE_CHECKING:
     from gitmv.ops.promote import Outcome
-    from gitmv.registry.tags import ArtifactState, Event
+    from gitmv.registry.tags import Event
 
 registry_app = typer.Typer(
     help="Register model versions and move them through stages (GTO-compatible git tags).",
@@ -183,23 +183,17 @@ def show(
     json_out: Json = False,
 ) -> None:
     """A version's bytes, commit, metadata, lineage and registry events."""
-    from gitmv.ops.get import frozen_package_list
-    from gitmv.registry.artifacts import input_versions, resolve_version
-    from gitmv.registry.tags import load
+    from gitmv.ops.show import show as do_show
 
     repo = open_repo(hooks="warn")
-    loaded = load(repo)
-    version = resolve_version(repo, ref, loaded)[0]
-    artifact = loaded.artifact(version.name)
-    events = [e for e in artifact.events if e.version == version.version]
-    inputs = input_versions(repo, loaded, version.commit, version.meta)
-    package_list = frozen_package_list(repo, version.meta) if packages else None
+    shown = do_show(repo, ref, packages=packages)
+    version, inputs, package_list = shown.version, shown.inputs, shown.packages
     if json_out:
         data: dict[str, Any] = {
             "name": version.name,
             "version": version.version,
             "stage": version.stage,
-            "stages": list(_stages_of(artifact, version.version)),
+            "stages": list(shown.stages),
             "commit": version.commit,
             "path": version.path,
             "kind": version.kind,
@@ -207,13 +201,13 @@ def show(
             "size": version.size,
             "meta": dict(version.meta),
             "inputs": inputs,
-            "events": [_event_json(e) for e in events],
+            "events": [_event_json(e) for e in shown.events],
         }
         if packages:
             data["packages"] = package_list
         emit_json(data)
         return
-    stages = _stages_of(artifact, version.version)
+    stages = shown.stages
     echo(f"{version.ref}" + (f"  ({', '.join(stages)})" if stages else ""))
     echo(f"  path:     {version.path} ({version.kind})")
     echo(f"  oid:      {version.oid}")
@@ -225,12 +219,8 @@ def show(
         for line in package_list or ["(the list is not in the cache nor on the remote)"]:
             echo(f"    {line}")
     echo("  events:")
-    for e in events:
+    for e in shown.events:
         echo(f"    {_when(e)}  {_what(e):<28} {e.who}")
-
-
-def _stages_of(artifact: ArtifactState, version: str) -> list[str]:
-    return sorted(s for s, holder in artifact.stages.items() if holder == version)
 
 
 def _show_meta(meta: Mapping[str, Any], inputs: Sequence[Mapping[str, Any]]) -> None:
