@@ -14,10 +14,12 @@ from gitmv.base import git as gitcmd
 from gitmv.base.errors import GitmvError
 from gitmv.base.git import TagRecord
 from gitmv.ops import promote
-from gitmv.registry import lineage
+from gitmv.ops.inputs import frozen_packages
+from gitmv.registry import grammar, meta
 from gitmv.registry import tags as registry
+from gitmv.registry.artifacts import artifact_at
 from gitmv.registry.compare import diff_values
-from gitmv.registry.tags import SemVer, TagName, parse_tag_name
+from gitmv.registry.grammar import SemVer, TagName, parse_tag_name
 from gitmv.repo.context import Repo
 from tests.helpers import git
 
@@ -110,13 +112,13 @@ def test_a_version_that_exists_or_goes_backwards_is_refused() -> None:
 
 
 def test_names_and_stages_are_checked() -> None:
-    assert registry.check_name("models/churn-2") == "models/churn-2"
+    assert grammar.check_name("models/churn-2") == "models/churn-2"
     for bad in ("model.pt", "-x", "a b", "x/", "churn@v1"):
         with pytest.raises(GitmvError, match="cannot be a registry name"):
-            registry.check_name(bad)
+            grammar.check_name(bad)
     for bad in ("latest", "v2", "prod!", ""):
         with pytest.raises(GitmvError, match="cannot be a stage name"):
-            registry.check_stage(bad)
+            grammar.check_stage(bad)
 
 
 # -- stage state from tags -------------------------------------------------------------------
@@ -279,22 +281,22 @@ def test_tags_are_signed_when_git_is_set_to_sign_them(repo: Path, tmp_path: Path
     ],
 )
 def test_meta_values_are_typed_as_yaml_scalars(raw: str, value: object) -> None:
-    parsed = lineage.parse_value(raw)
+    parsed = meta.parse_value(raw)
     assert parsed == value and type(parsed) is type(value)
 
 
 def test_meta_pairs_nest_dotted_keys_and_refuse_computed_ones() -> None:
-    meta: dict[str, object] = {"params": {"lr": 0.1}}
-    for key, value in lineage.parse_pairs(["params.seed=7", "owner=ann"]):
-        lineage._set_dotted(meta, key, value)
-    assert meta == {"params": {"lr": 0.1, "seed": 7}, "owner": "ann"}
+    block: dict[str, object] = {"params": {"lr": 0.1}}
+    for key, value in meta.parse_pairs(["params.seed=7", "owner=ann"]):
+        meta.set_dotted(block, key, value)
+    assert block == {"params": {"lr": 0.1, "seed": 7}, "owner": "ann"}
     for bad in ("novalue", "=1", "a..b=1", "code.commit=x", "inputs=x", "name=x"):
         with pytest.raises(GitmvError):
-            lineage.parse_pairs([bad])
+            meta.parse_pairs([bad])
 
 
 def test_flatten_and_metric_deltas() -> None:
-    assert lineage.flatten({"opt": {"lr": 0.1, "betas": {"b1": 0.9}}, "n": 1}) == {
+    assert meta.flatten({"opt": {"lr": 0.1, "betas": {"b1": 0.9}}, "n": 1}) == {
         "opt.lr": 0.1,
         "opt.betas.b1": 0.9,
         "n": 1,
@@ -309,7 +311,7 @@ def test_flatten_and_metric_deltas() -> None:
 
 
 def test_the_frozen_package_list_is_sorted_and_names_this_environment() -> None:
-    lines = lineage.frozen_packages().decode().splitlines()
+    lines = frozen_packages().decode().splitlines()
     assert lines == sorted(lines, key=str.lower)
     assert any(line.lower().startswith("xxhash==") for line in lines)
 
@@ -352,5 +354,5 @@ def test_fifty_names_and_two_thousand_tags_load_in_one_pass(repo: Path) -> None:
     assert art.stages == {"production": "v1.28.0", "staging": "v1.29.0"}
     assert elapsed < 0.5, f"loading 2,000 tags took {elapsed:.2f} s"
     found = registry.resolve(reg, "m25@production")
-    path, p = registry.artifact_at(opened, "m25", found.commit)
+    path, p = artifact_at(opened, "m25", found.commit)
     assert path == "models/m25" and p.meta["name"] == "m25"

@@ -1,7 +1,8 @@
 """Registry commands: register, assign, unassign, rollback, list, show, history, diff, get.
 
 Reads (list, show, history, diff) load every registry tag with one `git for-each-ref` and
-need no remote. The core (registry.py, promote.py, api.py) is imported inside each command.
+need no remote. The verbs (gitmv.ops.promote, .show, .get) and the registry reads are
+imported inside each command.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from gitmv.cli.workspace import open_repo
 
 if TYPE_CHECKING:
     from gitmv.ops.promote import Outcome
-    from gitmv.registry.tags import ArtifactState, Event
+    from gitmv.registry.tags import Event
 
 registry_app = typer.Typer(
     help="Register model versions and move them through stages (GTO-compatible git tags).",
@@ -182,23 +183,17 @@ def show(
     json_out: Json = False,
 ) -> None:
     """A version's bytes, commit, metadata, lineage and registry events."""
-    from gitmv import api
-    from gitmv.registry.lineage import frozen_package_list, input_versions
-    from gitmv.registry.tags import load
+    from gitmv.ops.show import show as do_show
 
     repo = open_repo(hooks="warn")
-    loaded = load(repo)
-    version = api.resolve(ref, repo=repo, loaded=loaded)
-    artifact = loaded.artifact(version.name)
-    events = [e for e in artifact.events if e.version == version.version]
-    inputs = input_versions(repo, loaded, version.commit, version.meta)
-    package_list = frozen_package_list(repo, version.meta) if packages else None
+    shown = do_show(repo, ref, packages=packages)
+    version, inputs, package_list = shown.version, shown.inputs, shown.packages
     if json_out:
         data: dict[str, Any] = {
             "name": version.name,
             "version": version.version,
             "stage": version.stage,
-            "stages": list(_stages_of(artifact, version.version)),
+            "stages": list(shown.stages),
             "commit": version.commit,
             "path": version.path,
             "kind": version.kind,
@@ -206,13 +201,13 @@ def show(
             "size": version.size,
             "meta": dict(version.meta),
             "inputs": inputs,
-            "events": [_event_json(e) for e in events],
+            "events": [_event_json(e) for e in shown.events],
         }
         if packages:
             data["packages"] = package_list
         emit_json(data)
         return
-    stages = _stages_of(artifact, version.version)
+    stages = shown.stages
     echo(f"{version.ref}" + (f"  ({', '.join(stages)})" if stages else ""))
     echo(f"  path:     {version.path} ({version.kind})")
     echo(f"  oid:      {version.oid}")
@@ -224,16 +219,12 @@ def show(
         for line in package_list or ["(the list is not in the cache nor on the remote)"]:
             echo(f"    {line}")
     echo("  events:")
-    for e in events:
+    for e in shown.events:
         echo(f"    {_when(e)}  {_what(e):<28} {e.who}")
 
 
-def _stages_of(artifact: ArtifactState, version: str) -> list[str]:
-    return sorted(s for s, holder in artifact.stages.items() if holder == version)
-
-
 def _show_meta(meta: Mapping[str, Any], inputs: Sequence[Mapping[str, Any]]) -> None:
-    from gitmv.registry.lineage import flatten
+    from gitmv.registry.meta import flatten
 
     if "type" in meta:
         echo(f"  type:     {meta['type']}")
@@ -284,14 +275,14 @@ def diff(
     json_out: Json = False,
 ) -> None:
     """Compare two versions: params, metrics (with deltas), inputs, size and oid."""
-    from gitmv import api
+    from gitmv.registry.artifacts import resolve_version
     from gitmv.registry.compare import compare
     from gitmv.registry.tags import load
 
     repo = open_repo(hooks="warn")
     loaded = load(repo)
-    a = api.resolve(ref_a, repo=repo, loaded=loaded)
-    b = api.resolve(ref_b, repo=repo, loaded=loaded)
+    a = resolve_version(repo, ref_a, loaded)[0]
+    b = resolve_version(repo, ref_b, loaded)[0]
     result = compare(a, b)
     if json_out:
         emit_json(result)
@@ -333,19 +324,21 @@ def get(
     force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite OUTPUT.")] = False,
 ) -> None:
     """Write a version's bytes, from the cache or the default remote, without a checkout."""
-    from gitmv import api
+    from gitmv.ops.get import get as do_get
+    from gitmv.ops.get import open_version
+    from gitmv.registry.artifacts import resolve_version
 
     repo = open_repo(hooks="warn")
     if output == "-":
-        with api.open(ref, repo=repo) as f:
+        with open_version(repo, ref) as f:
             while block := f.read(1024 * 1024):
                 sys.stdout.buffer.write(block)
         sys.stdout.buffer.flush()
         return
     target = output
     if target is None:
-        target = api.resolve(ref, repo=repo).path.rsplit("/", 1)[-1]
-    version = api.get(ref, target, repo=repo, force=force)
+        target = resolve_version(repo, ref)[0].path.rsplit("/", 1)[-1]
+    version = do_get(repo, ref, target, force=force)
     what = f"{human_size(version.size)}, {version.oid}"
     sys.stderr.write(f"wrote {version.ref} to {target} ({what})\n")
 

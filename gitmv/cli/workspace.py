@@ -139,16 +139,18 @@ def add(
     an artifact with a meta block is described afresh: params, metrics and inputs are not
     carried over unless given again, or with --keep-meta.
     """
-    from gitmv.registry import lineage
+    from gitmv.ops.inputs import MetaOptions, build, next_meta
     from gitmv.workspace.tree import add as add_paths
 
     repo = open_repo(hooks="install")
-    options = lineage.MetaOptions(
-        name, kind, tuple(meta or ()), params, metrics, tuple(inputs or ())
-    )
+    options = MetaOptions(name, kind, tuple(meta or ()), params, metrics, tuple(inputs or ()))
     targets = [repo.relpath(p).removesuffix(".gmv") for p in paths] if options.given() else []
-    block = lineage.build(repo, options, targets)
-    for result in add_paths(repo, paths, meta=block, keep_meta=keep_meta):
+    block = build(repo, options, targets)
+
+    def describe(old: Any, new_version: bool) -> Any:
+        return next_meta(repo, old, block, new_version=new_version, keep=keep_meta)
+
+    for result in add_paths(repo, paths, describe):
         p = result.pointer
         what = f"{p.files} files, " if p.kind == "dir" else ""
         verb = "added" if result.changed else "unchanged"

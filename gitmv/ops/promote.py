@@ -14,18 +14,9 @@ from typing import Any
 
 from gitmv.base import git
 from gitmv.base.errors import GitmvError
-from gitmv.registry.tags import (
-    ArtifactState,
-    Registry,
-    SemVer,
-    TagName,
-    artifact_at,
-    check_name,
-    check_stage,
-    is_version,
-    load,
-    registry_name,
-)
+from gitmv.registry.artifacts import artifact_at, registry_name
+from gitmv.registry.grammar import SemVer, TagName, check_name, check_stage, is_version
+from gitmv.registry.tags import ArtifactState, Registry, load
 from gitmv.repo.context import Repo
 from gitmv.store.hashing import Oid
 from gitmv.store.layout import list_key

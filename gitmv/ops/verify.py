@@ -23,12 +23,12 @@ from pathlib import Path
 from gitmv.base import git
 from gitmv.base.atomic import is_abandoned, is_temp_name
 from gitmv.base.errors import GitmvError
-from gitmv.registry.lineage import extra_objects
 from gitmv.remotes.remote import Remote
 from gitmv.repo.context import Repo
 from gitmv.store import manifest, pointer
 from gitmv.store.cache import Cache
 from gitmv.store.hashing import Oid, hash_bytes, hash_stream
+from gitmv.store.pointer import extra_objects
 from gitmv.transfer import chunked
 from gitmv.transfer.engine import stored
 

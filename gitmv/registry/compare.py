@@ -4,12 +4,10 @@ size and oid. Nested keys are compared flattened (`optimizer.lr`)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from gitmv.registry.lineage import flatten
-
-if TYPE_CHECKING:
-    from gitmv.api import Version
+from gitmv.registry.artifacts import Version
+from gitmv.registry.meta import flatten
 
 
 def compare(a: Version, b: Version) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The model registry read from git tags in GTO's formats: names, versions, stages and events.
+"""The model registry read from git tags: events, the versions and stages they make, references.
 
 Tags are the only state. `NAME@vX.Y.Z` registers a version at a commit, `NAME@vX.Y.Z!`
 withdraws it, `NAME#STAGE#N` assigns a stage to the version registered at the tag's
@@ -6,45 +6,28 @@ commit, `NAME#STAGE!#N` withdraws that assignment, `NAME@deprecated` retires the
 Which version holds a stage follows GTO's default (`gto show`, sorted by time): among the
 versions whose latest event for that stage is an assignment, the most recent assignment.
 Every tag is read with one `git for-each-ref`, so a registry of thousands of tags loads
-in milliseconds.
+in milliseconds. The tag names themselves (GTO's grammar) are `gitmv.registry.grammar`.
 """
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Literal
+from typing import Any
 
 from gitmv.base import git
-from gitmv.base.errors import GitmvError, PointerError
+from gitmv.base.errors import GitmvError
+from gitmv.registry.grammar import (
+    Action,
+    SemVer,
+    TagName,
+    parse_tag_name,
+    version_key,
+)
 from gitmv.repo.context import Repo
-from gitmv.store import pointer
-from gitmv.store.pointer import Pointer
 
-Action = Literal["register", "deregister", "assign", "unassign", "deprecate", "create"]
-
-# GTO's grammar (gto/constants.py), so that every tag one tool writes the other reads.
-_NAME = r"[a-zA-Z0-9]([a-zA-Z0-9\-/_]*[a-zA-Z0-9])?"
-_DIRNAME = r"[a-zA-Z0-9\-_./]+"
-_SEMVER = (
-    r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
-    r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
-    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?"
-)
-_NAME_RE = re.compile(f"^{_NAME}$")
-_FULLNAME_RE = re.compile(f"^({_DIRNAME}:)?{_NAME}$")
-_SEMVER_RE = re.compile(f"^v{_SEMVER}$")
-_TAG_RE = re.compile(
-    rf"^(?P<artifact>({_DIRNAME}=)?{_NAME})"
-    rf"(((#(?P<stage>{_NAME})|@(?P<version>v{_SEMVER}))(?P<cancel>!?))"
-    r"|@((?P<deprecated>deprecated)|(?P<created>created)))"
-    r"(#(?P<counter>[0-9]+))?$"
-)
-# Words a reference reads specially, so no stage may be called them.
-RESERVED_STAGES = frozenset({"latest", "greatest", "deprecated", "created"})
 # Within one second (tag dates have no finer grain): registrations before stage events,
 # then by the counter, which numbers one name's events in the order they were made.
 _RANK: dict[str, int] = {
@@ -55,123 +38,6 @@ _RANK: dict[str, int] = {
     "unassign": 3,
     "deprecate": 4,
 }
-
-
-# -- versions --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SemVer:
-    """`vMAJOR.MINOR.PATCH[-PRERELEASE][+BUILD]`, ordered by semver precedence."""
-
-    major: int
-    minor: int
-    patch: int
-    prerelease: str = ""
-    build: str = ""
-
-    @classmethod
-    def parse(cls, text: str) -> SemVer:
-        match = _SEMVER_RE.match(text)
-        if not match:
-            raise GitmvError(
-                f"malformed version {text!r}",
-                hint="a version reads vMAJOR.MINOR.PATCH, e.g. v1.2.0",
-            )
-        major, minor, patch, pre, build = match.groups()
-        return cls(int(major), int(minor), int(patch), pre or "", build or "")
-
-    def __str__(self) -> str:
-        text = f"v{self.major}.{self.minor}.{self.patch}"
-        text += f"-{self.prerelease}" if self.prerelease else ""
-        return text + (f"+{self.build}" if self.build else "")
-
-    def key(self) -> tuple[Any, ...]:
-        """Precedence: a release sorts above its prereleases; build metadata is ignored."""
-        parts = tuple(
-            (0, int(p), "") if p.isdigit() else (1, 0, p) for p in self.prerelease.split(".") if p
-        )
-        return (self.major, self.minor, self.patch, 0 if self.prerelease else 1, parts)
-
-    def bump(self, part: str) -> SemVer:
-        if part == "major":
-            return SemVer(self.major + 1, 0, 0)
-        if part == "minor":
-            return SemVer(self.major, self.minor + 1, 0)
-        if part == "patch":
-            return SemVer(self.major, self.minor, self.patch + 1)
-        raise GitmvError(f"unknown bump {part!r}", hint="use major, minor or patch")
-
-
-def is_version(text: str) -> bool:
-    return bool(_SEMVER_RE.match(text))
-
-
-@functools.cache
-def version_key(text: str) -> tuple[Any, ...]:
-    """Sort key for version labels: semver ones by precedence, above bare commit labels."""
-    if is_version(text):
-        return (1, SemVer.parse(text).key())
-    return (0, ())
-
-
-def check_name(name: str) -> str:
-    if not _FULLNAME_RE.match(name):
-        raise GitmvError(
-            f"{name!r} cannot be a registry name",
-            hint="a name uses letters, digits, '-', '_' and '/', and starts and ends with a "
-            "letter or digit; set one with `gitmv add PATH --name NAME`",
-        )
-    return name
-
-
-def check_stage(stage: str) -> str:
-    if not _NAME_RE.match(stage) or stage in RESERVED_STAGES or re.match(r"^v\d", stage):
-        raise GitmvError(
-            f"{stage!r} cannot be a stage name",
-            hint="use letters, digits, '-' and '_', e.g. production or staging "
-            "(not latest, and not a version like v1)",
-        )
-    return stage
-
-
-# -- tag names -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TagName:
-    name: str
-    action: Action
-    version: str | None = None
-    stage: str | None = None
-    counter: int | None = None
-
-    def __str__(self) -> str:
-        base = self.name.replace(":", "=")
-        if self.action in ("register", "deregister"):
-            text = f"{base}@{self.version}" + ("!" if self.action == "deregister" else "")
-        elif self.action in ("assign", "unassign"):
-            text = f"{base}#{self.stage}" + ("!" if self.action == "unassign" else "")
-        else:
-            text = f"{base}@{self.action}d"
-        return text + (f"#{self.counter}" if self.counter is not None else "")
-
-
-def parse_tag_name(text: str) -> TagName | None:
-    """The registry meaning of a tag name, or None for any other tag (`v1.0`, `release`)."""
-    match = _TAG_RE.match(text)
-    if not match:
-        return None
-    name = match["artifact"].replace("=", ":")
-    counter = int(match["counter"]) if match["counter"] else None
-    cancel = match["cancel"] == "!"
-    if match["version"]:
-        action: Action = "deregister" if cancel else "register"
-        return TagName(name, action, version=match["version"], counter=counter)
-    if match["stage"]:
-        action = "unassign" if cancel else "assign"
-        return TagName(name, action, stage=match["stage"], counter=counter)
-    return TagName(name, "deprecate" if match["deprecated"] else "create", counter=counter)
 
 
 # -- events and state ------------------------------------------------------------------------
@@ -452,50 +318,3 @@ def _listing(items: Sequence[str]) -> str:
 
 def _register_hint(name: str) -> str:
     return f"register one: gitmv registry register {name} --version v1.0.0"
-
-
-# -- the artifact behind a version -----------------------------------------------------------
-
-
-def registry_name(artifact_path: str, p: Pointer) -> str:
-    """A pointer's registry name: its `meta.name`, or else the artifact's path."""
-    name = p.meta.get("name") if isinstance(p.meta, dict) else None
-    return str(name) if name else artifact_path
-
-
-def artifact_at(repo: Repo, name: str, commit: str) -> tuple[str, Pointer]:
-    """The (path, pointer) whose registry name is `name` in `commit`'s tree (one batch read)."""
-    entries = git.ls_tree_pointers(repo.root, commit)
-    blobs = git.read_blobs(repo.root, [sha for _, sha in entries], pointer.MAX_SIZE)
-    matches: list[tuple[str, Pointer]] = []
-    problems: list[PointerError] = []
-    for path, sha in entries:
-        label = f"{commit[:12]}:{path}"
-        data = blobs[sha]
-        artifact = pointer.artifact_path(path)
-        if artifact != name and data is not None and name.encode() not in data:
-            continue  # cannot carry this name: spare the YAML parse (50 pointers cost 0.1 s)
-        try:
-            if data is None:
-                raise PointerError(f"{label}: pointer is over the 1 MiB limit")
-            parsed = pointer.parse(data, label)
-        except PointerError as exc:
-            problems.append(exc)  # a broken unrelated pointer must not hide this one
-            continue
-        if registry_name(artifact, parsed) == name:
-            matches.append((artifact, parsed))
-    if len(matches) > 1:
-        paths = ", ".join(path for path, _ in matches)
-        raise GitmvError(
-            f"{len(matches)} artifacts are named {name!r} at commit {commit[:12]}: {paths}",
-            hint="give each a distinct name with `gitmv add PATH --name NAME`",
-        )
-    if not matches:
-        if problems:
-            raise problems[0]
-        raise GitmvError(
-            f"no artifact named {name!r} at commit {commit[:12]}",
-            hint="a name is a pointer's meta.name, or its artifact path; "
-            "`gitmv ls --rev COMMIT` lists what the commit holds",
-        )
-    return matches[0]

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 
 from gitmv.base import git
 from gitmv.base.errors import GitmvError
-from gitmv.registry.lineage import extra_objects
 from gitmv.repo.context import Repo
 from gitmv.store import manifest, pointer
 from gitmv.store.cache import Cache
 from gitmv.store.hashing import Oid
+from gitmv.store.pointer import extra_objects
 
 _MANIFEST_START = b'{"path": '
 DEFAULT_GRACE = 14 * 86400.0  # git's own prune horizon (gc.pruneExpire = 2.weeks.ago)

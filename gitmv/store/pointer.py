@@ -41,6 +41,17 @@ def pointer_path(artifact: str) -> str:
     return artifact + SUFFIX
 
 
+def extra_objects(meta: Any) -> list[Oid]:
+    """Objects a meta block names besides inputs (the package list): push and gc keep them."""
+    env = meta.get("env") if isinstance(meta, dict) else None
+    if isinstance(env, dict) and isinstance(env.get("packages"), str):
+        try:
+            return [Oid.parse(env["packages"])]
+        except GitmvError:
+            return []
+    return []
+
+
 def read(path: Path, name: str | None = None) -> Pointer:
     """Read and validate a pointer file, refusing one that is oversized or not a regular file."""
     label = name or str(path)

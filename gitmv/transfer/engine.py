@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING
 
 from gitmv.base import atomic
 from gitmv.base.errors import GitmvError, RemoteError
-from gitmv.registry.lineage import extra_objects
 from gitmv.remotes.remote import (
     SMALL_OBJECT,
     MissingObject,
@@ -37,7 +36,7 @@ from gitmv.store.cache import Cache, corrupt_download
 from gitmv.store.chunking import Chunk, Settings
 from gitmv.store.hashing import Oid, hash_bytes
 from gitmv.store.layout import list_key, object_key
-from gitmv.store.pointer import Pointer
+from gitmv.store.pointer import Pointer, extra_objects
 from gitmv.transfer import chunked
 from gitmv.transfer.workers import (
     Failure,

@@ -7,7 +7,7 @@ import copy
 import dataclasses
 import os
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,17 +74,17 @@ class AddResult:
     changed: bool
 
 
-def add(
-    repo: Repo,
-    paths: Sequence[str],
-    meta: Mapping[str, Any] | None = None,
-    keep_meta: bool = False,
-) -> list[AddResult]:
+# The meta block a pointer gets, from its old block and whether its bytes are new: the
+# caller's (gitmv.ops.inputs.next_meta), since the work tree knows no registry.
+Describe = Callable[[Any, bool], Any]
+
+
+def add(repo: Repo, paths: Sequence[str], describe: Describe | None = None) -> list[AddResult]:
     """Cache each artifact, write its pointer, list it in .gitignore, and stage both.
 
     Every path is checked before anything is written, so bad input changes nothing.
-    A new version's meta is made afresh (lineage.next_meta); `keep_meta` carries the old
-    params, metrics and inputs over.
+    Each pointer's meta block is `describe(old block, new bytes?)`; without it the old
+    block stays as it is.
     """
     if not paths:
         raise GitmvError("nothing to add", hint="name a file or folder: gitmv add model.pt")
@@ -101,9 +101,7 @@ def add(
         prepare_writes(repo)
         for rel in targets:  # a killed add's pointer temp: `model.bin.gmv.gmvtmp-...`
             _sweep_beside(repo.root / (rel + pointer.SUFFIX))
-        results = [
-            _add_one(repo, rel, old, meta, algorithm, keep_meta) for rel, old in targets.items()
-        ]
+        results = [_add_one(repo, rel, old, describe, algorithm) for rel, old in targets.items()]
         # the pointer is what makes an object needed: every object is on disk before it
         repo.cache.sync_all()
         for result in results:  # objects first: a failure while storing changed no pointer
@@ -120,18 +118,15 @@ def _add_one(
     repo: Repo,
     rel: str,
     old: Pointer | None,
-    meta: Mapping[str, Any] | None,
+    describe: Describe | None,
     algorithm: str,
-    keep_meta: bool = False,
 ) -> AddResult:
-    from gitmv.registry import lineage  # here, not at the top: `status` imports this module
-
     new = _store(repo, rel, algorithm)
     before = _fields(old) if old else None
     doc = copy.deepcopy(old.doc) if old else None  # deepcopy keeps ruamel's comments
     old_meta = doc.get("meta") if isinstance(doc, dict) else None
     new_version = old is not None and old.oid != new.oid
-    block = lineage.next_meta(repo, old_meta, meta, new_version=new_version, keep=keep_meta)
+    block = describe(old_meta, new_version) if describe else old_meta
     new = dataclasses.replace(new, meta=block, doc=doc)
     return AddResult(rel, new, before != _fields(new))
 
