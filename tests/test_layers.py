@@ -61,7 +61,6 @@ KNOWN: set[str] = {
     "gitmv.registry.lineage imports gitmv.api (registry may not import api)",
     "gitmv.registry.lineage imports gitmv.workspace.tree (registry may not import workspace)",
     "gitmv.repo.history imports gitmv.registry.lineage (repo may not import registry)",
-    "gitmv.repo.listing imports gitmv.workspace.tree (repo may not import workspace)",
     "gitmv.transfer.engine imports gitmv.registry.lineage (transfer may not import registry)",
     "gitmv.workspace.tree imports gitmv.registry.lineage (workspace may not import registry)",
 }
@@ -69,7 +68,6 @@ KNOWN_CYCLES: list[list[str]] = [
     [
         "gitmv.api",
         "gitmv.registry.lineage",
-        "gitmv.repo.listing",
         "gitmv.transfer.engine",
         "gitmv.workspace.tree",
     ],

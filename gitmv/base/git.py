@@ -355,6 +355,14 @@ def read_paths_at(root: Path, specs: Iterable[str], limit: int) -> dict[str, byt
     return {spec: body for spec, (_, body) in _cat_blobs(root, specs, limit).items()}
 
 
+def read_objects(
+    root: Path, shas: Iterable[str], limit: int
+) -> dict[str, tuple[bool, bytes | None]]:
+    """(is a blob, contents) of each object: contents None for a blob over `limit` bytes and
+    for what is no blob (a tree a history listing named like a pointer)."""
+    return _cat_blobs(root, shas, limit)
+
+
 # -- questions the hooks ask -------------------------------------------------------------------
 
 

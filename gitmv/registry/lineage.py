@@ -258,7 +258,8 @@ def resolve_inputs(
 ) -> list[dict[str, str]]:
     """Each input as `{path, oid}`: it must be a tracked artifact whose work tree matches its
     pointer, or the recorded oid would not be what the model was made from."""
-    from gitmv.workspace.tree import read_pointer, status, tracked
+    from gitmv.repo.pointers import read_pointer, tracked
+    from gitmv.workspace.tree import status
 
     artifacts = set(tracked(repo))
     found: dict[str, dict[str, str]] = {}
