@@ -97,6 +97,23 @@ def test_index_files_are_the_staged_versions(repo: Path) -> None:
         files["bad.bin.gmv"].parse()
 
 
+def test_unmerged_files_are_each_sides_pointer_and_a_broken_side_is_an_error(
+    repo: Path,
+) -> None:
+    commit(repo, {"m.bin.gmv": text(b"base")}, "base")
+    git(repo, "checkout", "-q", "-b", "side")
+    commit(repo, {"m.bin.gmv": CONFLICT}, "theirs: broken")
+    git(repo, "checkout", "-q", "main")
+    commit(repo, {"m.bin.gmv": text(b"ours")}, "ours")
+    git(repo, "merge", "-q", "side", check=False)
+    files = dict(pointers.unmerged_files(Repo.open(repo)))
+    assert sorted(files) == [1, 2, 3] and {f.path for f in files.values()} == {"m.bin.gmv"}
+    assert files[1].parse().oid == hash_bytes(b"base")
+    assert files[2].parse().oid == hash_bytes(b"ours")
+    with pytest.raises(PointerError, match=re.escape("merge conflict in m.bin.gmv")):
+        files[3].parse()
+
+
 # -- one revision ----------------------------------------------------------------------------
 
 

@@ -131,6 +131,14 @@ def index_files(repo: Repo, worktree: Path) -> list[PointerFile]:
     return _blob_files(repo.root, [(p, sha, "") for p, sha in git.index_pointers(worktree)])
 
 
+def unmerged_files(repo: Repo) -> list[tuple[int, PointerFile]]:
+    """(stage, pointer file) of each pointer file a merge left unmerged in the index: stage
+    1 is the common base, 2 ours, 3 theirs."""
+    entries = git.unmerged_pointers(repo.root)
+    files = _blob_files(repo.root, [(path, sha, "") for _, sha, path in entries])
+    return [(stage, f) for (stage, _, _), f in zip(entries, files, strict=True)]
+
+
 # -- one revision ----------------------------------------------------------------------------
 
 
