@@ -74,7 +74,6 @@ KNOWN_CYCLES: list[list[str]] = [
     ["gitmv.cli.gcview", "gitmv.cli.remotes", "gitmv.cli.workspace"],
 ]
 LARGE: set[str] = {  # modules over MAX_LINES, until their stage splits them
-    "gitmv.base.git",
     "gitmv.cli.remotes",
     "gitmv.registry.tags",
     "gitmv.remotes.remote",

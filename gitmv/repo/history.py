@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from gitmv.base import git
+from gitmv.base import git, githistory
 from gitmv.base.errors import GitmvError
 from gitmv.registry.lineage import extra_objects
 from gitmv.repo import pointers
@@ -56,7 +56,7 @@ def labels(repo: Repo, cache: Cache, oids: Iterable[Oid], revs: Sequence[str]) -
     wanted = set(oids)
     if not wanted:
         return {}
-    commits = git.rev_list(repo.root, revs)
+    commits = githistory.rev_list(repo.root, revs)
     found: dict[Oid, Label] = {}
     read = manifest.cache_reader(cache)
     for commit, f in pointers.commit_files(repo, commits):  # newest commit first

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from gitmv.base import git
+from gitmv.base import git, githistory
 from gitmv.base.errors import GitmvError, PointerError
 from gitmv.repo.context import Repo
 from gitmv.store import pointer
@@ -128,13 +128,13 @@ def work_tree_files(root: Path) -> list[PointerFile]:
 
 def index_files(repo: Repo, worktree: Path) -> list[PointerFile]:
     """The pointer files staged in `worktree`'s index (any worktree of the repository)."""
-    return _blob_files(repo.root, [(p, sha, "") for p, sha in git.index_pointers(worktree)])
+    return _blob_files(repo.root, [(p, sha, "") for p, sha in githistory.index_pointers(worktree)])
 
 
 def unmerged_files(repo: Repo) -> list[tuple[int, PointerFile]]:
     """(stage, pointer file) of each pointer file a merge left unmerged in the index: stage
     1 is the common base, 2 ours, 3 theirs."""
-    entries = git.unmerged_pointers(repo.root)
+    entries = githistory.unmerged_pointers(repo.root)
     files = _blob_files(repo.root, [(path, sha, "") for _, sha, path in entries])
     return [(stage, f) for (stage, _, _), f in zip(entries, files, strict=True)]
 
@@ -172,7 +172,7 @@ def history_files(repo: Repo, revs: Sequence[str]) -> list[PointerFile]:
     pointer that stays the same over a thousand commits is read once, so the cost grows with
     the number of versions, not of commits.
     """
-    listed = git.history_pointer_blobs(repo.root, revs)
+    listed = githistory.history_pointer_blobs(repo.root, revs)
     found = git.read_objects(repo.root, [sha for _, sha in listed], pointer.MAX_SIZE)
     # A tree named *.gmv is listed too (see history_pointer_blobs): not a pointer.
     return [PointerFile(path, path, found[sha][1], sha) for path, sha in listed if found[sha][0]]
@@ -195,7 +195,7 @@ def commit_files(repo: Repo, commits: Sequence[str]) -> list[tuple[str, PointerF
     """(commit, pointer file) for each distinct pointer blob that `commits` add or change,
     with the first of `commits` that does (give them newest first to get the newest)."""
     first: dict[str, tuple[str, str]] = {}  # blob -> (commit, path): each version once
-    for commit, path, blob in git.pointer_blobs_in(repo.root, commits):
+    for commit, path, blob in githistory.pointer_blobs_in(repo.root, commits):
         first.setdefault(blob, (commit, path))
     if not first:
         return []
@@ -224,7 +224,7 @@ def pointers_to_push(
     """
     tips = [r.local_sha for r in refs if not _is_zero(r.local_sha)]  # zeros: a deletion
     known = [r.remote_sha for r in refs if not _is_zero(r.remote_sha)]
-    commits = git.commits_not_on(repo.root, tips, known, remote_name)
+    commits = githistory.commits_not_on(repo.root, tips, known, remote_name)
     return [(f.artifact, _parse_pushed(f, commit)) for commit, f in commit_files(repo, commits)]
 
 
@@ -251,12 +251,12 @@ def files_everywhere(repo: Repo) -> list[PointerFile]:
     trees' first, so that reports name what the user sees."""
     entries: list[tuple[str, str, str]] = []  # (path, blob sha, label prefix)
     files: list[PointerFile] = []
-    trees = set(git.ref_commits(repo.root))
-    for wt in git.worktrees(repo.root):
+    trees = set(githistory.ref_commits(repo.root))
+    for wt in githistory.worktrees(repo.root):
         if wt.head:
             trees.add(wt.head)
         if wt.present:
-            entries.extend((p, sha, "") for p, sha in git.index_pointers(wt.path))
+            entries.extend((p, sha, "") for p, sha in githistory.index_pointers(wt.path))
             files.extend(work_tree_files(wt.path))
     for commit in sorted(trees):
         entries.extend((p, sha, "") for p, sha in git.ls_tree_pointers(repo.root, commit))
