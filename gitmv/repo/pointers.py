@@ -1,10 +1,10 @@
 """Every way gitmv reads pointer files, written once: the work tree, an index, one revision,
 history, the commits a push sends, every ref tip, and the diff between two of them.
 
-What is a pointer: a regular file named `*.gmv`. In git that is a blob of mode 100644 or
-100755; a tree, a symlink or a submodule named `*.gmv` is not a pointer and no reader lists
-it. In the work tree a link named `*.gmv` is refused (`read_pointer`): it could lead out of
-the repository.
+What is a pointer: a file named `*.gmv`. In git that is a blob; a tree or a symlink named
+`*.gmv` is not a pointer and no reader lists it. In the work tree `read_pointer` refuses a
+link named `*.gmv` (it could lead out of the repository), while `work_tree_files`, read by
+gc and verify, which keep on doubt, reads through it.
 
 The one rule for a broken pointer (DESIGN 2): a pointer file over 1 MiB, or one
 `pointer.parse` refuses, is broken, and a broken pointer is never skipped in silence. It is
