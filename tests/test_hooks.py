@@ -14,6 +14,7 @@ from ruamel.yaml import YAML
 from gitmv.base.errors import GitmvError, PointerError
 from gitmv.ops import hooks
 from gitmv.repo.context import Repo
+from gitmv.repo.pointers import pointers_to_push
 from gitmv.store.pointer import parse
 from tests.helpers import assert_clean_error, git, gitmv
 
@@ -346,7 +347,7 @@ def test_pre_push_reads_only_the_commits_the_remote_lacks(repo: Path, tmp_path: 
     third = commit_model(repo, b"other", "other", name="other.bin")
     r = Repo.open(repo)
     # The remote has `second`: only `third` is new, and it adds other.bin alone.
-    found = hooks.pointers_to_push(
+    found = pointers_to_push(
         r, "origin", [hooks.PushedRef("refs/heads/main", third, "refs/heads/main", second)]
     )
     assert [(a, p.size) for a, p in found] == [("other.bin", 5)]
@@ -357,9 +358,9 @@ def test_pre_push_reads_only_the_commits_the_remote_lacks(repo: Path, tmp_path: 
         hooks.PushedRef("refs/tags/v1", tag, "refs/tags/v1", ZERO),
         hooks.PushedRef("(delete)", ZERO, "refs/heads/old", first),
     ]
-    assert hooks.pointers_to_push(r, "origin", refs) == []
+    assert pointers_to_push(r, "origin", refs) == []
     # Nothing known about the remote: every version in history, each once.
-    found = hooks.pointers_to_push(r, "elsewhere", [hooks.PushedRef("HEAD", third, "x", ZERO)])
+    found = pointers_to_push(r, "elsewhere", [hooks.PushedRef("HEAD", third, "x", ZERO)])
     assert sorted((a, p.size) for a, p in found) == [
         ("model.pt", 2),
         ("model.pt", 2),
@@ -379,7 +380,7 @@ def test_pre_push_sees_a_pointer_only_a_merge_commit_changes(repo: Path) -> None
     gitmv(repo, "add", "model.pt")
     git(repo, "commit", "-qm", "merge")
     tip = git(repo, "rev-parse", "HEAD").strip()
-    found = hooks.pointers_to_push(
+    found = pointers_to_push(
         Repo.open(repo), "origin", [hooks.PushedRef("main", tip, "main", base)]
     )
     assert sorted(p.size for _, p in found) == [4, 4, 16]

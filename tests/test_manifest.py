@@ -50,3 +50,30 @@ def test_paths_that_leave_the_folder_are_refused(path: str) -> None:
 def test_malformed_manifests_are_refused(data: bytes) -> None:
     with pytest.raises(PointerError):
         decode(data, "m")
+
+
+def test_expand_adds_the_files_of_readable_manifests_and_names_the_rest_unresolved() -> None:
+    from gitmv.store.manifest import expand
+
+    a, b = hash_bytes(b"a"), hash_bytes(b"b")
+    folder = encode([ManifestEntry("x/a.bin", a, 1), ManifestEntry("b.bin", b, 1)])
+    good, lost, broken, text = (hash_bytes(d) for d in (folder, b"lost", b"broken", b"text"))
+    store = {good: folder, broken: b"not json\n", text: folder}
+    tops = {
+        good: ("dir", "data"),
+        lost: ("dir", "gone"),  # its manifest is nowhere: its files are unknown
+        broken: ("dir", "bad"),
+        text: ("unknown", "oops"),  # an oid read from a broken pointer's text: maybe a manifest
+        b: ("file", "b.bin"),  # a file is never read as a manifest
+    }
+    asked: list[Oid] = []
+
+    def read(oid: Oid) -> bytes | None:
+        asked.append(oid)
+        return store.get(oid)
+
+    found = expand(tops, read)
+    assert found.oids == {good, lost, broken, text, a, b}
+    assert found.where[a] == "data/x/a.bin" and found.where[b] == "b.bin"
+    assert sorted(found.unresolved) == sorted([lost, broken])
+    assert b not in asked

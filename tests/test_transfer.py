@@ -245,8 +245,8 @@ def test_retry_backs_off_on_transient_errors_only() -> None:
 def test_not_pushed_names_the_artifacts_the_remote_lacks(repo: Path, tmp_path: Path) -> None:
     from gitmv.ops.session import open_session
     from gitmv.repo.context import Repo
+    from gitmv.repo.pointers import collect
     from gitmv.transfer.engine import not_pushed
-    from gitmv.workspace.tree import collect
     from tests.helpers import gitmv
 
     (repo / "a.bin").write_bytes(b"a")

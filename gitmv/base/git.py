@@ -1,4 +1,6 @@
 """Every call of the git binary goes through here: one small typed function per question.
+Where pointer blobs are (refs, worktrees, indexes, history walks) is asked in
+gitmv.base.githistory, through `run` and `out` below.
 
 gitmv calls `git` directly rather than through GitPython: importing GitPython costs
 ~75 ms, over a third of the budget for a clean `gitmv status`, and every question
@@ -204,61 +206,6 @@ def config_get(root: Path, key: str) -> str | None:
     return proc.stdout.decode().strip() if proc.returncode == 0 else None
 
 
-# -- reachability (gc, verify) ---------------------------------------------------------------
-
-
-def ref_commits(root: Path) -> list[str]:
-    """The commit every ref names (branches, tags peeled, remote-tracking branches, stash)."""
-    fmt = "%(objectname) %(objecttype) %(*objectname) %(*objecttype)"
-    commits = []
-    for line in out(["for-each-ref", f"--format={fmt}"], root).splitlines():
-        sha, kind, peeled, peeled_kind = [*line.split(" "), "", "", ""][:4]
-        if kind == "commit":
-            commits.append(sha)
-        elif kind == "tag" and peeled_kind == "commit":
-            commits.append(peeled)
-    return sorted(set(commits))
-
-
-@dataclass(frozen=True)
-class Worktree:
-    path: Path
-    head: str | None  # None before the first commit
-    present: bool  # False when its folder is gone (`git worktree prune` would drop it)
-
-
-def worktrees(root: Path) -> list[Worktree]:
-    """Every worktree of the repository (the main one first), with its HEAD commit."""
-    found: list[Worktree] = []
-    path: Path | None = None
-    head: str | None = None
-    bare = False
-    for line in [*out(["worktree", "list", "--porcelain"], root).splitlines(), ""]:
-        if line.startswith("worktree "):
-            path, head, bare = Path(line[len("worktree ") :]), None, False
-        elif line.startswith("HEAD "):
-            sha = line[len("HEAD ") :]
-            head = None if set(sha) == {"0"} else sha
-        elif line == "bare":
-            bare = True
-        elif not line and path is not None:
-            if not bare:
-                found.append(Worktree(path, head, path.is_dir()))
-            path = None
-    return found
-
-
-def index_pointers(worktree: Path) -> list[tuple[str, str]]:
-    """(path, blob sha) of each pointer file staged in `worktree`'s index."""
-    raw = out(["ls-files", "-s", "-z", "--", POINTER_GLOB], worktree)
-    found = []
-    for record in raw.split("\0"):
-        meta, _, path = record.partition("\t")
-        if path.endswith(".gmv") and meta and not meta.startswith("120000"):
-            found.append((path, meta.split(" ")[1]))
-    return found
-
-
 # -- registry tags ---------------------------------------------------------------------------
 
 # One record per tag, fields NUL-separated (git messages and names never hold NUL).
@@ -355,6 +302,14 @@ def read_paths_at(root: Path, specs: Iterable[str], limit: int) -> dict[str, byt
     return {spec: body for spec, (_, body) in _cat_blobs(root, specs, limit).items()}
 
 
+def read_objects(
+    root: Path, shas: Iterable[str], limit: int
+) -> dict[str, tuple[bool, bytes | None]]:
+    """(is a blob, contents) of each object: contents None for a blob over `limit` bytes and
+    for what is no blob (a tree a history listing named like a pointer)."""
+    return _cat_blobs(root, shas, limit)
+
+
 # -- questions the hooks ask -------------------------------------------------------------------
 
 
@@ -386,48 +341,6 @@ def staged_pointer_files(root: Path) -> list[str]:
     """Pointer files whose staged version differs from HEAD's (what a squash merge changed)."""
     args = ["diff-index", "--cached", "-z", "--name-only", "--no-renames", "HEAD", "--"]
     return [p for p in out([*args, POINTER_GLOB], root).split("\0") if p.endswith(".gmv")]
-
-
-def commits_not_on(
-    root: Path, tips: Sequence[str], exclude: Sequence[str], remote: str
-) -> list[str]:
-    """Commits reachable from `tips` but from neither `exclude` nor `refs/remotes/<remote>/`.
-
-    `--ignore-missing` because a remote sha git reports may be a commit we never fetched.
-    """
-    if not tips:
-        return []
-    args = ["rev-list", "--ignore-missing", *tips, *(f"^{sha}" for sha in exclude)]
-    return out([*args, "--not", f"--remotes={remote}"], root).split()
-
-
-def pointer_blobs_in(root: Path, commits: Sequence[str]) -> list[tuple[str, str, str]]:
-    """(commit, path, blob sha) of each pointer file that `commits` add or change.
-
-    One `diff-tree --stdin` for all commits; `-m` so a merge that changes a pointer
-    (a resolved conflict) is seen too, `--root` so a first commit is.
-    """
-    if not commits:
-        return []
-    args = ["diff-tree", "--stdin", "-m", "-r", "--root", "-z", "--no-renames", "--no-abbrev"]
-    args += ["--diff-filter=d", "--", POINTER_GLOB]
-    raw = run(args, root, input="".join(c + "\n" for c in commits).encode()).stdout
-    found = []
-    commit = ""
-    tokens = raw.decode("utf-8", errors="surrogateescape").split("\0")
-    i = 0
-    while i < len(tokens):
-        token = tokens[i]
-        if token.startswith(":"):
-            _, new_mode, _, new_sha, _ = token[1:].split(" ")
-            path = tokens[i + 1]
-            if new_mode in ("100644", "100755") and path.endswith(".gmv"):
-                found.append((commit, path, new_sha))
-            i += 2
-        else:
-            commit = token.strip() or commit
-            i += 1
-    return found
 
 
 def global_config_get(key: str) -> str | None:
@@ -474,56 +387,13 @@ def merge_base(root: Path, a: str, b: str) -> str | None:
     return sha if proc.returncode == 0 and sha else None
 
 
-# -- history (gc retention, push --all / --rev) ------------------------------------------------
+# -- history (gc retention, push --all / --rev): walked in gitmv.base.githistory -------------
 
 # rev-list arguments naming every commit gc must respect: every ref (branches, tags, remote-
 # tracking branches, the stash, registry tags) and every reflog entry (a deleted branch's
 # commits stay in HEAD's reflog until git itself expires them).
 ALL_HISTORY = ("--all", "--reflog")
 LOCAL_BRANCHES_AND_TAGS = ("--branches", "--tags")
-
-
-def history_pointer_blobs(root: Path, revs: Sequence[str]) -> list[tuple[str, str]]:
-    """(path, blob sha) of every distinct pointer blob in the trees of the commits reachable
-    from `revs` (rev-list arguments, or commit shas resolved by the caller).
-
-    One `git rev-list --objects` pass for the whole history: git visits each tree once, so
-    the cost grows with the number of distinct trees and blobs, not with commits x files.
-    A blob seen under two paths is listed once (under the first path git meets). A tree
-    named `*.gmv` may be listed too (no `--filter=object:type=blob`: that needs git 2.32);
-    readers skip what is not a blob.
-    """
-    if not revs:
-        return []
-    args = ["rev-list", "--objects", "--ignore-missing", *revs]
-    raw = out([*args, "--"], root)
-    found = []
-    for line in raw.splitlines():
-        sha, sep, path = line.partition(" ")
-        if sep and path.endswith(".gmv"):
-            found.append((path, sha))
-    return found
-
-
-def rev_list(root: Path, revs: Sequence[str]) -> list[str]:
-    """The commits reachable from `revs`, newest first."""
-    if not revs:
-        return []
-    return out(["rev-list", "--ignore-missing", *revs, "--"], root).split()
-
-
-def unmerged_pointers(root: Path) -> list[tuple[int, str, str]]:
-    """(stage, blob sha, path) of each pointer file a merge left unmerged (`ls-files -u`):
-    stage 1 is the common base, 2 ours, 3 theirs."""
-    raw = out(["ls-files", "-u", "-z", "--", POINTER_GLOB], root)
-    found = []
-    for record in raw.split("\0"):
-        meta, _, path = record.partition("\t")
-        if not path.endswith(".gmv"):
-            continue
-        _mode, sha, stage = meta.split(" ")
-        found.append((int(stage), sha, path))
-    return found
 
 
 def is_ignored(root: Path, path: str) -> bool:

@@ -254,6 +254,7 @@ def push(
     from gitmv.base import git
     from gitmv.ops.session import open_session  # the remote stack: imported on use
     from gitmv.repo import history
+    from gitmv.repo.pointers import in_history
     from gitmv.transfer import engine as transfer
 
     repo = open_repo(hooks="install")
@@ -263,9 +264,9 @@ def push(
     if all_refs and revs:
         fail("--all and --rev exclude each other", "pass one of them", code=2)
     if all_refs:
-        pointers = history.pointers(repo, git.LOCAL_BRANCHES_AND_TAGS)
+        pointers = in_history(repo, git.LOCAL_BRANCHES_AND_TAGS)
     elif revs:
-        pointers = history.pointers(repo, ["--no-walk", *history.resolve_revs(repo, revs)])
+        pointers = in_history(repo, ["--no-walk", *history.resolve_revs(repo, revs)])
     else:
         pointers = _work_tree(repo, paths or [])
     session = open_session(repo, remote, jobs)
@@ -362,15 +363,14 @@ def _fetch(
 
 
 def _at_rev(repo: Repo, rev: str, paths: Sequence[str]) -> list[tuple[str, Pointer]]:
-    from gitmv.repo.listing import pointers_at
-    from gitmv.workspace.tree import select
+    from gitmv.repo.pointers import pointers_at, select
 
     at_rev = pointers_at(repo, rev)
     return [(a, at_rev[a]) for a in select(repo, sorted(at_rev), paths)]
 
 
 def _work_tree(repo: Repo, paths: Sequence[str]) -> list[tuple[str, Pointer]]:
-    from gitmv.workspace.tree import collect
+    from gitmv.repo.pointers import collect
 
     return collect(repo, paths)
 

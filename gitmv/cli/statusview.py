@@ -79,8 +79,8 @@ def _with_not_pushed(repo: Repo, results: list[Any], remote: str | None) -> list
     import dataclasses
 
     from gitmv.ops.session import open_session  # the remote stack: only with --remote
+    from gitmv.repo.pointers import read_pointer
     from gitmv.transfer.engine import not_pushed
-    from gitmv.workspace.tree import read_pointer
 
     pointers = {r.path: read_pointer(repo, r.path) for r in results}
     missing = not_pushed(open_session(repo, remote).remote, pointers)
@@ -100,8 +100,9 @@ def _around_conflicts(
     Only reached mid-merge or when a pointer fails to parse, so a clean status asks git
     nothing more.
     """
+    from gitmv.repo.pointers import select, tracked
     from gitmv.workspace.conflicts import pointer_conflicts
-    from gitmv.workspace.tree import select, status_of, tracked
+    from gitmv.workspace.tree import status_of
 
     conflicts = pointer_conflicts(repo)
     chosen = select(repo, tracked(repo), paths)

@@ -223,10 +223,10 @@ def ls_command(
     json_out: Json = False,
 ) -> None:
     """List tracked artifacts."""
-    from gitmv.repo.listing import pointers
+    from gitmv.repo.pointers import artifacts
 
     repo = open_repo(hooks="warn")
-    found = pointers(repo, rev)
+    found = artifacts(repo, rev)
     rows = [_pointer_json(repo, path, p) for path, p in sorted(found.items())]
     if json_out:
         emit_json(rows)
@@ -263,7 +263,7 @@ def diff_command(
     json_out: Json = False,
 ) -> None:
     """Show which artifacts changed between two commits (or a commit and the work tree)."""
-    from gitmv.repo.listing import diff
+    from gitmv.repo.pointers import diff
 
     repo = open_repo(hooks="warn")
     changes = diff(repo, rev_a, rev_b)

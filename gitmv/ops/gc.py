@@ -27,17 +27,14 @@ from gitmv.base.errors import GitmvError
 from gitmv.ops.session import open_session
 from gitmv.ops.verify import (
     REMOTE_TEMP_AGE,
-    Needed,
-    _from_cache,
     _from_cache_or_remote,
-    _note_pointer,
     _size,
     _stale_cache_temps,
-    expand,
     needed_pointers,
+    note_pointer,
 )
 from gitmv.remotes.remote import FolderRemote, Remote
-from gitmv.repo import history
+from gitmv.repo import history, pointers
 from gitmv.repo.context import Repo
 from gitmv.store import chunking, manifest
 from gitmv.store.cache import QUARANTINE, Cache
@@ -94,8 +91,8 @@ class RemoteGcPlan:
 def history_tops(repo: Repo, revs: tuple[str, ...]) -> dict[Oid, tuple[str, str]]:
     """oid -> (kind, artifact path) for every pointer in the history of `revs`."""
     tops: dict[Oid, tuple[str, str]] = {}
-    for path, data in history.pointer_texts(repo, revs):
-        _note_pointer(tops, path[: -len(".gmv")], data, extras=True)
+    for f in pointers.history_files(repo, revs):
+        note_pointer(tops, f, extras=True)
     return tops
 
 
@@ -123,7 +120,7 @@ def gc_cache(repo: Repo, *, dry_run: bool = False) -> GcReport:
     """
     cache = repo.cache
     with repo.lock():
-        tips = expand(needed_pointers(repo), _from_cache(cache))
+        tips = manifest.expand(needed_pointers(repo), manifest.cache_reader(cache))
         candidates = sorted(oid for oid in cache.iter_oids() if oid not in tips.oids)
         unnamed: list[Oid] = []
         confirmed: list[Oid] = []
@@ -132,8 +129,9 @@ def gc_cache(repo: Repo, *, dry_run: bool = False) -> GcReport:
         where: dict[Oid, str] = {}
         if candidates:
             store, reason = _default_remote(repo)
-            read = _from_cache(cache) if store is None else _from_cache_or_remote(cache, store)
-            past = expand(history_tops(repo, git.ALL_HISTORY), read)
+            local = manifest.cache_reader(cache)
+            read = local if store is None else _from_cache_or_remote(cache, store)
+            past = manifest.expand(history_tops(repo, git.ALL_HISTORY), read)
             doubt = bool(past.unresolved)  # an unreadable old manifest may name any object
             older = [o for o in candidates if doubt or o in past.oids]
             unnamed = [o for o in candidates if not (doubt or o in past.oids)]
@@ -223,14 +221,14 @@ class _Inventory:
     chunks: dict[str, float | None]  # chunk key -> modified
 
 
-def remote_needed(repo: Repo, remote: Remote) -> Needed:
+def remote_needed(repo: Repo, remote: Remote) -> manifest.Expansion:
     """Every object a commit reachable from any ref or reflog names, plus what the work
     trees, indexes and the stash name; manifests read from the cache, else the remote."""
     tops = history_tops(repo, git.ALL_HISTORY)
     for oid, value in needed_pointers(repo).items():
         if value[0] == "dir" or oid not in tops:
             tops[oid] = value
-    return expand(tops, _from_cache_or_remote(repo.cache, remote))
+    return manifest.expand(tops, _from_cache_or_remote(repo.cache, remote))
 
 
 def plan_remote_gc(
@@ -316,7 +314,7 @@ def _inventory(remote: Remote) -> _Inventory:
 
 
 def _is_manifest(cache: Cache, oid: Oid) -> bool:
-    data = _from_cache(cache)(oid)
+    data = manifest.cache_reader(cache)(oid)
     if data is None or not data.startswith(b'{"path": '):
         return False
     try:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from gitmv.base import git
-from gitmv.base.errors import GitmvError, PointerError, RemoteError
+from gitmv.base.errors import GitmvError, RemoteError
 from gitmv.hooks.install import (
     HOOKS,
     MARKER,
@@ -29,6 +29,7 @@ from gitmv.hooks.install import (
     uninstall_global,
 )
 from gitmv.repo.context import Repo
+from gitmv.repo.pointers import pointers_to_push, read_pointer
 from gitmv.store import pointer
 from gitmv.store.pointer import Pointer
 from gitmv.workspace import tree as workspace
@@ -140,43 +141,6 @@ def pre_push(
             hint=f"{hint}`git push --no-verify` publishes the pointers without their bytes",
         ) from None
     return PrePushReport(len(found), result)
-
-
-def pointers_to_push(
-    repo: Repo, remote_name: str, refs: Sequence[PushedRef]
-) -> list[tuple[str, Pointer]]:
-    """(artifact, pointer) for each pointer version the pushed commits add or change.
-
-    Only commits the remote's refs do not reach are read: a push that carries nothing
-    new, a tag on a pushed commit among them, reads no commit at all.
-    """
-    tips = [r.local_sha for r in refs if not _is_zero(r.local_sha)]  # zeros: a deletion
-    known = [r.remote_sha for r in refs if not _is_zero(r.remote_sha)]
-    commits = git.commits_not_on(repo.root, tips, known, remote_name)
-    changes = git.pointer_blobs_in(repo.root, commits)
-    if not changes:
-        return []
-    first: dict[str, tuple[str, str]] = {}  # blob -> (commit, path): each version once
-    for commit, path, blob in changes:
-        first.setdefault(blob, (commit, path))
-    blobs = git.read_blobs(repo.root, list(first), pointer.MAX_SIZE)
-    found = []
-    for blob, (commit, path) in first.items():
-        found.append((pointer.artifact_path(path), _parse_pushed(blobs[blob], commit, path)))
-    return found
-
-
-def _parse_pushed(data: bytes | None, commit: str, path: str) -> Pointer:
-    try:
-        if data is None:
-            raise PointerError(f"{path}: pointer is over the 1 MiB limit")
-        return pointer.parse(data, path)
-    except PointerError as exc:
-        raise PointerError(
-            f"push refused: commit {commit[:10]} holds a broken pointer: {exc.message}",
-            hint="fix the pointer in a new commit (after a conflict, keep one side's lines), "
-            "or rewrite that commit, then push again",
-        ) from None
 
 
 def _is_zero(sha: str) -> bool:
@@ -298,7 +262,7 @@ def _readable(
     found = []
     for artifact in artifacts:
         try:
-            found.append((artifact, workspace.read_pointer(repo, artifact)))
+            found.append((artifact, read_pointer(repo, artifact)))
         except GitmvError as exc:
             report.problems.append(exc.message + (f" ({exc.hint})" if exc.hint else ""))
     return found

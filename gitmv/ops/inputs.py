@@ -22,9 +22,10 @@ from gitmv.base.errors import GitmvError
 from gitmv.registry import meta as metablock
 from gitmv.registry.grammar import check_name
 from gitmv.repo.context import Repo
+from gitmv.repo.pointers import read_pointer, tracked
 from gitmv.store import pointer
 from gitmv.store.hashing import Oid
-from gitmv.workspace.tree import read_pointer, status, tracked
+from gitmv.workspace.tree import status
 
 
 @dataclass(frozen=True)

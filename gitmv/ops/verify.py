@@ -15,17 +15,17 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from gitmv.base import git
 from gitmv.base.atomic import is_abandoned, is_temp_name
 from gitmv.base.errors import GitmvError
 from gitmv.remotes.remote import Remote
+from gitmv.repo import pointers
 from gitmv.repo.context import Repo
-from gitmv.store import manifest, pointer
+from gitmv.store import manifest
 from gitmv.store.cache import Cache
 from gitmv.store.hashing import Oid, hash_bytes, hash_stream
 from gitmv.store.pointer import extra_objects
@@ -34,17 +34,6 @@ from gitmv.transfer.engine import stored
 
 REMOTE_TEMP_AGE = 3600.0  # another machine's upload may still be running: wait an hour
 _OID_TEXT = re.compile(r"\b(xxh128|sha256):([0-9a-f]{32}(?:[0-9a-f]{32})?)\b")
-
-ManifestReader = Callable[[Oid], "bytes | None"]
-
-
-@dataclass(frozen=True)
-class Needed:
-    """Every object the repository needs, and one artifact path naming each (for reports)."""
-
-    oids: frozenset[Oid]
-    where: Mapping[Oid, str]
-    unresolved: tuple[Oid, ...]  # needed manifests nobody could read: their files are unknown
 
 
 @dataclass(frozen=True)
@@ -65,50 +54,25 @@ class VerifyReport:
 # -- what is needed --------------------------------------------------------------------------
 
 
-def _pointer_texts(repo: Repo) -> list[tuple[str, bytes]]:
-    """(pointer path, bytes) of every pointer file at every ref, HEAD, index and work tree;
-    the work trees' first, so that reports name what the user sees."""
-    blobs: list[tuple[str, str]] = []  # (pointer path, blob sha)
-    texts: list[tuple[str, bytes]] = []
-    trees = set(git.ref_commits(repo.root))
-    for wt in git.worktrees(repo.root):
-        if wt.head:
-            trees.add(wt.head)
-        if wt.present:
-            blobs.extend(git.index_pointers(wt.path))
-            texts.extend(_work_tree_pointers(wt.path))
-    for commit in sorted(trees):
-        blobs.extend(git.ls_tree_pointers(repo.root, commit))
-    contents = git.read_blobs(repo.root, [sha for _, sha in blobs], pointer.MAX_SIZE)
-    texts.extend((path, data) for path, sha in blobs if (data := contents.get(sha)) is not None)
-    return texts
-
-
 def needed_pointers(repo: Repo) -> dict[Oid, tuple[str, str]]:
     """oid -> (kind, artifact path) for every pointer anywhere (see the module docstring)."""
     tops: dict[Oid, tuple[str, str]] = {}
-    for path, data in _pointer_texts(repo):
-        _note_pointer(tops, pointer.artifact_path(path), data, extras=True)
+    for f in pointers.files_everywhere(repo):
+        note_pointer(tops, f, extras=True)
     return tops
 
 
-def _work_tree_pointers(root: Path) -> list[tuple[str, bytes]]:
-    found = []
-    for rel in git.ls_pointers(root):
-        with contextlib.suppress(OSError), open(root / rel, "rb") as f:
-            found.append((rel, f.read(pointer.MAX_SIZE + 1)))
-    return found
-
-
-def _note_pointer(
-    tops: dict[Oid, tuple[str, str]], path: str, data: bytes, *, extras: bool = False
+def note_pointer(
+    tops: dict[Oid, tuple[str, str]], f: pointers.PointerFile, *, extras: bool = False
 ) -> None:
     """Add the pointer's object; with `extras`, also the objects its meta names."""
+    path = f.artifact
     try:
-        p = pointer.parse(data, path)
+        p = f.parse()
     except GitmvError:
-        # Unreadable, yet it may name objects someone wants back: keep them all.
-        for algorithm, hexpart in _OID_TEXT.findall(data.decode("utf-8", errors="replace")):
+        # Broken, yet it may name objects someone wants back: keep them all.
+        text = (f.data or b"").decode("utf-8", errors="replace")
+        for algorithm, hexpart in _OID_TEXT.findall(text):
             with contextlib.suppress(GitmvError):
                 tops.setdefault(Oid.parse(f"{algorithm}:{hexpart}"), ("unknown", path))
         return
@@ -119,44 +83,9 @@ def _note_pointer(
             tops.setdefault(oid, ("file", f"{path} (package list)"))
 
 
-def expand(tops: Mapping[Oid, tuple[str, str]], read: ManifestReader) -> Needed:
-    """Add the files of every needed manifest; `read` returns a manifest's bytes or None."""
-    oids = set(tops)
-    where = {oid: path for oid, (_, path) in tops.items()}
-    unresolved = []
-    for oid, (kind, path) in sorted(tops.items()):
-        if kind == "file":
-            continue
-        data = read(oid)
-        if data is None:
-            if kind == "dir":
-                unresolved.append(oid)
-            continue
-        try:
-            entries = manifest.decode(data, f"manifest of {path}")
-        except GitmvError:
-            if kind == "dir":
-                unresolved.append(oid)
-            continue
-        for e in entries:
-            oids.add(e.oid)
-            where.setdefault(e.oid, f"{path}/{e.path}")
-    return Needed(frozenset(oids), where, tuple(unresolved))
-
-
-def _from_cache(cache: Cache) -> ManifestReader:
-    def read(oid: Oid) -> bytes | None:
-        try:
-            return cache.read_bytes(oid) if cache.has(oid) else None
-        except GitmvError:
-            return None
-
-    return read
-
-
-def _from_cache_or_remote(cache: Cache, remote: Remote) -> ManifestReader:
+def _from_cache_or_remote(cache: Cache, remote: Remote) -> manifest.ManifestReader:
     """A manifest from the cache, else from the remote (checked against its oid)."""
-    local = _from_cache(cache)
+    local = manifest.cache_reader(cache)
 
     def read(oid: Oid) -> bytes | None:
         data = local(oid)
@@ -205,7 +134,7 @@ def verify(
 ) -> VerifyReport:
     """Re-hash every cache object; with a remote, check that the objects the current commit
     needs are there (and with `deep`, re-hash them from the remote too)."""
-    where = expand(needed_pointers(repo), _from_cache(repo.cache)).where
+    where = manifest.expand(needed_pointers(repo), manifest.cache_reader(repo.cache)).where
     cache_oids = sorted(repo.cache.iter_oids())
     problems = [
         Problem(oid, where.get(oid, ""), "cache", "corrupt")
@@ -215,7 +144,7 @@ def verify(
     if remote is not None:
         remote.check()
         head = _head_pointers(repo)
-        needed = expand(head, _from_cache_or_remote(repo.cache, remote))
+        needed = manifest.expand(head, _from_cache_or_remote(repo.cache, remote))
         oids = sorted(needed.oids)
         whole, listed = stored(remote, oids)
         for oid in oids:
@@ -235,14 +164,8 @@ def verify(
 def _head_pointers(repo: Repo) -> dict[Oid, tuple[str, str]]:
     """The pointers of the current commit (of the work tree before the first commit)."""
     tops: dict[Oid, tuple[str, str]] = {}
-    if git.head_commit(repo.root) is None:
-        texts = _work_tree_pointers(repo.root)
-    else:
-        entries = git.ls_tree_pointers(repo.root, "HEAD")
-        blobs = git.read_blobs(repo.root, [sha for _, sha in entries], pointer.MAX_SIZE)
-        texts = [(path, data) for path, sha in entries if (data := blobs.get(sha)) is not None]
-    for path, data in texts:
-        _note_pointer(tops, pointer.artifact_path(path), data)
+    for f in pointers.head_files(repo):
+        note_pointer(tops, f)
     return tops
 
 

@@ -17,6 +17,7 @@ from gitmv.base.errors import GitmvError, PointerError
 from gitmv.registry.meta import plain
 from gitmv.registry.tags import Registry, load, resolve
 from gitmv.repo.context import Repo
+from gitmv.repo.pointers import files_at
 from gitmv.store import pointer
 from gitmv.store.pointer import Pointer
 
@@ -62,20 +63,14 @@ def registry_name(artifact_path: str, p: Pointer) -> str:
 
 def artifact_at(repo: Repo, name: str, commit: str) -> tuple[str, Pointer]:
     """The (path, pointer) whose registry name is `name` in `commit`'s tree (one batch read)."""
-    entries = git.ls_tree_pointers(repo.root, commit)
-    blobs = git.read_blobs(repo.root, [sha for _, sha in entries], pointer.MAX_SIZE)
     matches: list[tuple[str, Pointer]] = []
     problems: list[PointerError] = []
-    for path, sha in entries:
-        label = f"{commit[:12]}:{path}"
-        data = blobs[sha]
-        artifact = pointer.artifact_path(path)
-        if artifact != name and data is not None and name.encode() not in data:
+    for f in files_at(repo, commit, label=commit[:12]):
+        artifact = f.artifact
+        if artifact != name and f.data is not None and name.encode() not in f.data:
             continue  # cannot carry this name: spare the YAML parse (50 pointers cost 0.1 s)
         try:
-            if data is None:
-                raise PointerError(f"{label}: pointer is over the 1 MiB limit")
-            parsed = pointer.parse(data, label)
+            parsed = f.parse()
         except PointerError as exc:
             problems.append(exc)  # a broken unrelated pointer must not hide this one
             continue

@@ -1,12 +1,8 @@
-"""Pointers from history: what `push --all`/`--rev` send and what gc must respect.
+"""History for gc: names for its reports, and its grace period on remotes.
 
-One reader serves both. `git rev-list --objects` lists every distinct pointer blob reachable
-from the given revisions in one pass, and one `git cat-file --batch` reads them: a pointer
-that stays the same over a thousand commits is read once, so the cost grows with the number
-of versions, not of commits.
-
-Names for reports ("model.pt @ 1a2b3c4") come from a second, slower pass (a diff of every
-commit), run only when there is something to name.
+The pointers of history themselves are read by gitmv.repo.pointers (`history_files`, one
+pass over every distinct pointer blob). Names for reports ("model.pt @ 1a2b3c4") come from
+a second, slower pass (a diff of every commit), run only when there is something to name.
 """
 
 from __future__ import annotations
@@ -16,8 +12,9 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from gitmv.base import git
+from gitmv.base import git, githistory
 from gitmv.base.errors import GitmvError
+from gitmv.repo import pointers
 from gitmv.repo.context import Repo
 from gitmv.store import manifest, pointer
 from gitmv.store.cache import Cache
@@ -42,25 +39,6 @@ _UNITS = {
 _GRACE = re.compile(r"^(\d+(?:\.\d+)?)[ .]?([a-z]*?)s?(?:\.ago)?$")
 
 
-def pointer_texts(repo: Repo, revs: Sequence[str]) -> list[tuple[str, bytes]]:
-    """(pointer path, bytes) of every distinct pointer blob reachable from `revs`."""
-    blobs = git.history_pointer_blobs(repo.root, revs)
-    # None for a tree named *.gmv, or a blob over the pointer size limit: not a pointer
-    contents = git.read_paths_at(repo.root, [sha for _, sha in blobs], pointer.MAX_SIZE)
-    return [(path, data) for path, sha in blobs if (data := contents.get(sha)) is not None]
-
-
-def pointers(repo: Repo, revs: Sequence[str]) -> list[tuple[str, pointer.Pointer]]:
-    """One (artifact path, pointer) per distinct object named in the history of `revs`
-    (what `push --all` and `push --rev` upload). Unreadable pointers are skipped."""
-    found: dict[Oid, tuple[str, pointer.Pointer]] = {}
-    for path, data in pointer_texts(repo, revs):
-        with contextlib.suppress(GitmvError):
-            p = pointer.parse(data, path)
-            found.setdefault(p.oid, (pointer.artifact_path(path), p))
-    return list(found.values())
-
-
 def resolve_revs(repo: Repo, revs: Iterable[str]) -> list[str]:
     """Each user-given revision as a commit sha (an unknown one is an error)."""
     return sorted({git.rev_commit(repo.root, rev) for rev in revs})
@@ -78,29 +56,21 @@ def labels(repo: Repo, cache: Cache, oids: Iterable[Oid], revs: Sequence[str]) -
     wanted = set(oids)
     if not wanted:
         return {}
-    commits = git.rev_list(repo.root, revs)
-    entries = git.pointer_blobs_in(repo.root, commits)  # newest commit first
-    texts = git.read_blobs(repo.root, {sha for _, _, sha in entries}, pointer.MAX_SIZE)
+    commits = githistory.rev_list(repo.root, revs)
     found: dict[Oid, Label] = {}
-    seen_blobs: set[str] = set()
-    for commit, path, sha in entries:
-        if sha in seen_blobs:
-            continue
-        seen_blobs.add(sha)
-        data = texts.get(sha)
-        if data is None:
-            continue
+    read = manifest.cache_reader(cache)
+    for commit, f in pointers.commit_files(repo, commits):  # newest commit first
         try:
-            p = pointer.parse(data, path)
+            p = f.parse()
         except GitmvError:
-            continue
-        artifact, short = pointer.artifact_path(path), commit[:7]
-        named = [(p.oid, artifact)] + [(o, f"{artifact} (package list)") for o in _extras(p)]
-        if p.kind == "dir":
-            named += [(e.oid, f"{artifact}/{e.path}") for e in _manifest(cache, p.oid, artifact)]
-        for oid, name in named:
+            continue  # a name is a courtesy: a broken pointer names nothing
+        artifact = f.artifact
+        named = {p.oid: (p.kind, artifact)}
+        for oid in _extras(p):
+            named.setdefault(oid, ("file", f"{artifact} (package list)"))
+        for oid, name in manifest.expand(named, read).where.items():  # a folder: its files
             if oid in wanted and oid not in found:
-                found[oid] = Label(name, short)
+                found[oid] = Label(name, commit[:7])
         if len(found) == len(wanted):
             break
     return found
@@ -110,13 +80,6 @@ def _extras(p: pointer.Pointer) -> list[Oid]:
     try:
         return list(extra_objects(p.meta))
     except GitmvError:
-        return []
-
-
-def _manifest(cache: Cache, oid: Oid, artifact: str) -> list[manifest.ManifestEntry]:
-    try:
-        return manifest.decode(cache.read_bytes(oid), f"manifest of {artifact}")
-    except (GitmvError, OSError):
         return []
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from gitmv.base.errors import GitmvError, PointerError
+from gitmv.store.cache import Cache
 from gitmv.store.hashing import Oid
 
 
@@ -94,3 +95,57 @@ def _check_no_file_is_a_folder(paths: set[str], name: str) -> None:
         for i in range(1, len(parts)):
             if "/".join(parts[:i]) in paths:
                 raise PointerError(f"{name}: {path!r} lies inside the file {'/'.join(parts[:i])!r}")
+
+
+# -- expanding: the files of the folders a set of pointers names ------------------------------
+
+ManifestReader = Callable[[Oid], "bytes | None"]
+
+
+@dataclass(frozen=True)
+class Expansion:
+    """Objects named, with their files: every top object and every file of each readable
+    manifest, one path naming each (for reports)."""
+
+    oids: frozenset[Oid]
+    where: Mapping[Oid, str]
+    unresolved: tuple[Oid, ...]  # folder manifests nobody could read: their files are unknown
+
+
+def expand(tops: Mapping[Oid, tuple[str, str]], read: ManifestReader) -> Expansion:
+    """Add the files of every manifest among `tops` (oid -> (kind, path); kind "dir",
+    "file", or "unknown" for an oid read from a broken pointer's text, which may be a
+    manifest). `read` returns a manifest's bytes or None."""
+    oids = set(tops)
+    where = {oid: path for oid, (_, path) in tops.items()}
+    unresolved = []
+    for oid, (kind, path) in sorted(tops.items()):
+        if kind == "file":
+            continue
+        data = read(oid)
+        if data is None:
+            if kind == "dir":
+                unresolved.append(oid)
+            continue
+        try:
+            entries = decode(data, f"manifest of {path}")
+        except GitmvError:
+            if kind == "dir":
+                unresolved.append(oid)
+            continue
+        for e in entries:
+            oids.add(e.oid)
+            where.setdefault(e.oid, f"{path}/{e.path}")
+    return Expansion(frozenset(oids), where, tuple(unresolved))
+
+
+def cache_reader(cache: Cache) -> ManifestReader:
+    """Read manifests from the cache: None for one it lacks or cannot read."""
+
+    def read(oid: Oid) -> bytes | None:
+        try:
+            return cache.read_bytes(oid) if cache.has(oid) else None
+        except (GitmvError, OSError):
+            return None
+
+    return read

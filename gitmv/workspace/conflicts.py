@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gitmv.base import git
 from gitmv.base.errors import PointerError
 from gitmv.repo.context import Repo
+from gitmv.repo.pointers import PointerFile, unmerged_files
 from gitmv.store import pointer
 
 _SIDES = {2: "ours", 3: "theirs"}
@@ -33,26 +33,20 @@ class PointerConflict:
 
 def pointer_conflicts(repo: Repo) -> list[PointerConflict]:
     """Each unmerged pointer file with the version each side names, in path order."""
-    entries = git.unmerged_pointers(repo.root)
-    if not entries:
-        return []
-    blobs = git.read_blobs(repo.root, [sha for _, sha, _ in entries], pointer.MAX_SIZE)
     sides: dict[str, dict[str, Side]] = {}
-    for stage, sha, path in entries:
-        sides.setdefault(path, {})
+    for stage, f in unmerged_files(repo):
+        sides.setdefault(f.path, {})
         if stage in _SIDES:
-            sides[path][_SIDES[stage]] = _side(_SIDES[stage], blobs[sha], path)
+            sides[f.path][_SIDES[stage]] = _side(_SIDES[stage], f)
     return [
         PointerConflict(pointer.artifact_path(path), found.get("ours"), found.get("theirs"))
         for path, found in sorted(sides.items())
     ]
 
 
-def _side(side: str, data: bytes | None, path: str) -> Side:
+def _side(side: str, f: PointerFile) -> Side:
     try:
-        if data is None:
-            raise PointerError(f"{path}: over the size limit")
-        p = pointer.parse(data, path)
+        p = f.parse()
     except PointerError:
         return Side(side, None, None, None)
     return Side(side, str(p.oid), p.size, p.kind)

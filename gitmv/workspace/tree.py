@@ -15,6 +15,7 @@ from typing import Any
 from gitmv.base import atomic, git
 from gitmv.base.errors import GitmvError
 from gitmv.repo.context import Repo
+from gitmv.repo.pointers import collect, pointers_at, read_pointer, select, tracked
 from gitmv.store import pointer
 from gitmv.store.hashing import Oid
 from gitmv.store.manifest import ManifestEntry, check_relpath, decode
@@ -23,45 +24,6 @@ from gitmv.store.state import Key, stat_key
 from gitmv.workspace import gitignore, scan
 
 STATES = ("clean", "modified", "missing", "not-cached", "not-pushed")
-
-
-# -- which artifacts -------------------------------------------------------------------------
-
-
-def tracked(repo: Repo) -> list[str]:
-    """Root-relative paths of the artifacts whose pointer files are in the work tree."""
-    return [
-        pointer.artifact_path(p)
-        for p in git.ls_pointers(repo.root)
-        if os.path.isfile(repo.root / p)
-    ]
-
-
-def select(repo: Repo, artifacts: Sequence[str], paths: Sequence[str]) -> list[str]:
-    """The artifacts the user named: an artifact, its pointer, or a folder holding some."""
-    if not paths:
-        return list(artifacts)
-    chosen: dict[str, None] = {}
-    for user_path in paths:
-        rel = repo.relpath(user_path, allow_root=True).removesuffix(pointer.SUFFIX)
-        hits = [a for a in artifacts if not rel or a == rel or a.startswith(rel + "/")]
-        if not hits:
-            raise GitmvError(
-                f"{user_path}: no artifact tracked there", hint="`gitmv ls` lists them"
-            )
-        chosen.update(dict.fromkeys(hits))
-    return list(chosen)
-
-
-def read_pointer(repo: Repo, artifact: str) -> Pointer:
-    repo.abspath(artifact)  # refuses a pointer whose folders lead out of the repository
-    return pointer.read(
-        repo.root / (artifact + pointer.SUFFIX), repo.display(artifact + pointer.SUFFIX)
-    )
-
-
-def collect(repo: Repo, paths: Sequence[str] = ()) -> list[tuple[str, Pointer]]:
-    return [(a, read_pointer(repo, a)) for a in select(repo, tracked(repo), paths)]
 
 
 # -- add -------------------------------------------------------------------------------------
@@ -323,8 +285,6 @@ def checkout(
     if rev is None:
         pointers = collect(repo, paths)
     else:
-        from gitmv.repo.listing import pointers_at
-
         at_rev = pointers_at(repo, rev)
         pointers = [(a, at_rev[a]) for a in select(repo, list(at_rev), paths)]
     report = CheckoutReport()

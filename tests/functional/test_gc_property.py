@@ -32,9 +32,9 @@ from gitmv.base import git as gitcmd
 from gitmv.cli.remotes import add_remote
 from gitmv.ops import gc as retention
 from gitmv.ops.session import open_session
-from gitmv.repo import history
 from gitmv.repo.context import Repo
 from gitmv.repo.context import init as gitmv_init
+from gitmv.repo.pointers import collect, in_history
 from gitmv.store import layout
 from gitmv.store.hashing import Oid, hash_bytes
 from gitmv.store.pointer import Pointer
@@ -130,12 +130,12 @@ def apply(world: World, op: str, arg: str) -> None:
             world.branches.discard(arg)
     elif op == "push":  # gitmv push, then git push, as the pre-push hook orders them
         repo = world.repo()
-        pointers = workspace.collect(repo)
+        pointers = collect(repo)
         push(world, repo, pointers)
         run(work, "push", "-q", "origin", "HEAD")
     elif op == "push_all":
         repo = world.repo()
-        push(world, repo, history.pointers(repo, gitcmd.LOCAL_BRANCHES_AND_TAGS))
+        push(world, repo, in_history(repo, gitcmd.LOCAL_BRANCHES_AND_TAGS))
     elif op == "gc":
         retention.gc_cache(world.repo())
     elif op == "remote_gc":
@@ -162,7 +162,7 @@ def clone_and_pull(world: World) -> None:
     if gitcmd.head_commit(clone) is None:
         return  # nothing pushed yet (or not main)
     repo = Repo.open(clone)
-    pointers = workspace.collect(repo)
+    pointers = collect(repo)
     store = open_session(repo, None).remote
     result = transfer.fetch(repo.cache, store, pointers, jobs=2)
     assert not result.failed and not result.aborted, result
