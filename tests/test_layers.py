@@ -62,7 +62,13 @@ KNOWN: set[str] = {
     "gitmv.transfer.engine imports gitmv.registry.lineage (transfer may not import registry)",
 }
 KNOWN_CYCLES: list[list[str]] = [
-    ["gitmv.api", "gitmv.registry.lineage", "gitmv.transfer.engine"],
+    [
+        "gitmv.api",
+        "gitmv.ops.add",
+        "gitmv.ops.status",
+        "gitmv.registry.lineage",
+        "gitmv.transfer.engine",
+    ],
 ]
 LARGE: set[str] = {  # modules over MAX_LINES, until their stage splits them
     "gitmv.base.git",

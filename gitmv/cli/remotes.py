@@ -16,7 +16,6 @@ import typer
 
 from gitmv.cli._app import app, echo, emit_json, fail, human_size, is_tty
 from gitmv.cli.common import checkout_exit_code, open_repo, render_checkout
-from gitmv.ops.remoteconfig import add_remote, stage_config
 
 if TYPE_CHECKING:
     from gitmv.remotes.remote import Remote
@@ -61,6 +60,8 @@ def remote_add(
     ] = None,
 ) -> None:
     """Add a remote to the project config (or, with --local, to this clone only)."""
+    from gitmv.ops.remoteconfig import add_remote
+
     repo = open_repo()
     made_default = add_remote(repo, name, url, default=default, local=local, options=option or [])
     where = "local config" if local else ".gitmv/config.yaml"
@@ -123,6 +124,8 @@ def _layers_of(repo: Repo, name: str) -> list[str]:
 @remote_app.command("remove")
 def remote_remove(name: Annotated[str, typer.Argument(help="The remote to remove.")]) -> None:
     """Remove a remote from the project and local config (and unset it as the default)."""
+    from gitmv.ops.remoteconfig import stage_config
+
     repo = open_repo()
     layers = _layers_of(repo, name)
     if not layers:
@@ -152,6 +155,8 @@ def remote_default(
     ] = False,
 ) -> None:
     """Make NAME the default remote."""
+    from gitmv.ops.remoteconfig import stage_config
+
     repo = open_repo()
     layers = _layers_of(repo, name)
     if not layers:
