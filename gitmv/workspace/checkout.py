@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,6 +57,9 @@ def checkout(
         for rel, p in todo
         if p.kind == "dir" and repo.cache.has(p.oid)
     }
+    # not at import: a hook that restores nothing, or `status`, never needs it
+    from concurrent.futures import ThreadPoolExecutor
+
     files = [(rel, p) for rel, p in todo if p.kind == "file"]
     with ThreadPoolExecutor(1) as side:
         # Files on a thread of their own, beside the folders: a large one is a kernel copy,
