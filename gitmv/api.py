@@ -17,16 +17,35 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any, BinaryIO, Literal, TextIO, overload
 
 from gitmv.ops import get as getting
+from gitmv.ops.add import AddReport, AddResult
+from gitmv.ops.add import add as _add
+from gitmv.ops.inputs import MetaOptions
+from gitmv.ops.status import ArtifactStatus, PointerConflict, StatusReport
+from gitmv.ops.status import status as _status
 from gitmv.registry import tags as registry
 from gitmv.registry.artifacts import Version, resolve_version
 from gitmv.repo.context import Repo
 from gitmv.store.hashing import Oid
 
-__all__ = ["Version", "get", "open", "read_meta", "resolve"]
+__all__ = [
+    "AddReport",
+    "AddResult",
+    "ArtifactStatus",
+    "PointerConflict",
+    "StatusReport",
+    "Version",
+    "add",
+    "get",
+    "open",
+    "read_meta",
+    "resolve",
+    "status",
+]
 
 RepoLike = str | os.PathLike[str] | Repo
 
@@ -86,3 +105,70 @@ def get(
     """Write the version's bytes (a file, or a whole folder) to `output`, fetching what the
     cache lacks from the default remote, every object hash-verified. Returns the version."""
     return getting.get(_repo(repo), ref, output, force=force)
+
+
+def add(
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    repo: RepoLike = ".",
+    name: str | None = None,
+    type: str | None = None,
+    meta: Sequence[str] = (),
+    params: str | os.PathLike[str] | None = None,
+    metrics: str | os.PathLike[str] | None = None,
+    inputs: Sequence[str | os.PathLike[str]] = (),
+    keep_meta: bool = False,
+) -> AddReport:
+    """Track files or folders as `gitmv add` does: cache the bytes, write `<path>.gmv`, list
+    the artifact in `.gitignore`, and stage both (committing is left to you).
+
+    `paths`: files or folders, relative to `repo` (a folder inside the repository, the
+    current one by default, or a `Repo`) or absolute. `name`, `type`: the registry name and
+    artifact type. `meta`: `KEY=VALUE` strings as `--meta` takes them (typed as YAML reads
+    a scalar; dotted keys nest). `params`, `metrics`: a YAML or JSON file to record.
+    `inputs`: tracked, clean artifacts this one was made from. Any of these also records
+    the code commit and Python environment (docs/registry.md). `keep_meta`: a new version
+    carries the old params, metrics and inputs over.
+
+    Returns an `AddReport`: `.artifacts`, one `AddResult` per path in order: `.path`
+    (root-relative), `.pointer` (the `Pointer` written: `.oid`, `.size`, `.kind`, `.files`,
+    `.meta`), `.changed` (False when bytes and meta were recorded already).
+
+    Raises `GitmvError` (with a `.hint`) for a path that is missing, outside the repository,
+    a pointer file, a symbolic link, inside or around a tracked artifact, or a bad meta
+    option; `NotInitialised` where gitmv is not set up. Everything is checked before a
+    byte is written: after an error nothing has changed.
+    """
+    handle = _repo(repo)
+    params_file = None if params is None else os.fspath(params)
+    metrics_file = None if metrics is None else os.fspath(metrics)
+    made_from = tuple(os.fspath(i) for i in inputs)
+    options = MetaOptions(name, type, tuple(meta), params_file, metrics_file, made_from)
+    return _add(handle, [os.fspath(p) for p in paths], options, keep_meta=keep_meta)
+
+
+def status(
+    paths: Sequence[str | os.PathLike[str]] = (),
+    *,
+    repo: RepoLike = ".",
+    remote: bool | str = False,
+) -> StatusReport:
+    """Whether each artifact's bytes in the work tree are the ones its pointer names, as
+    `gitmv status` tells; changes nothing but gitmv's own stat cache.
+
+    `paths`: artifacts, their pointer files, or folders holding some (relative to `repo`,
+    as for `add`); all tracked artifacts by default. `remote`: also ask a remote which
+    clean artifacts it lacks: True for the default remote, or a remote's name.
+
+    Returns a `StatusReport`: `.artifacts`, one `ArtifactStatus` per artifact: `.path`
+    (root-relative), `.state` (`clean`, `modified`, `missing` (its bytes are cached),
+    `not-cached`, and with `remote` `not-pushed`), `.kind` (`file`/`dir`), `.oid`, `.size`;
+    `.conflicts`: the pointers a merge left in conflict (`PointerConflict`: `.path`, and
+    `.ours`/`.theirs`, each side's oid, size and kind, or None where a side deleted it).
+
+    Raises `GitmvError` (with a `.hint`) for a path where no artifact is tracked, an unknown
+    or unreachable remote, or a pointer that does not parse outside a merge;
+    `NotInitialised` where gitmv is not set up.
+    """
+    handle = _repo(repo)
+    return _status(handle, [os.fspath(p) for p in paths], remote=remote)

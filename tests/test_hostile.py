@@ -12,10 +12,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gitmv.base.errors import GitmvError
+from gitmv.ops.checkout import checkout
+from gitmv.ops.status import status
 from gitmv.repo.context import Repo
 from gitmv.store import chunking, manifest, pointer
 from gitmv.store.hashing import hash_bytes
-from gitmv.workspace.tree import checkout, status
 from tests.helpers import git, gitmv, snapshot
 
 VALID_POINTER = b"gitmv: 1\noid: xxh128:df8d09e93f874900a99b8775cc15b6c7\nsize: 11\nkind: file\n"

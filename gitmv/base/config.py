@@ -171,6 +171,8 @@ class Config:
         return self._round_trip(layer)
 
     def set(self, layer: str, dotted: str, value: Any) -> None:
+        """Write `value` at `dotted` into `layer`'s file. Config never calls git: a caller
+        that writes the project layer stages it (gitmv.ops.remoteconfig.stage_config)."""
         from ruamel.yaml.comments import CommentedMap
 
         doc = self._round_trip(layer)
@@ -207,10 +209,6 @@ class Config:
         path = self.files[layer]
         path.parent.mkdir(parents=True, exist_ok=True)
         write_bytes(path, yamlio.dumps(doc).encode("utf-8"), 0o600 if layer != "project" else 0o644)
-        if layer == "project":  # the project config travels with the repository: stage it
-            from gitmv.base import git
-
-            git.stage(self.root, [PROJECT_FILE.as_posix()])
         self._docs[layer] = doc
         self.merged = copy.deepcopy(DEFAULTS)
         for name in LAYERS:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from gitmv.cli._app import app, echo, emit_json, fail, human_size, is_tty, warn
-from gitmv.cli.workspace import open_repo
+from gitmv.cli.common import open_repo
 
 if TYPE_CHECKING:
     from gitmv.ops.gc import Doomed, GcReport, RemoteGcPlan

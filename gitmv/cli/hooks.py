@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from gitmv.cli._app import app, echo
-from gitmv.cli.workspace import open_repo
+from gitmv.cli.common import open_repo
 
 if TYPE_CHECKING:
     from gitmv.ops.hooks import InstallReport

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from gitmv.cli._app import app, echo, emit_json, human_size, warn
-from gitmv.cli.workspace import open_repo
+from gitmv.cli.common import open_repo
 
 if TYPE_CHECKING:
     from gitmv.ops.promote import Outcome

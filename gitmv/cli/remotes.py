@@ -6,7 +6,6 @@ that loading the CLI for `gitmv status` never pays for fsspec or s3fs.
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -15,9 +14,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from gitmv.base.errors import GitmvError
 from gitmv.cli._app import app, echo, emit_json, fail, human_size, is_tty
-from gitmv.cli.workspace import checkout_exit_code, open_repo, render_checkout
+from gitmv.cli.common import checkout_exit_code, open_repo, render_checkout
 
 if TYPE_CHECKING:
     from gitmv.remotes.remote import Remote
@@ -25,7 +23,7 @@ if TYPE_CHECKING:
     from gitmv.store.hashing import Oid
     from gitmv.store.pointer import Pointer
     from gitmv.transfer.engine import Progress, TransferResult
-    from gitmv.workspace.tree import CheckoutReport
+    from gitmv.workspace.checkout import CheckoutReport
 
 remote_app = typer.Typer(
     help="Manage the stores that hold the bytes (folders, S3, GCS, any fsspec URL).",
@@ -62,77 +60,12 @@ def remote_add(
     ] = None,
 ) -> None:
     """Add a remote to the project config (or, with --local, to this clone only)."""
+    from gitmv.ops.remoteconfig import add_remote
+
     repo = open_repo()
     made_default = add_remote(repo, name, url, default=default, local=local, options=option or [])
     where = "local config" if local else ".gitmv/config.yaml"
     echo(f"added remote {name!r} to {where}" + (" (default)" if made_default else ""))
-
-
-def add_remote(
-    repo: Repo, name: str, url: str, *, default: bool, local: bool, options: Sequence[str]
-) -> bool:
-    """Write the remote; return whether it became the default (the first remote always does).
-
-    Everything is checked before a byte is written: the name, the URL (text, protocol
-    installed, a folder outside the repository), each option's type, and no credential
-    (by option name, or a URL with a password) in the committed project config."""
-    from pathlib import Path
-
-    from gitmv.base.config import has_url_password, is_secret, redact_url
-    from gitmv.remotes.options import check_url
-    from gitmv.remotes.remote import check_name, check_protocol, normalize_options
-
-    check_name(name)
-    check_url(url, cwd=Path(repo.cwd), root=repo.root, git_dir=repo.paths.common_dir)
-    check_protocol(url)
-    if "://" not in url and not os.path.isabs(os.path.expanduser(url)):
-        # typed relative to where the user stands; stored relative to the repository root,
-        # which is what every clone resolves it against
-        url = os.path.relpath(os.path.join(repo.cwd, url), repo.root)
-    remotes = repo.config.get("remote") or {}
-    if name in remotes:
-        raise GitmvError(
-            f"remote {name!r} already exists",
-            hint=f"remove it first: `gitmv remote remove {name}`",
-        )
-    values = normalize_options(dict(_parse_option(o) for o in options))
-    layer = "local" if local else "project"
-    if layer == "project":
-        if has_url_password(url):
-            raise GitmvError(
-                f"refusing to write the URL {redact_url(url)!r}, which carries a password, "
-                "to the committed project config",
-                hint="pass --local to keep it in the local config, outside git, or let "
-                "the storage library find the credentials",
-            )
-        for key, value in values.items():
-            if is_secret(key, value):
-                what = "credential option" if not has_url_password(str(value)) else "option"
-                carries = "" if what != "option" else ", whose URL carries a password,"
-                raise GitmvError(
-                    f"refusing to write the {what} {key!r}{carries} to the committed "
-                    "project config",
-                    hint="pass --local to keep it in the local config, outside git",
-                )
-    make_default = default or not repo.config.get("core.remote")
-    with repo.lock():
-        repo.config.set(layer, f"remote.{name}", {"url": url, **values})
-        if make_default:
-            repo.config.set(layer, "core.remote", name)
-    return make_default
-
-
-def _parse_option(text: str) -> tuple[str, object]:
-    key, sep, raw = text.partition("=")
-    if not sep or not key.strip():
-        shown = text if not sep else "=..."
-        raise GitmvError(f"malformed option {shown!r}", hint="write --option KEY=VALUE")
-    value: object = raw
-    if raw.lower() in ("true", "false"):
-        value = raw.lower() == "true"
-    elif raw.isdigit():
-        value = int(raw)
-    return key.strip(), value
 
 
 @remote_app.command("list")
@@ -191,6 +124,8 @@ def _layers_of(repo: Repo, name: str) -> list[str]:
 @remote_app.command("remove")
 def remote_remove(name: Annotated[str, typer.Argument(help="The remote to remove.")]) -> None:
     """Remove a remote from the project and local config (and unset it as the default)."""
+    from gitmv.ops.remoteconfig import stage_config
+
     repo = open_repo()
     layers = _layers_of(repo, name)
     if not layers:
@@ -202,11 +137,13 @@ def remote_remove(name: Annotated[str, typer.Argument(help="The remote to remove
         )
     with repo.lock():
         for layer in ("project", "local"):
-            repo.config.unset(layer, f"remote.{name}")
+            changed = repo.config.unset(layer, f"remote.{name}")
             doc = repo.config.layer_doc(layer)
             core = doc.get("core") if isinstance(doc, dict) else None
             if isinstance(core, dict) and core.get("remote") == name:
-                repo.config.unset(layer, "core.remote")
+                changed = repo.config.unset(layer, "core.remote") or changed
+            if changed:
+                stage_config(repo, layer)
     echo(f"removed remote {name!r}")
 
 
@@ -218,6 +155,8 @@ def remote_default(
     ] = False,
 ) -> None:
     """Make NAME the default remote."""
+    from gitmv.ops.remoteconfig import stage_config
+
     repo = open_repo()
     layers = _layers_of(repo, name)
     if not layers:
@@ -230,6 +169,7 @@ def remote_default(
     layer = "local" if local or "project" not in layers or has_local_default else "project"
     with repo.lock():
         repo.config.set(layer, "core.remote", name)
+        stage_config(repo, layer)
     echo(f"default remote: {name!r}" + (" (local config)" if layer == "local" else ""))
 
 
@@ -299,7 +239,7 @@ def pull(
     jobs: Jobs = None,
 ) -> None:
     """Fetch, then check out: make the work tree's artifacts match their pointers."""
-    from gitmv.workspace.tree import CheckoutOnArrival
+    from gitmv.workspace.checkout import CheckoutOnArrival
 
     repo = open_repo(hooks="install")
     pointers = _work_tree(repo, paths or [])
@@ -325,8 +265,8 @@ def _checkout_healing(
 ) -> CheckoutReport:
     """Pull's checkout: a cache object that fails its hash as it is checked out is
     quarantined (`Cache.materialize`); fetch it again and check out once more."""
+    from gitmv.ops.checkout import checkout
     from gitmv.store.cache import CorruptObject
-    from gitmv.workspace.tree import checkout
 
     try:
         report = checkout(repo, paths, done=done)

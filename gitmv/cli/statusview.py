@@ -12,31 +12,24 @@ from typing import TYPE_CHECKING, Any
 from gitmv.cli.render import echo, emit_json
 
 if TYPE_CHECKING:
-    from gitmv.base.errors import PointerError
     from gitmv.repo.context import Repo
     from gitmv.workspace.conflicts import PointerConflict, Side
-    from gitmv.workspace.tree import ArtifactStatus
 
 DEFAULT_REMOTE = ":default:"  # `--remote` with no NAME (see gitmv.cli._default_remote_flag)
 
 
 def show(paths: list[str], remote: str | None, json_out: bool) -> None:
-    from gitmv.base.errors import PointerError
     from gitmv.cli import autohooks
+    from gitmv.ops.status import status
     from gitmv.repo.context import Repo
-    from gitmv.workspace.tree import status as artifact_status
 
     repo = Repo.open()
     autohooks.check(repo)
-    conflicts: list[PointerConflict] = []
-    try:
-        if _mid_merge(repo):  # a modify/delete conflict leaves no markers to fail on
-            raise PointerError("a merge is in progress")
-        results = artifact_status(repo, paths)
-    except PointerError as exc:  # a merge left markers in a pointer: say what each side holds
-        results, conflicts = _around_conflicts(repo, paths, exc)
+    wanted: bool | str = False  # ops' `remote`: not asked, the default (True), or a name
     if remote is not None:
-        results = _with_not_pushed(repo, results, None if remote == DEFAULT_REMOTE else remote)
+        wanted = True if remote == DEFAULT_REMOTE else remote
+    report = status(repo, paths, remote=wanted)
+    results, conflicts = report.artifacts, report.conflicts
     if json_out:
         rows = [
             {
@@ -72,53 +65,6 @@ def show(paths: list[str], remote: str | None, json_out: bool) -> None:
                 "  (gitmv checkout restores the version a pointer names, and never discards bytes"
                 " the cache lacks;\n   gitmv add records the work tree's bytes as a new version)"
             )
-
-
-def _with_not_pushed(repo: Repo, results: list[Any], remote: str | None) -> list[Any]:
-    """Mark clean artifacts whose bytes the remote lacks as `not-pushed`."""
-    import dataclasses
-
-    from gitmv.ops.session import open_session  # the remote stack: only with --remote
-    from gitmv.repo.pointers import read_pointer
-    from gitmv.transfer.engine import not_pushed
-
-    pointers = {r.path: read_pointer(repo, r.path) for r in results}
-    missing = not_pushed(open_session(repo, remote).remote, pointers)
-    return [
-        dataclasses.replace(r, state="not-pushed")
-        if r.path in missing and r.state == "clean"
-        else r
-        for r in results
-    ]
-
-
-def _around_conflicts(
-    repo: Repo, paths: list[str], exc: PointerError
-) -> tuple[list[ArtifactStatus], list[PointerConflict]]:
-    """The other artifacts' states, and the conflicted pointers with both sides' versions.
-
-    Only reached mid-merge or when a pointer fails to parse, so a clean status asks git
-    nothing more.
-    """
-    from gitmv.repo.pointers import select, tracked
-    from gitmv.workspace.conflicts import pointer_conflicts
-    from gitmv.workspace.tree import status_of
-
-    conflicts = pointer_conflicts(repo)
-    chosen = select(repo, tracked(repo), paths)
-    conflicts = [c for c in conflicts if c.path in chosen]
-    if not conflicts and not _mid_merge(repo):  # the pointer that failed is broken otherwise
-        raise exc
-    skip = {c.path for c in conflicts}
-    wanted = [a for a in chosen if a not in skip]
-    return status_of(repo, wanted), conflicts
-
-
-def _mid_merge(repo: Repo) -> bool:
-    """Whether git stopped a merge, cherry-pick, revert or rebase here: a few stat calls."""
-    git_dir = repo.paths.git_dir
-    heads = ("MERGE_HEAD", "CHERRY_PICK_HEAD", "REVERT_HEAD", "rebase-merge", "rebase-apply")
-    return any((git_dir / name).exists() for name in heads)
 
 
 def _side_json(side: Side | None) -> dict[str, Any] | None:

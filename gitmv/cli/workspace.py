@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from gitmv import __version__
-from gitmv.cli._app import app, echo, emit_json, human_size, warn
+from gitmv.cli._app import app, echo, emit_json, human_size
+from gitmv.cli.common import checkout_exit_code, open_repo, render_checkout
 
 if TYPE_CHECKING:
     from gitmv.repo.context import Repo
     from gitmv.store.pointer import Pointer
-    from gitmv.workspace.tree import CheckoutReport
 
 # Typer reads these annotations at run time: keep `Optional`/`List` spelled out.
 
@@ -35,21 +35,6 @@ def _root(
     """Version ML models and data inside ordinary git repositories."""
 
 
-def open_repo(
-    require_init: bool = True, *, hooks: Literal["install", "warn"] | None = None
-) -> Repo:
-    """The repository; `hooks`: a writing command installs missing git hooks ("install"),
-    a read-only one warns while they are missing ("warn"); see gitmv.cli.autohooks."""
-    from gitmv.repo.context import Repo
-
-    repo = Repo.open(require_init=require_init)
-    if hooks is not None:
-        from gitmv.cli import autohooks
-
-        (autohooks.ensure if hooks == "install" else autohooks.check)(repo)
-    return repo
-
-
 @app.command()
 def init(
     no_hooks: Annotated[bool, typer.Option("--no-hooks", help="Do not install git hooks.")] = False,
@@ -58,50 +43,20 @@ def init(
     ] = None,
 ) -> None:
     """Set up gitmv in this git repository."""
-    from gitmv.repo import context as repo_module
+    from gitmv.ops.init import init as do_init
 
-    repo, created = repo_module.init()
-    union = _union_merge_gitignores(repo)
-    if remote:
-        from gitmv.base import git
-        from gitmv.base.config import PROJECT_FILE
-        from gitmv.cli import remotes
-
-        remotes.add_remote(repo, "origin", remote, default=True, local=False, options=[])
-        git.stage(repo.root, [PROJECT_FILE.as_posix()])
-    install_hooks(repo, not no_hooks)
-    if created:
+    report = do_init(hooks=not no_hooks, remote=remote)
+    if report.created:
         echo(
-            f"Initialised gitmv in {repo.root} (config: .gitmv/config.yaml and "
+            f"Initialised gitmv in {report.root} (config: .gitmv/config.yaml and "
             ".gitattributes, staged)"
         )
     else:
-        echo(f"gitmv is already set up in {repo.root}")
-        if union:
+        echo(f"gitmv is already set up in {report.root}")
+        if report.union_merge:
             echo("Added `.gitignore merge=union` to .gitattributes (staged)")
-    if remote:
-        echo(f"Default remote: origin -> {remote}")
-
-
-def _union_merge_gitignores(repo: Repo) -> bool:
-    """Two branches that each add an artifact to one folder then merge without a conflict."""
-    from gitmv.base import git
-    from gitmv.repo import gitattributes
-
-    with repo.lock():
-        if not gitattributes.ensure_union_merge(repo.root):
-            return False
-        git.stage(repo.root, [gitattributes.FILE])
-    return True
-
-
-def install_hooks(repo: Repo, install: bool = True) -> None:
-    """Install the hooks, or (`--no-hooks`) record that commands must not install them here."""
-    from gitmv.hooks import install as hookinstall
-
-    if install:
-        hookinstall.install(repo)
-    hookinstall.set_auto_install(repo, install)
+    if report.remote:
+        echo(f"Default remote: origin -> {report.remote}")
 
 
 @app.command()
@@ -139,18 +94,12 @@ def add(
     an artifact with a meta block is described afresh: params, metrics and inputs are not
     carried over unless given again, or with --keep-meta.
     """
-    from gitmv.ops.inputs import MetaOptions, build, next_meta
-    from gitmv.workspace.tree import add as add_paths
+    from gitmv.ops.add import add as do_add
+    from gitmv.ops.inputs import MetaOptions
 
     repo = open_repo(hooks="install")
     options = MetaOptions(name, kind, tuple(meta or ()), params, metrics, tuple(inputs or ()))
-    targets = [repo.relpath(p).removesuffix(".gmv") for p in paths] if options.given() else []
-    block = build(repo, options, targets)
-
-    def describe(old: Any, new_version: bool) -> Any:
-        return next_meta(repo, old, block, new_version=new_version, keep=keep_meta)
-
-    for result in add_paths(repo, paths, describe):
+    for result in do_add(repo, paths, options, keep_meta=keep_meta).artifacts:
         p = result.pointer
         what = f"{p.files} files, " if p.kind == "dir" else ""
         verb = "added" if result.changed else "unchanged"
@@ -188,31 +137,12 @@ def checkout(
     ] = False,
 ) -> None:
     """Make the work tree match the pointers, from the cache."""
-    from gitmv.workspace.tree import checkout as do_checkout
+    from gitmv.ops.checkout import checkout as do_checkout
 
     repo = open_repo(hooks="install")
     report = do_checkout(repo, paths or [], rev=rev, force=force)
     render_checkout(repo, report)
     raise typer.Exit(checkout_exit_code(repo, report))
-
-
-def render_checkout(repo: Repo, report: CheckoutReport) -> None:
-    for rel in report.restored:
-        echo(f"restored: {repo.display(rel)}")
-    for rel in report.modified:
-        warn(f"{repo.display(rel)} is modified; not overwritten (--force discards the change)")
-    for rel in report.not_cached:
-        warn(f"{repo.display(rel)}: its bytes are not in the cache (gitmv pull fetches them)")
-
-
-def checkout_exit_code(repo: Repo, report: CheckoutReport) -> int:
-    problems = len(report.modified) + len(report.not_cached)
-    if not problems:
-        return 0
-    import sys
-
-    sys.stderr.write(f"error: {problems} artifact{'s' if problems != 1 else ''} not restored\n")
-    return 1
 
 
 @app.command("ls")

@@ -28,11 +28,12 @@ from gitmv.hooks.install import (
     uninstall_from,
     uninstall_global,
 )
+from gitmv.ops.checkout import checkout
 from gitmv.repo.context import Repo
 from gitmv.repo.pointers import pointers_to_push, read_pointer
 from gitmv.store import pointer
 from gitmv.store.pointer import Pointer
-from gitmv.workspace import tree as workspace
+from gitmv.workspace.checkout import discard
 
 if TYPE_CHECKING:
     from gitmv.transfer.engine import Progress, TransferResult
@@ -234,19 +235,19 @@ def restore(
     if gone:
         artifacts = [pointer.artifact_path(name) for name in gone]
         in_git = set(git.tracked_files(repo.root, artifacts))
-        report.removed, kept = workspace.discard(repo, [a for a in artifacts if a not in in_git])
+        report.removed, kept = discard(repo, [a for a in artifacts if a not in in_git])
         report.modified.extend(kept)
     wanted = _readable(repo, [pointer.artifact_path(name) for name in present], report)
     if not wanted:
         return report
-    first = workspace.checkout(repo, [repo.display(a) for a, _ in wanted])
+    first = checkout(repo, [repo.display(a) for a, _ in wanted])
     report.restored.extend(first.restored)
     report.modified.extend(first.modified)
     if first.not_cached and _autopull(repo):
         lacking = set(first.not_cached)
         missing = [(a, p) for a, p in wanted if a in lacking]
         report.fetched = _fetch(repo, missing, report, progress)
-        second = workspace.checkout(repo, [repo.display(a) for a, _ in missing])
+        second = checkout(repo, [repo.display(a) for a, _ in missing])
         report.restored.extend(second.restored)
         report.modified.extend(second.modified)
         report.not_cached.extend(second.not_cached)

@@ -22,10 +22,10 @@ from gitmv.base.errors import GitmvError
 from gitmv.registry import meta as metablock
 from gitmv.registry.grammar import check_name
 from gitmv.repo.context import Repo
-from gitmv.repo.pointers import read_pointer, tracked
+from gitmv.repo.pointers import collect, read_pointer, tracked
 from gitmv.store import pointer
 from gitmv.store.hashing import Oid
-from gitmv.workspace.tree import status
+from gitmv.workspace.status import states
 
 
 @dataclass(frozen=True)
@@ -150,7 +150,7 @@ def resolve_inputs(
             )
         if any(rel == t or rel.startswith(t + "/") or t.startswith(rel + "/") for t in targets):
             raise GitmvError(f"--input {user_path}: an artifact cannot be its own input")
-        state = status(repo, [user_path])[0].state
+        state = states(repo, collect(repo, [user_path]))[0].state
         if state == "modified":
             raise GitmvError(
                 f"--input {user_path}: modified since it was added, so its pointer does not "

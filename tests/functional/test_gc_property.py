@@ -29,8 +29,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gitmv.base import git as gitcmd
-from gitmv.cli.remotes import add_remote
 from gitmv.ops import gc as retention
+from gitmv.ops.add import add
+from gitmv.ops.checkout import checkout
+from gitmv.ops.remoteconfig import add_remote
 from gitmv.ops.session import open_session
 from gitmv.repo.context import Repo
 from gitmv.repo.context import init as gitmv_init
@@ -39,7 +41,6 @@ from gitmv.store import layout
 from gitmv.store.hashing import Oid, hash_bytes
 from gitmv.store.pointer import Pointer
 from gitmv.transfer import engine as transfer
-from gitmv.workspace import tree as workspace
 
 BRANCHES = ("main", "b1", "b2")
 Step = tuple[str, str]  # (operation, branch name or "")
@@ -113,7 +114,7 @@ def apply(world: World, op: str, arg: str) -> None:
     if op == "commit":
         data = f"version {len(world.versions)} of the model\n".encode() * 4
         (work / "model.pt").write_bytes(data)
-        workspace.add(world.repo(), ["model.pt"])
+        add(world.repo(), ["model.pt"])
         run(work, "commit", "-qm", f"v{len(world.versions)}")
         world.versions[hash_bytes(data)] = data
     elif op == "branch":
@@ -166,7 +167,7 @@ def clone_and_pull(world: World) -> None:
     store = open_session(repo, None).remote
     result = transfer.fetch(repo.cache, store, pointers, jobs=2)
     assert not result.failed and not result.aborted, result
-    workspace.checkout(repo)
+    checkout(repo)
     for artifact, p in pointers:
         assert hash_bytes((clone / artifact).read_bytes()) == p.oid
 

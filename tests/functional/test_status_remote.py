@@ -45,6 +45,21 @@ def test_remote_add_stages_the_project_config(repo: Path, tmp_path: Path) -> Non
     assert "origin" in (repo / ".gitmv/config.yaml").read_text()
 
 
+def test_remote_default_and_remove_stage_the_project_config(repo: Path, tmp_path: Path) -> None:
+    """The config layer never calls git: the verbs that write the project config stage it."""
+    gitmv(repo, "remote", "add", "origin", str(tmp_path / "a"))
+    gitmv(repo, "remote", "add", "backup", str(tmp_path / "b"))
+    git(repo, "commit", "-qm", "remotes")
+    gitmv(repo, "remote", "default", "backup")
+    assert git(repo, "diff", "--cached", "--name-only").split() == [".gitmv/config.yaml"]
+    git(repo, "commit", "-qm", "default")
+    gitmv(repo, "remote", "remove", "origin")
+    assert git(repo, "diff", "--cached", "--name-only").split() == [".gitmv/config.yaml"]
+    assert git(repo, "diff", "--name-only").split() == []  # nothing left unstaged
+    gitmv(repo, "remote", "add", "mine", str(tmp_path / "c"), "--local")
+    assert "mine" not in git(repo, "diff", "--cached")  # the local config is outside git
+
+
 def test_init_with_remote_stages_config_with_the_remote(tmp_path: Path) -> None:
     repo = tmp_path / "r"
     repo.mkdir()

@@ -338,19 +338,14 @@ def test_add_of_tracked_and_untracked_paths_together_stages_everything(repo: Pat
 
 
 def test_a_new_meta_value_on_unchanged_bytes_is_a_change(repo: Path) -> None:
-    from gitmv.ops.inputs import next_meta
+    from gitmv.ops.add import add
     from gitmv.repo.context import Repo
-    from gitmv.workspace.tree import Describe, add
 
     (repo / "m.bin").write_bytes(b"hi")
     handle = Repo.open(repo)
-
-    def meta(updates: dict[str, object]) -> Describe:
-        return lambda old, new: next_meta(handle, old, updates, new_version=new, keep=False)
-
-    assert add(handle, ["m.bin"], meta({"metrics": {"acc": 0.9}}))[0].changed
-    assert add(handle, ["m.bin"], meta({"type": "model"}))[0].changed
-    assert not add(handle, ["m.bin"], meta({"type": "model"}))[0].changed
+    assert add(handle, ["m.bin"], meta={"metrics": {"acc": 0.9}}).artifacts[0].changed
+    assert add(handle, ["m.bin"], meta={"type": "model"}).artifacts[0].changed
+    assert not add(handle, ["m.bin"], meta={"type": "model"}).artifacts[0].changed
     text = (repo / "m.bin.gmv").read_text()
     assert "acc: 0.9" in text and "type: model" in text
 
