@@ -65,7 +65,7 @@ def init(
     if remote:
         from gitmv.base import git
         from gitmv.base.config import PROJECT_FILE
-        from gitmv.cli import remotes
+        from gitmv.ops import remotes
 
         remotes.add_remote(repo, "origin", remote, default=True, local=False, options=[])
         git.stage(repo.root, [PROJECT_FILE.as_posix()])

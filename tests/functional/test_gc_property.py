@@ -29,8 +29,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gitmv.base import git as gitcmd
-from gitmv.cli.remotes import add_remote
 from gitmv.ops import gc as retention
+from gitmv.ops.remotes import add_remote
 from gitmv.ops.session import open_session
 from gitmv.repo import history
 from gitmv.repo.context import Repo
