@@ -391,7 +391,7 @@ def test_a_push_that_changes_no_pointer_imports_no_remote_code(repo: Path) -> No
     git(repo, "commit", "-q", "--allow-empty", "-m", "code only")
     script = (
         "import sys\n"
-        "from gitmv import hooks\n"
+        "from gitmv.ops import hooks\n"
         "from gitmv.repo.context import Repo\n"
         "tip = sys.argv[1]\n"
         "report = hooks.pre_push(Repo.open(), 'origin', '/x', [f'main {tip} main ' + '0' * 40])\n"

@@ -24,7 +24,7 @@ class TransferReport:
     `abort_hint` on what to do.
     """
 
-    remote: str  # the remote's label (its name, or its URL without secrets)
+    remote: str  # the remote's label, as the CLI shows it: 'origin' (its URL, no secrets)
     artifacts: int  # the artifact versions whose objects were asked for
     transferred: int = 0  # objects moved
     nbytes: int = 0  # bytes moved
