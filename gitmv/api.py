@@ -16,12 +16,16 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, BinaryIO, Literal, TextIO, overload
 
 from gitmv.base.errors import GitmvError, IntegrityError
+from gitmv.ops import pull as _pull
+from gitmv.ops import push as _push
+from gitmv.ops.pull import PullReport
+from gitmv.ops.push import PushReport
 from gitmv.registry import tags as registry
 from gitmv.registry.lineage import plain
 from gitmv.repo.context import Repo
@@ -32,7 +36,17 @@ from gitmv.store.pointer import Pointer
 if TYPE_CHECKING:
     from gitmv.remotes.remote import Remote
 
-__all__ = ["Version", "get", "open", "read_meta", "resolve"]
+__all__ = [
+    "PullReport",
+    "PushReport",
+    "Version",
+    "get",
+    "open",
+    "pull",
+    "push",
+    "read_meta",
+    "resolve",
+]
 
 RepoLike = str | os.PathLike[str] | Repo
 _BUFFER = 1024 * 1024
@@ -330,3 +344,75 @@ def _replace(dest: Path) -> None:
         shutil.rmtree(dest)
     elif os.path.lexists(dest):
         os.unlink(dest)
+
+
+# -- push and pull ---------------------------------------------------------------------------
+
+
+def push(
+    paths: Sequence[str] = (),
+    *,
+    repo: RepoLike = ".",
+    remote: str | None = None,
+    jobs: int | None = None,
+    all_refs: bool = False,
+    revs: Sequence[str] = (),
+) -> PushReport:
+    """Upload the bytes of artifacts to a remote: what it lacks, nothing else (`gitmv push`).
+
+    Arguments:
+        paths: artifacts (or their pointer files, or folders holding some), relative to
+            `repo`; empty means every artifact of the work tree.
+        repo: the repository (a path inside it, or an open `Repo`).
+        remote: the remote's name; None means the default remote (`core.remote`).
+        jobs: objects to move at once; None means the remote's `jobs` option, then
+            `core.jobs`, then the backend's default.
+        all_refs: instead of the work tree, the artifacts of every commit of every local
+            branch and tag (`--all`).
+        revs: instead of the work tree, the artifacts of these commits (`--rev`).
+
+    Returns a `PushReport`: `remote` (the remote's label), `artifacts` (the artifact
+    versions asked for), `transferred` and `nbytes` (objects and bytes uploaded),
+    `skipped` (objects the remote already had), `failed` (a tuple of objects that did not
+    go up, each with `oid`, `path` and `reason`), `aborted` and `abort_hint` (why the
+    whole push stopped early, if it did), and `ok` (nothing failed, nothing stopped). A
+    failed object does not raise: read `report.ok`.
+
+    Raises `GitmvError` (with a `hint`), before anything is uploaded, for a bad input: a
+    path no artifact is tracked at, paths with `all_refs` or `revs`, both of those, an
+    unknown commit, an unknown remote or none configured, a broken pointer.
+    """
+    paths = [paths] if isinstance(paths, str) else paths  # one path, not its letters
+    return _push.push(_repo(repo), paths, all_refs=all_refs, revs=revs, remote=remote, jobs=jobs)
+
+
+def pull(
+    paths: Sequence[str] = (),
+    *,
+    repo: RepoLike = ".",
+    remote: str | None = None,
+    jobs: int | None = None,
+) -> PullReport:
+    """Fetch the bytes of artifacts into the cache (each object hash-verified), then check
+    them out into the work tree (`gitmv pull`). A modified artifact is never overwritten.
+
+    Arguments:
+        paths: artifacts (or their pointer files, or folders holding some), relative to
+            `repo`; empty means every artifact of the work tree.
+        repo: the repository (a path inside it, or an open `Repo`).
+        remote: the remote's name; None means the default remote (`core.remote`).
+        jobs: objects to move at once (as for `push`).
+
+    Returns a `PullReport`: `fetched` (a `FetchReport`, with the fields `PushReport`
+    has), `checkout` (the work tree's outcome: `restored`, `unchanged`, `modified`,
+    `not_cached`, lists of root-relative artifact paths; None when a fetch stopped before
+    the checkout), `healed` (cache objects found corrupt on the way, set aside and fetched
+    again by `refetched`), and `ok` (every object arrived and every artifact is checked
+    out). A failed object does not raise: read `report.ok`.
+
+    Raises `GitmvError` (with a `hint`), before anything is fetched or written, for a bad
+    input: a path no artifact is tracked at, an unknown remote or none configured, a
+    broken pointer.
+    """
+    paths = [paths] if isinstance(paths, str) else paths  # one path, not its letters
+    return _pull.pull(_repo(repo), paths, remote=remote, jobs=jobs)

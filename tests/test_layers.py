@@ -64,7 +64,11 @@ KNOWN: set[str] = {
 KNOWN_CYCLES: list[list[str]] = [
     [
         "gitmv.api",
+        "gitmv.ops.fetch",
+        "gitmv.ops.pull",
+        "gitmv.ops.push",
         "gitmv.registry.lineage",
+        "gitmv.repo.history",
         "gitmv.repo.listing",
         "gitmv.transfer.engine",
         "gitmv.workspace.tree",
