@@ -22,9 +22,13 @@ from pathlib import Path
 from typing import IO, Any, BinaryIO, Literal, TextIO, overload
 
 from gitmv.ops import get as getting
+from gitmv.ops import pull as _pull
+from gitmv.ops import push as _push
 from gitmv.ops.add import AddReport, AddResult
 from gitmv.ops.add import add as _add
 from gitmv.ops.inputs import MetaOptions
+from gitmv.ops.pull import PullReport
+from gitmv.ops.push import PushReport
 from gitmv.ops.status import ArtifactStatus, PointerConflict, StatusReport
 from gitmv.ops.status import status as _status
 from gitmv.registry import tags as registry
@@ -37,11 +41,15 @@ __all__ = [
     "AddResult",
     "ArtifactStatus",
     "PointerConflict",
+    "PullReport",
+    "PushReport",
     "StatusReport",
     "Version",
     "add",
     "get",
     "open",
+    "pull",
+    "push",
     "read_meta",
     "resolve",
     "status",
@@ -172,3 +180,72 @@ def status(
     """
     handle = _repo(repo)
     return _status(handle, [os.fspath(p) for p in paths], remote=remote)
+
+
+def push(
+    paths: Sequence[str] = (),
+    *,
+    repo: RepoLike = ".",
+    remote: str | None = None,
+    jobs: int | None = None,
+    all_refs: bool = False,
+    revs: Sequence[str] = (),
+) -> PushReport:
+    """Upload the bytes of artifacts to a remote: what it lacks, nothing else (`gitmv push`).
+
+    Arguments:
+        paths: artifacts (or their pointer files, or folders holding some), relative to
+            `repo`; empty means every artifact of the work tree.
+        repo: the repository (a path inside it, or an open `Repo`).
+        remote: the remote's name; None means the default remote (`core.remote`).
+        jobs: objects to move at once; None means the remote's `jobs` option, then
+            `core.jobs`, then the backend's default.
+        all_refs: instead of the work tree, the artifacts of every commit of every local
+            branch and tag (`--all`).
+        revs: instead of the work tree, the artifacts of these commits (`--rev`).
+
+    Returns a `PushReport`: `remote` (the remote's label), `artifacts` (the artifact
+    versions asked for), `transferred` and `nbytes` (objects and bytes uploaded),
+    `skipped` (objects the remote already had), `failed` (a tuple of objects that did not
+    go up, each with `oid`, `path` and `reason`), `aborted` and `abort_hint` (why the
+    whole push stopped early, if it did), and `ok` (nothing failed, nothing stopped). A
+    failed object does not raise: read `report.ok`.
+
+    Raises `GitmvError` (with a `hint`), before anything is uploaded, for a bad input: a
+    path no artifact is tracked at, paths with `all_refs` or `revs`, both of those, an
+    unknown commit, an unknown remote or none configured, a broken pointer.
+    """
+    paths = [paths] if isinstance(paths, str) else paths  # one path, not its letters
+    return _push.push(_repo(repo), paths, all_refs=all_refs, revs=revs, remote=remote, jobs=jobs)
+
+
+def pull(
+    paths: Sequence[str] = (),
+    *,
+    repo: RepoLike = ".",
+    remote: str | None = None,
+    jobs: int | None = None,
+) -> PullReport:
+    """Fetch the bytes of artifacts into the cache (each object hash-verified), then check
+    them out into the work tree (`gitmv pull`). A modified artifact is never overwritten.
+
+    Arguments:
+        paths: artifacts (or their pointer files, or folders holding some), relative to
+            `repo`; empty means every artifact of the work tree.
+        repo: the repository (a path inside it, or an open `Repo`).
+        remote: the remote's name; None means the default remote (`core.remote`).
+        jobs: objects to move at once (as for `push`).
+
+    Returns a `PullReport`: `fetched` (a `FetchReport`, with the fields `PushReport`
+    has), `checkout` (the work tree's outcome: `restored`, `unchanged`, `modified`,
+    `not_cached`, lists of root-relative artifact paths; None when a fetch stopped before
+    the checkout), `healed` (cache objects found corrupt on the way, set aside and fetched
+    again by `refetched`), and `ok` (every object arrived and every artifact is checked
+    out). A failed object does not raise: read `report.ok`.
+
+    Raises `GitmvError` (with a `hint`), before anything is fetched or written, for a bad
+    input: a path no artifact is tracked at, an unknown remote or none configured, a
+    broken pointer.
+    """
+    paths = [paths] if isinstance(paths, str) else paths  # one path, not its letters
+    return _pull.pull(_repo(repo), paths, remote=remote, jobs=jobs)

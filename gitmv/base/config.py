@@ -172,7 +172,7 @@ class Config:
 
     def set(self, layer: str, dotted: str, value: Any) -> None:
         """Write `value` at `dotted` into `layer`'s file. Config never calls git: a caller
-        that writes the project layer stages it (gitmv.ops.remoteconfig.stage_config)."""
+        that writes the project layer stages it (gitmv.ops.remotes.stage_config)."""
         from ruamel.yaml.comments import CommentedMap
 
         doc = self._round_trip(layer)

@@ -22,13 +22,13 @@ _GROUPS = {
     "install": "hooks",
     "uninstall": "hooks",
     "hook": "hooks",
-    "remote": "remotes",
-    "push": "remotes",
-    "fetch": "remotes",
-    "pull": "remotes",
-    "verify": "remotes",
-    "gc": "remotes",
+    "push": "transfers",
+    "fetch": "transfers",
+    "pull": "transfers",
+    "verify": "transfers",
+    "gc": "gcview",
     "registry": "registry",
+    "remote": "remotes",
 }
 _WORKSPACE = frozenset({"init", "add", "status", "checkout", "ls", "diff"})
 
@@ -45,7 +45,8 @@ def load_app(command: str | None = None) -> typer.Typer:
 
     if command in _WORKSPACE:
         return app
-    wanted = [_GROUPS[command]] if command in _GROUPS else sorted(set(_GROUPS.values()))
+    # in this order, which is `--help`'s
+    wanted = [_GROUPS[command]] if command in _GROUPS else list(dict.fromkeys(_GROUPS.values()))
     for module in wanted:
         importlib.import_module(f"gitmv.cli.{module}")
     return app

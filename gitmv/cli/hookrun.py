@@ -9,16 +9,15 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from contextlib import ExitStack
 from typing import TYPE_CHECKING
 
 from gitmv.base.errors import GitmvError, NotARepository, NotInitialised
+from gitmv.cli.progress import LazyProgress
 from gitmv.cli.render import human_size
 
 if TYPE_CHECKING:
     from gitmv.ops.hooks import PrePushReport, RestoreReport
     from gitmv.repo.context import Repo
-    from gitmv.transfer.engine import Progress
 
 
 def run(name: str, args: Sequence[str]) -> int:
@@ -67,7 +66,7 @@ def _run_post(repo: Repo, name: str, args: Sequence[str]) -> RestoreReport:
             raise GitmvError(f"the {name} hook expects {i + 1} arguments from git, got {len(args)}")
         return args[i]
 
-    with _LazyProgress("fetch") as progress:
+    with LazyProgress("fetch") as progress:
         if name == "post-checkout":
             return hooks.post_checkout(repo, arg(0), arg(1), arg(2), progress=progress)
         if name == "post-merge":
@@ -80,7 +79,7 @@ def _pre_push(repo: Repo, args: Sequence[str], lines: Sequence[str]) -> int:
 
     if len(args) < 2:
         raise GitmvError("the pre-push hook expects git's two arguments: remote name and URL")
-    with _LazyProgress("upload") as progress:
+    with LazyProgress("upload") as progress:
         report = hooks.pre_push(repo, args[0], args[1], lines, progress=progress)
     return _render_push(repo, report)
 
@@ -133,42 +132,6 @@ def _render_restore(repo: Repo, report: RestoreReport) -> None:
         _stderr(f"warning: {repo.display(rel)}: its bytes are not in the cache (gitmv pull)")
     for problem in report.problems:
         _stderr(f"warning: {problem}")
-
-
-class _LazyProgress:
-    """The push/fetch progress bar, opened only once a transfer has work to show.
-
-    Most hook runs move nothing: they must not pay for importing rich, nor flash a bar.
-    """
-
-    def __init__(self, title: str) -> None:
-        self._title = title
-        self._stack = ExitStack()
-        self._bar: Progress | None = None  # stays None off a terminal
-        self._opened = False
-
-    def __enter__(self) -> _LazyProgress:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stack.close()
-
-    def start(self, objects: int, nbytes: int) -> None:  # called before the workers start
-        if not self._opened and objects:
-            from gitmv.cli.remotes import _progress
-
-            self._opened = True
-            self._bar = self._stack.enter_context(_progress(self._title))
-        if self._bar is not None:
-            self._bar.start(objects, nbytes)
-
-    def advance(self, nbytes: int) -> None:
-        if self._bar is not None:
-            self._bar.advance(nbytes)
-
-    def object_done(self) -> None:
-        if self._bar is not None:
-            self._bar.object_done()
 
 
 def _stderr(line: str) -> None:

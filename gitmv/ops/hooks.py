@@ -1,8 +1,11 @@
-"""Git hooks: what each hook does when git runs it (the shims live in gitmv.hooks.install).
+"""Git hooks: each hook mapped to the verbs it runs (the shims live in gitmv.hooks.install).
 
-pre-push uploads the objects of the pointers being published; post-checkout, post-merge
-and post-rewrite materialize the artifacts whose pointers changed. Nothing here prints:
-each entry point returns a report the CLI renders.
+pre-push       -> push (ops.push) of the pointers the pushed commits add or change
+post-checkout  -> restore: check out the artifacts whose pointers changed, then pull
+post-merge        (ops.pull) those the cache lacks, when `checkout.autopull` is on
+post-rewrite
+
+Nothing here prints: each entry point returns a report the CLI renders.
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ from gitmv.hooks.install import (
     uninstall_global,
 )
 from gitmv.ops.checkout import checkout
+from gitmv.ops.pull import PullReport, pull_pointers
+from gitmv.ops.push import push_pointers
+from gitmv.ops.session import open_session
 from gitmv.repo.context import Repo
 from gitmv.repo.pointers import pointers_to_push, read_pointer
 from gitmv.store import pointer
@@ -36,7 +42,9 @@ from gitmv.store.pointer import Pointer
 from gitmv.workspace.checkout import discard
 
 if TYPE_CHECKING:
-    from gitmv.transfer.engine import Progress, TransferResult
+    from gitmv.base.progress import Progress
+    from gitmv.ops.fetch import FetchReport
+    from gitmv.ops.push import PushReport
 
 # The install side lives in gitmv.hooks.install (light: every command asks it whether the
 # hooks are there); callers reach it from here too.
@@ -80,7 +88,7 @@ class PushedRef:
 @dataclass(frozen=True)
 class PrePushReport:
     versions: int  # artifact versions the pushed commits add or change
-    result: TransferResult | None = None  # None when there was nothing to upload
+    result: PushReport | None = None  # None when there was nothing to upload
 
     @property
     def refused(self) -> bool:
@@ -115,11 +123,6 @@ def pre_push(
     found = pointers_to_push(repo, remote_name, parse_push_lines(lines))
     if not found:
         return PrePushReport(0)
-    from gitmv.ops.session import open_session
-    from gitmv.transfer import (
-        engine as transfer,
-    )  # only now: the remote libraries are slow to import
-
     try:
         session = open_session(repo, None)
     except RemoteError as exc:
@@ -130,11 +133,8 @@ def pre_push(
             hint="`gitmv remote add NAME URL --default`, then push again "
             "(`git push --no-verify` publishes the pointers without their bytes)",
         ) from None
-    store, jobs, settings = session.remote, session.jobs, session.settings
     try:
-        result = transfer.push(
-            repo.cache, store, found, jobs=jobs, progress=progress, settings=settings
-        )
+        result = push_pointers(repo, session, found, progress=progress)
     except RemoteError as exc:  # unreachable, unwritable: before any object moved
         hint = f"{exc.hint}; " if exc.hint else ""
         raise RemoteError(
@@ -162,7 +162,7 @@ class RestoreReport:
     modified: list[str] = field(default_factory=list)  # left alone: bytes found nowhere else
     not_cached: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # what went wrong, one line each
-    fetched: TransferResult | None = None
+    fetched: FetchReport | None = None
 
 
 def post_checkout(
@@ -246,8 +246,10 @@ def restore(
     if first.not_cached and _autopull(repo):
         lacking = set(first.not_cached)
         missing = [(a, p) for a, p in wanted if a in lacking]
-        report.fetched = _fetch(repo, missing, report, progress)
-        second = checkout(repo, [repo.display(a) for a, _ in missing])
+        shown = [repo.display(a) for a, _ in missing]
+        pulled = _pull(repo, missing, shown, report, progress)
+        # a pull that stopped before its checkout: check out what did arrive
+        second = pulled.checkout if pulled and pulled.checkout else checkout(repo, shown)
         report.restored.extend(second.restored)
         report.modified.extend(second.modified)
         report.not_cached.extend(second.not_cached)
@@ -273,29 +275,30 @@ def _autopull(repo: Repo) -> bool:
     return repo.config.flag("checkout.autopull", True)
 
 
-def _fetch(
+def _pull(
     repo: Repo,
-    pointers: Sequence[tuple[str, Pointer]],
+    missing: Sequence[tuple[str, Pointer]],
+    paths: Sequence[str],
     report: RestoreReport,
     progress: Progress | None,
-) -> TransferResult | None:
-    from gitmv.ops.session import open_session
-    from gitmv.transfer import (
-        engine as transfer,
-    )  # only now: the remote libraries are slow to import
-
+) -> PullReport | None:
+    """Pull the artifacts the cache lacks from the default remote; what goes wrong becomes
+    a problem in `report` (git is done already: a hook only warns)."""
     try:
-        session = open_session(repo, None)
-        result = transfer.fetch(
-            repo.cache, session.remote, pointers, jobs=session.jobs, progress=progress
-        )
+        pulled = pull_pointers(repo, open_session(repo, None), missing, paths, progress=progress)
     except GitmvError as exc:
         report.problems.append(
             f"cannot fetch missing objects: {exc.message}" + (f" ({exc.hint})" if exc.hint else "")
         )
         return None
-    if result.aborted:
-        report.problems.append(f"fetch from {result.remote} stopped: {result.aborted}")
-    for failure in result.failed:
-        report.problems.append(f"{failure.path} ({failure.oid}): {failure.reason}")
-    return result
+    report.fetched = pulled.fetched
+    for oid in pulled.healed:
+        report.problems.append(f"cache object {oid} was corrupt; downloaded it again")
+    for fetched in (pulled.fetched, pulled.refetched):
+        if fetched is None:
+            continue
+        if fetched.aborted:
+            report.problems.append(f"fetch from {fetched.remote} stopped: {fetched.aborted}")
+        for failure in fetched.failed:
+            report.problems.append(f"{failure.path} ({failure.oid}): {failure.reason}")
+    return pulled

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from gitmv.base import git
 from gitmv.hooks import install as hookinstall
-from gitmv.ops.remoteconfig import add_remote
+from gitmv.ops.remotes import add_remote
 from gitmv.repo import context, gitattributes
 from gitmv.repo.context import Repo
 

@@ -20,13 +20,14 @@ from typing import TypeVar
 
 from gitmv.base import atomic
 from gitmv.base.errors import GitmvError, IntegrityError, PointerError, RemoteError
+from gitmv.base.progress import NullProgress, Progress
 from gitmv.remotes.remote import MissingObject, Remote, corrupt_source
 from gitmv.store import chunking
 from gitmv.store.cache import Cache
 from gitmv.store.chunking import Chunk
 from gitmv.store.hashing import Oid, hash_bytes, new_hasher
 from gitmv.store.layout import chunk_key, list_key
-from gitmv.transfer.workers import Failure, Item, NullProgress, Progress, Tally, retry, run
+from gitmv.transfer.workers import Failure, Item, Tally, retry, run
 
 T = TypeVar("T")
 R = TypeVar("R")

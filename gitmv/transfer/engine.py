@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from gitmv.base import atomic
 from gitmv.base.errors import GitmvError, RemoteError
+from gitmv.base.progress import NullProgress, Progress
 from gitmv.remotes.remote import (
     SMALL_OBJECT,
     MissingObject,
@@ -41,9 +42,7 @@ from gitmv.transfer import chunked
 from gitmv.transfer.workers import (
     Failure,
     Item,
-    NullProgress,
     Phase,
-    Progress,
     Tally,
     TransferResult,
     result,

@@ -9,9 +9,10 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 from gitmv.base.errors import GitmvError, RemoteError
+from gitmv.base.progress import Progress
 from gitmv.remotes.options import RetryPolicy
 from gitmv.remotes.remote import MissingObject, Remote, with_retries
 from gitmv.store.hashing import Oid
@@ -21,27 +22,6 @@ T = TypeVar("T")
 DEFAULT_POLICY = RetryPolicy()  # 5 retries, 60 s per object, 0.25 s first wait
 BATCH_OBJECTS = 64  # at most this many objects per pool task
 BATCH_BYTES = 8 * 1024 * 1024  # or this many bytes
-
-
-class Progress(Protocol):
-    """What a transfer reports as it goes; called from worker threads."""
-
-    def start(self, objects: int, nbytes: int) -> None:
-        """More work is known: add it to the totals (called once per phase)."""
-
-    def advance(self, nbytes: int) -> None: ...
-    def object_done(self) -> None: ...
-
-
-class NullProgress:
-    def start(self, objects: int, nbytes: int) -> None:
-        pass
-
-    def advance(self, nbytes: int) -> None:
-        pass
-
-    def object_done(self) -> None:
-        pass
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from gitmv.base import git as gitcmd
 from gitmv.ops import gc as retention
 from gitmv.ops.add import add
 from gitmv.ops.checkout import checkout
-from gitmv.ops.remoteconfig import add_remote
+from gitmv.ops.remotes import add_remote
 from gitmv.ops.session import open_session
 from gitmv.repo.context import Repo
 from gitmv.repo.context import init as gitmv_init
