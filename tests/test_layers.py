@@ -79,8 +79,6 @@ LARGE: set[str] = {  # modules over MAX_LINES, until their stage splits them
     "gitmv.base.git",
     "gitmv.cli.remotes",
     "gitmv.registry.tags",
-    "gitmv.remotes.remote",
-    "gitmv.store.cache",
     "gitmv.workspace.tree",
 }
 

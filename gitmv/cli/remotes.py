@@ -79,8 +79,7 @@ def add_remote(
     from pathlib import Path
 
     from gitmv.base.config import has_url_password, is_secret, redact_url
-    from gitmv.remotes.options import check_url
-    from gitmv.remotes.remote import check_name, check_protocol, normalize_options
+    from gitmv.remotes.options import check_name, check_protocol, check_url, normalize_options
 
     check_name(name)
     check_url(url, cwd=Path(repo.cwd), root=repo.root, git_dir=repo.paths.common_dir)

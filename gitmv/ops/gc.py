@@ -36,7 +36,8 @@ from gitmv.ops.verify import (
     expand,
     needed_pointers,
 )
-from gitmv.remotes.remote import FolderRemote, Remote
+from gitmv.remotes.folder import FolderRemote
+from gitmv.remotes.remote import Remote
 from gitmv.repo import history
 from gitmv.repo.context import Repo
 from gitmv.store import chunking, manifest
