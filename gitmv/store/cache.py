@@ -68,18 +68,15 @@ class Cache:
 
     def add_file(self, src: Path, algorithm: str) -> tuple[Oid, int]:
         """Hash `src` and store a copy of it, in one read pass. Returns its oid and size."""
-        hashed: list[Oid] = []
 
-        def fill(fd: int) -> int:
+        def fill(fd: int) -> tuple[Oid, int]:
             # one fsync per object (not per write), beside the hashing pass
-            oid, size = copy_and_hash(src, fd, algorithm, sync=atomic.fsync_enabled())
-            hashed.append(oid)
-            return size
+            return copy_and_hash(src, fd, algorithm, sync=atomic.fsync_enabled())
 
         try:
-            tmp, size = self.objects.write_temp(fill, sync=False)
+            tmp, (oid, size) = self.objects.write_temp(fill, sync=False)
             try:
-                self.objects.publish(tmp, object_key(hashed[0]), synced=True)
+                self.objects.publish(tmp, object_key(oid), synced=True)
             except BaseException:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(tmp)
@@ -88,7 +85,7 @@ class Cache:
             if atomic.is_no_space(exc):
                 raise self._full(exc, _size_of(src)) from None
             raise
-        return hashed[0], size
+        return oid, size
 
     def add_small(self, data: bytes, algorithm: str) -> Oid:
         """Store bytes already in memory (manifests, small files): skip the write if present.

@@ -20,13 +20,14 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 from gitmv.base import atomic
 from gitmv.base.atomic import is_temp_name, temp_str
 from gitmv.store.hashing import ALGORITHMS
 from gitmv.store.layout import CHUNKS_DIR
 
+T = TypeVar("T")
 TMP = "tmp"  # where temp files are written: one folder to sweep, not the whole tree
 READ_ONLY = 0o444
 
@@ -79,18 +80,18 @@ class FolderStore:
         return temp_str(f"{folder}/{stem}")
 
     def write_temp(
-        self, fill: Callable[[int], int], *, sync: bool = True, stem: str = "obj"
-    ) -> tuple[str, int]:
+        self, fill: Callable[[int], T], *, sync: bool = True, stem: str = "obj"
+    ) -> tuple[str, T]:
         """A new read-only temp file that `fill` writes (given the descriptor, open for
-        reading too so that a copy can be hashed; it returns the size written): its path
-        and size. `sync`: fsynced here (per `core.fsync`); False when the caller makes the
-        bytes durable itself (its `fill` fsyncs, or one syncfs comes later). If `fill`
-        raises, the temp file is gone."""
+        reading too so that a copy can be hashed): its path and what `fill` returned.
+        `sync`: fsynced here (per `core.fsync`); False when the caller makes the bytes
+        durable itself (its `fill` fsyncs, or one syncfs comes later). If `fill` raises,
+        the temp file is gone."""
         tmp = self.temp(stem)
         fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, READ_ONLY)
         try:
             try:
-                size = fill(fd)
+                result = fill(fd)
                 if sync:
                     atomic.sync_fd(fd)
             finally:
@@ -99,7 +100,7 @@ class FolderStore:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
-        return tmp, size
+        return tmp, result
 
     def final(self, key: str) -> str:
         """The path of `key`, its folder made (once per process per folder)."""
@@ -122,7 +123,8 @@ class FolderStore:
         return True
 
     def put(self, key: str, fill: Callable[[int], int]) -> int:
-        """Write (`fill`, as in `write_temp`), fsync and publish the object `key`; its size."""
+        """Write (`fill`, as in `write_temp`, returning the size it wrote), fsync and publish
+        the object `key`; its size."""
         tmp, size = self.write_temp(fill)
         try:
             self.publish(tmp, key, synced=True)
