@@ -13,6 +13,7 @@ import dataclasses
 import os
 import socket
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
@@ -275,8 +276,6 @@ def _hint(exc: BaseException) -> str:
 def _modified(info: Mapping[str, Any]) -> float | None:
     """The modification time in a listing entry: S3's `LastModified` (a datetime), GCS's
     `updated` (RFC 3339 text), or a file system's `mtime` / `created`."""
-    from datetime import datetime, timezone
-
     for field_name in ("LastModified", "last_modified", "updated", "mtime", "created"):
         value = info.get(field_name)
         if isinstance(value, datetime):
