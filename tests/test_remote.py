@@ -10,15 +10,11 @@ import pytest
 
 from gitmv.base.config import Config
 from gitmv.base.errors import GitmvError, IntegrityError, RemoteError
-from gitmv.remotes.remote import (
-    FolderRemote,
-    MissingObject,
-    Remote,
-    RemoteSpec,
-    is_transient,
-    open_remote,
-    spec_from_config,
-)
+from gitmv.remotes.folder import FolderRemote
+from gitmv.remotes.opener import open_remote, spec_from_config
+from gitmv.remotes.options import RemoteSpec
+from gitmv.remotes.remote import MissingObject, Remote
+from gitmv.remotes.retries import is_transient
 from gitmv.store import layout
 from gitmv.store.cache import Cache
 from gitmv.store.hashing import Oid, hash_bytes

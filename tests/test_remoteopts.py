@@ -9,7 +9,7 @@ import pytest
 from gitmv.base.config import is_secret, is_secret_key, redact_option, scrub
 from gitmv.base.errors import GitmvError, RemoteError
 from gitmv.remotes.options import RetryPolicy, check_options
-from gitmv.remotes.remote import with_retries
+from gitmv.remotes.retries import with_retries
 
 
 def test_credential_names_and_the_names_gitmv_reads() -> None:

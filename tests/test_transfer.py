@@ -11,7 +11,10 @@ from pathlib import Path
 import pytest
 
 from gitmv.base.errors import IntegrityError, RemoteError
-from gitmv.remotes.remote import FolderRemote, OnBytes, Remote, RemoteSpec, open_remote
+from gitmv.remotes.folder import FolderRemote
+from gitmv.remotes.opener import open_remote
+from gitmv.remotes.options import RemoteSpec
+from gitmv.remotes.remote import OnBytes, Remote
 from gitmv.store import chunking, layout, manifest
 from gitmv.store.cache import Cache
 from gitmv.store.chunking import Settings

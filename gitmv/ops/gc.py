@@ -33,7 +33,8 @@ from gitmv.ops.verify import (
     needed_pointers,
     note_pointer,
 )
-from gitmv.remotes.remote import FolderRemote, Remote
+from gitmv.remotes.folder import FolderRemote
+from gitmv.remotes.remote import Remote
 from gitmv.repo import history, pointers
 from gitmv.repo.context import Repo
 from gitmv.store import chunking, manifest

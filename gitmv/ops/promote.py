@@ -318,7 +318,7 @@ def check_backup(repo: Repo, path: str, found: Pointer, force: bool) -> Backup:
     if not remote_name:
         return Backup(None)
     from gitmv.ops.session import open_session
-    from gitmv.remotes.remote import FolderRemote  # the remote stack is imported only when needed
+    from gitmv.remotes.folder import FolderRemote  # the remote stack is imported only when needed
 
     remote = open_session(repo, None).remote
     objects = version_objects(path, found)

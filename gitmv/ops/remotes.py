@@ -17,8 +17,7 @@ from typing import Any
 from gitmv.base import git
 from gitmv.base.config import PROJECT_FILE, has_url_password, is_secret, redact_option, redact_url
 from gitmv.base.errors import GitmvError
-from gitmv.remotes.options import check_url
-from gitmv.remotes.remote import check_name, check_protocol, normalize_options
+from gitmv.remotes.options import check_name, check_protocol, check_url, normalize_options
 from gitmv.repo.context import Repo
 
 LAYERS = ("project", "local", "user")  # where a remote may be defined, shared first

@@ -23,9 +23,9 @@ class Session:
 def open_session(repo: Repo, name: str | None, jobs: int | None = None) -> Session:
     """Open the remote called `name` (None: the default) with its effective jobs and settings."""
     # The remote stack pulls in fsspec: imported here so fast CLI paths never load it.
-    from gitmv.remotes.remote import open_remote, spec_from_config
+    from gitmv.remotes.opener import open_remote, spec_from_config
 
-    # spec_from_config raises the one "no default remote" error (remote.no_default_remote)
+    # spec_from_config raises the one "no default remote" error (opener.no_default_remote)
     remote = open_remote(spec_from_config(repo.config, name, repo.root))
     return Session(remote, effective_jobs(repo, remote, jobs), chunking.settings_from(repo.config))
 
@@ -33,7 +33,7 @@ def open_session(repo: Repo, name: str | None, jobs: int | None = None) -> Sessi
 def effective_jobs(repo: Repo, remote: Remote, requested: int | None) -> int:
     """`--jobs` wins, then the remote's `jobs` option, then `core.jobs`, then the
     remote's own default (one per CPU for a folder, 8 for a network store)."""
-    from gitmv.remotes.remote import parse_jobs  # the remote stack: see open_session
+    from gitmv.remotes.options import parse_jobs  # the remote stack: see open_session
 
     if requested is not None:
         return parse_jobs(requested, "--jobs")

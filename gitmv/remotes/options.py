@@ -1,9 +1,10 @@
-"""What a remote's URL and options may be, and the retry policy the options set.
+"""A remote as the config describes it (`RemoteSpec`): what its name, URL and options may
+be, and the retry policy the options set.
 
 Checked when `remote add` writes them (so that nothing wrong is written) and again when a
 command reads them (a hand-edited config gets the same error, naming the option, instead
-of a failure deep inside a storage library). No fsspec here: the protocol check, which
-needs it, is `remote.check_protocol`.
+of a failure deep inside a storage library). No fsspec here: the protocol check asks
+`filesystems.check_installed`, which imports it only when called.
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ from __future__ import annotations
 import math
 import os
 import random
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from gitmv.base.config import redact_option, redact_url
 from gitmv.base.errors import GitmvError
+from gitmv.remotes import filesystems
 
 # Options whose value is a number of seconds: finite and above zero.
 TIMEOUTS = frozenset(
@@ -29,6 +32,64 @@ DEFAULT_RETRIES = 5  # retries after the first try, for transient errors only
 DEFAULT_RETRY_TIMEOUT = 60.0  # seconds one object may spend in tries and waits
 DEFAULT_RETRY_DELAY = 0.25  # seconds before the first retry; doubles each time, with jitter
 MAX_DELAY = 8.0
+ALIASES = {"endpointurl": "endpoint_url", "region_name": "region"}
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+@dataclass(frozen=True)
+class RemoteSpec:
+    """A named remote as the config describes it; `options` never reach an error message."""
+
+    name: str
+    url: str
+    options: Mapping[str, object] = field(default_factory=dict, hash=False)
+
+    @property
+    def label(self) -> str:
+        return f"{self.name!r} ({redact_url(self.url)})"
+
+    @property
+    def jobs(self) -> int | None:
+        value = self.options.get("jobs")
+        return None if value is None else parse_jobs(value, self.name)
+
+
+def check_name(name: str) -> str:
+    """A remote name is one config key: letters, digits, `_`, `-`, `.` (not leading)."""
+    if not _NAME.fullmatch(name) or "." in name:
+        raise GitmvError(
+            f"invalid remote name {name!r}",
+            hint="use letters, digits, '_' and '-', e.g. `origin` or `s3-models`",
+        )
+    return name
+
+
+def parse_jobs(value: object, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).isdigit():
+        raise GitmvError(f"{where}: jobs must be a positive integer, got {value!r}")
+    jobs = int(value)
+    if jobs < 1:
+        raise GitmvError(f"{where}: jobs must be a positive integer, got {value!r}")
+    return jobs
+
+
+def normalize_options(options: Mapping[str, object]) -> dict[str, object]:
+    """Accept DVC's spellings (`endpointurl`) and check the options gitmv itself reads
+    (`check_options`: jobs, retries, timeouts, booleans, no control characters)."""
+    out: dict[str, object] = {}
+    for key, value in options.items():
+        name = ALIASES.get(key.lower(), key)
+        if name == "url":
+            raise GitmvError("the URL is the remote's second argument, not an option")
+        out[name] = value
+    return check_options(out)
+
+
+def check_protocol(url: str) -> None:
+    """A URL's protocol must be one fsspec knows, with its package installed: `remote add`
+    refuses `s4://` or an `sftp://` without paramiko now, not at the first push."""
+    if "://" in url:
+        filesystems.check_installed(url)
 
 
 @dataclass(frozen=True)

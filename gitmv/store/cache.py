@@ -1,4 +1,5 @@
-"""The local object store: content-addressed, read-only files published atomically."""
+"""The cache: local objects (a store/objects.py folder), verified before they are adopted
+or materialized, and quarantined when their bytes fail their hash."""
 
 from __future__ import annotations
 
@@ -12,15 +13,15 @@ from pathlib import Path
 from typing import BinaryIO
 
 from gitmv.base import atomic
-from gitmv.base.atomic import is_temp_name, temp_name, temp_str
+from gitmv.base.atomic import temp_str
 from gitmv.base.errors import GitmvError, IntegrityError
 from gitmv.base.fastcopy import copy_fd
 from gitmv.store.hashing import ALGORITHMS, Oid, copy_and_hash, hash_bytes, hash_fd, hash_file
 from gitmv.store.layout import object_key, parse_object_key
+from gitmv.store.objects import READ_ONLY, FolderStore
 
 LINK_TYPES = ("reflink", "copy", "hardlink", "symlink")
 _FICLONE = 0x40049409
-_READ_ONLY = 0o444
 QUARANTINE = "quarantine"
 _BATCH = 256  # small objects published per syncfs (`Cache._flush`)
 
@@ -34,12 +35,16 @@ class CorruptObject(IntegrityError):
 
 
 class Cache:
-    """Objects at `<root>/<object_key>` (store/layout.py); never overwritten, never edited."""
+    """Objects at `<root>/<object_key>` (store/layout.py); never overwritten, never edited.
+
+    The folder itself is `objects` (store/objects.py, the store the folder remote uses
+    too); the cache adds what is its own: hash-then-publish of added files, verify-then-
+    adopt of downloads, batched durability for a folder of small files, materializing
+    into the work tree, and quarantine."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self._root_str = str(root)
-        self._made_dirs: set[str] = set()
+        self.objects = FolderStore(root)
         self._reflink_refused = False
         # a folder of small files: objects are synced once, by `sync_all`, not one by one
         self.defer_sync = False
@@ -51,65 +56,33 @@ class Cache:
         return self.root / object_key(oid)
 
     def has(self, oid: Oid) -> bool:
-        return os.path.exists(f"{self._root_str}/{object_key(oid)}")  # no pathlib: once per file
-
-    def _tmp_str(self) -> str:
-        if "tmp" not in self._made_dirs:
-            self._tmp()
-        return os.path.join(self._root_str, "tmp")
-
-    def _tmp(self) -> Path:
-        tmp = self.root / "tmp"
-        if "tmp" not in self._made_dirs:
-            tmp.mkdir(parents=True, exist_ok=True)
-            self._made_dirs.add("tmp")
-            self.sweep_tmp()
-        return tmp
+        return self.objects.has(object_key(oid))
 
     def sweep_tmp(self) -> None:
         """Remove what killed writers left in `tmp/` (partial objects of a killed add or
         fetch): once per process, one scandir, by the first command that writes there."""
-        if "swept" in self._made_dirs:
-            return
-        self._made_dirs.add("swept")
-        with contextlib.suppress(FileNotFoundError), os.scandir(self.root / "tmp") as entries:
-            atomic.sweep([e.path for e in entries if is_temp_name(e.name)])
-
-    def _publish(self, tmp: Path | str, oid: Oid, synced: bool = False) -> None:
-        final = os.path.join(self._root_str, object_key(oid))
-        parent = os.path.dirname(final)
-        if parent not in self._made_dirs:
-            os.makedirs(parent, exist_ok=True)
-            self._made_dirs.add(parent)
-        if os.path.exists(final):
-            os.unlink(tmp)  # immutable: the object already there is the same bytes
-        else:
-            atomic.publish(tmp, final, synced=synced)
+        self.objects.sweep_temps()
 
     def _full(self, exc: OSError, needed: int | None = None) -> GitmvError:
         return atomic.no_space_error(exc, self.root, needed)
 
     def add_file(self, src: Path, algorithm: str) -> tuple[Oid, int]:
         """Hash `src` and store a copy of it, in one read pass. Returns its oid and size."""
+
+        def fill(fd: int) -> tuple[Oid, int]:
+            # one fsync per object (not per write), beside the hashing pass
+            return copy_and_hash(src, fd, algorithm, sync=atomic.fsync_enabled())
+
         try:
-            tmp = temp_name(self._tmp() / "obj")
-            fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, _READ_ONLY)  # read: to hash
+            tmp, (oid, size) = self.objects.write_temp(fill, sync=False)
+            try:
+                self.objects.publish(tmp, object_key(oid), synced=True)
+            except BaseException:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
+                raise
         except OSError as exc:
             if atomic.is_no_space(exc):
-                raise self._full(exc, _size_of(src)) from None
-            raise
-        try:
-            try:
-                # one fsync per object (not per write), beside the hashing pass
-                oid, size = copy_and_hash(src, fd, algorithm, sync=atomic.fsync_enabled())
-            finally:
-                os.close(fd)
-            self._publish(tmp, oid, synced=True)
-        except BaseException as exc:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            if atomic.is_no_space(exc):
-                assert isinstance(exc, OSError)
                 raise self._full(exc, _size_of(src)) from None
             raise
         return oid, size
@@ -123,38 +96,28 @@ class Cache:
         racing here write the same bytes, so either rename leaves the right object).
         """
         oid = hash_bytes(data, algorithm)
-        final = os.path.join(self._root_str, object_key(oid))
-        parent = os.path.dirname(final)
-        if os.path.exists(final):
+        key = object_key(oid)
+        if self.objects.has(key):
             return oid
-        if parent not in self._made_dirs:
-            os.makedirs(parent, exist_ok=True)
-            self._made_dirs.add(parent)
-        tmp = temp_str(os.path.join(self._tmp_str(), "obj"))
+
+        def fill(fd: int) -> int:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            return len(data)
+
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _READ_ONLY)
-            try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
-                deferred = self.defer_sync and atomic.fsync_enabled()
-                if not deferred:
-                    atomic.sync_fd(fd)
-            finally:
-                os.close(fd)
-            if deferred:
-                with self._pending_lock:
-                    self._pending.append((tmp, final))  # renamed by `_flush` or `sync_all`
-                    full = len(self._pending) >= _BATCH
-                if full:
-                    self._flush()
-            else:
-                atomic.publish(tmp, final, synced=True)
-        except BaseException as exc:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
+            if not (self.defer_sync and atomic.fsync_enabled()):
+                self.objects.put(key, fill)
+                return oid
+            tmp, _ = self.objects.write_temp(fill, sync=False)
+            with self._pending_lock:
+                self._pending.append((tmp, key))  # renamed by `_flush` or `sync_all`
+                full = len(self._pending) >= _BATCH
+            if full:
+                self._flush()
+        except OSError as exc:
             if atomic.is_no_space(exc):
-                assert isinstance(exc, OSError)
                 raise self._full(exc, len(data)) from None
             raise
         return oid
@@ -164,7 +127,7 @@ class Cache:
         durable (the caller writes a pointer next, which makes them needed)."""
         self.defer_sync = False
         if self._flush():
-            atomic.syncfs(self._root_str)
+            atomic.syncfs(str(self.root))
 
     def _flush(self) -> bool:
         """Publish a batch of small objects written while `defer_sync` was on: one
@@ -178,12 +141,13 @@ class Cache:
         if not pending:
             return False
         try:
-            atomic.syncfs(self._root_str)
-            for tmp, final in pending:
+            atomic.syncfs(str(self.root))
+            for tmp, key in pending:
+                final = self.objects.final(key)
                 if os.path.exists(final):
                     os.unlink(tmp)  # a twin published first: the same bytes
                 else:
-                    os.replace(tmp, final)
+                    os.replace(tmp, final)  # durable by the syncfs of `sync_all`
         except BaseException:
             for tmp, _ in pending:
                 with contextlib.suppress(FileNotFoundError):
@@ -202,8 +166,8 @@ class Cache:
             os.unlink(tmp)
             raise corrupt_download(expected, Oid(expected.algorithm, digest), source)
         try:
-            os.chmod(tmp, _READ_ONLY)
-            self._publish(tmp, expected)
+            os.chmod(tmp, READ_ONLY)
+            self.objects.publish(tmp, object_key(expected))
         except OSError as exc:
             if atomic.is_no_space(exc):
                 raise self._full(exc) from None
@@ -211,18 +175,18 @@ class Cache:
 
     def new_temp(self) -> Path:
         """A fresh temporary path inside the cache, on the cache's file system."""
-        return temp_name(self._tmp() / "dl")
+        return Path(self.objects.temp("dl"))
 
     def read_bytes(self, oid: Oid) -> bytes:
         try:
-            return self.path(oid).read_bytes()
+            return self.objects.read(object_key(oid))
         except FileNotFoundError:
             raise GitmvError(
                 f"object {oid} is not in the cache", hint="run `gitmv fetch` to download it"
             ) from None
 
     def open(self, oid: Oid) -> BinaryIO:
-        return open(self.path(oid), "rb")
+        return self.objects.open(object_key(oid))
 
     def verify(self, oid: Oid) -> bool:
         """Re-hash an object: integrity is proven by its bytes, never by its file mode."""
@@ -233,8 +197,7 @@ class Cache:
         return actual == oid
 
     def remove(self, oid: Oid) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.path(oid))
+        self.objects.delete([object_key(oid)])
 
     def quarantine(self, oid: Oid) -> Path | None:
         """Move a corrupt object out of the cache, into `quarantine/` (never deleted
@@ -264,16 +227,10 @@ class Cache:
 
     def iter_oids(self) -> Iterator[Oid]:
         for algorithm in ALGORITHMS:
-            base = self.root / algorithm
-            if not base.is_dir():
-                continue
-            for prefix in os.scandir(base):
-                if len(prefix.name) != 2 or not prefix.is_dir():
-                    continue
-                for entry in os.scandir(prefix.path):
-                    named = parse_object_key(f"{algorithm}/{prefix.name}/{entry.name}")
-                    if named is not None and not named.chunk_list:
-                        yield named.oid
+            for key in self.objects.iter_keys(algorithm):
+                named = parse_object_key(key)
+                if named is not None and not named.chunk_list:
+                    yield named.oid
 
     def materialize(
         self,
@@ -292,7 +249,7 @@ class Cache:
         Runs once per file of a checkout, from several threads: plain strings, no stat
         before the open, and a file system that refused a reflink is not asked again.
         """
-        src = os.path.join(self._root_str, object_key(oid))
+        src = self.objects.path(object_key(oid))
         tmp = temp_str(str(dst))
         mode = 0o777 if executable else 0o666  # os.open applies the umask
         placed: tuple[os.stat_result | None, str] | None = None

@@ -93,7 +93,7 @@ def not_pushed(remote: Remote, pointers: Mapping[str, Pointer]) -> set[str]:
 
     A directory counts as pushed when its manifest is there: push uploads the manifest last.
     """
-    from gitmv.remotes.remote import FolderRemote
+    from gitmv.remotes.folder import FolderRemote
 
     if (
         isinstance(remote, FolderRemote)

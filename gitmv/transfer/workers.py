@@ -14,7 +14,8 @@ from typing import TypeVar
 from gitmv.base.errors import GitmvError, RemoteError
 from gitmv.base.progress import Progress
 from gitmv.remotes.options import RetryPolicy
-from gitmv.remotes.remote import MissingObject, Remote, with_retries
+from gitmv.remotes.remote import MissingObject, Remote
+from gitmv.remotes.retries import with_retries
 from gitmv.store.hashing import Oid
 
 T = TypeVar("T")

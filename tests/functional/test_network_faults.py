@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from gitmv.remotes.remote import CHECK_TIMEOUT
+from gitmv.remotes.fsspec_remote import CHECK_TIMEOUT
 from tests.faultproxy import Fault, FaultProxy, black_hole, seeded_plan, silent_uploads
 from tests.faults import (
     Figures,
