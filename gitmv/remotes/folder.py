@@ -19,7 +19,7 @@ from gitmv.base.errors import RemoteError
 from gitmv.remotes.options import RemoteSpec
 from gitmv.remotes.remote import OnBytes, Remote, corrupt_source
 from gitmv.store.hashing import Oid, copy_and_hash, hash_bytes
-from gitmv.store.layout import key_label
+from gitmv.store.layout import LIST_SUFFIX, key_label
 from gitmv.store.objects import FolderStore, KeyStat
 
 _FIRST_READ = 64 * 1024  # a read this size ends a typical small file; a 1 MiB one costs an mmap
@@ -33,6 +33,7 @@ class FolderRemote(Remote):
         self.root = root
         # shared: other machines may push to the same folder, so temps are judged by age
         self.objects = FolderStore(root, shared=True)
+        self._batched = False  # inside `batch`: data objects are published in batches
 
     @property
     def default_jobs(self) -> int:
@@ -103,15 +104,37 @@ class FolderRemote(Remote):
         self._write_new(key, fill)
 
     def _write_new(self, key: str, fill: Callable[[int], int]) -> int | None:
-        """Publish the object at `key` (`FolderStore.put`); None if it was already there."""
+        """Write the object at `key`; None if it was already there. Inside `batch`, data
+        objects are published in batches (`FolderStore.put_later`, one syncfs each), and a
+        chunk list whole and durable after its chunks are; outside, each object is."""
         if self.objects.has(key):
             return None  # immutable: whatever is there already has these bytes
         try:
-            return self.objects.put(key, fill)
+            if not self._batched:
+                return self.objects.put(key, fill)
+            if key.endswith(LIST_SUFFIX):
+                self.objects.sync()  # its chunks first: a list never names missing chunks
+                return self.objects.put(key, fill)
+            return self.objects.put_later(key, fill)
         except FileNotFoundError:
             raise
         except OSError as exc:
             raise self._error(exc, f"cannot write {key_label(key)}") from None
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        self._batched = True
+        try:
+            yield
+        finally:
+            self._batched = False
+            self.sync()  # what was written is kept even when the push stopped early
+
+    def sync(self) -> None:
+        try:
+            self.objects.sync()
+        except OSError as exc:
+            raise self._error(exc, "cannot publish the objects written") from None
 
     def get_file(self, key: str, dest: Path, on_bytes: OnBytes | None = None) -> None:
         try:

@@ -7,6 +7,7 @@ Objects are addressed by relative key strings (store/layout.py: `<algorithm>/<he
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -155,6 +156,21 @@ class Remote:
 
     def upload(self, oid: Oid, src: Path, on_bytes: OnBytes | None = None) -> None:
         self.put_file(object_key(oid), src, oid, on_bytes)
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Many writes in a row (a push): a backend may make them durable together rather
+        than one by one, and publishes them by the end of the block or at `sync`. A store
+        that publishes each object whole and durable as it is written (S3, GCS) does
+        nothing different; the folder backend batches its fsyncs."""
+        try:
+            yield
+        finally:
+            self.sync()
+
+    def sync(self) -> None:
+        """Inside `batch`: make every object written so far durable and visible (push calls
+        it before it writes what names those objects: manifests)."""
 
     def download(self, oid: Oid, dest: Path, on_bytes: OnBytes | None = None) -> None:
         self.get_file(object_key(oid), dest, on_bytes)

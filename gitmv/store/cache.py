@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -23,7 +22,6 @@ from gitmv.store.objects import READ_ONLY, FolderStore
 LINK_TYPES = ("reflink", "copy", "hardlink", "symlink")
 _FICLONE = 0x40049409
 QUARANTINE = "quarantine"
-_BATCH = 256  # small objects published per syncfs (`Cache._flush`)
 
 
 class CorruptObject(IntegrityError):
@@ -46,10 +44,8 @@ class Cache:
         self.root = root
         self.objects = FolderStore(root)
         self._reflink_refused = False
-        # a folder of small files: objects are synced once, by `sync_all`, not one by one
+        # a folder of small files: objects are synced in batches, by `sync_all` at the end
         self.defer_sync = False
-        self._pending: list[tuple[str, str]] = []
-        self._pending_lock = threading.Lock()
         self.quarantined: list[Oid] = []  # by this process: pull fetches them again
 
     def path(self, oid: Oid) -> Path:
@@ -107,15 +103,7 @@ class Cache:
             return len(data)
 
         try:
-            if not (self.defer_sync and atomic.fsync_enabled()):
-                self.objects.put(key, fill)
-                return oid
-            tmp, _ = self.objects.write_temp(fill, sync=False)
-            with self._pending_lock:
-                self._pending.append((tmp, key))  # renamed by `_flush` or `sync_all`
-                full = len(self._pending) >= _BATCH
-            if full:
-                self._flush()
+            (self.objects.put_later if self.defer_sync else self.objects.put)(key, fill)
         except OSError as exc:
             if atomic.is_no_space(exc):
                 raise self._full(exc, len(data)) from None
@@ -126,34 +114,7 @@ class Cache:
         """Publish the small objects still pending from `defer_sync`, and make every rename
         durable (the caller writes a pointer next, which makes them needed)."""
         self.defer_sync = False
-        if self._flush():
-            atomic.syncfs(str(self.root))
-
-    def _flush(self) -> bool:
-        """Publish a batch of small objects written while `defer_sync` was on: one
-        syncfs(2) of the cache's file system makes their bytes durable, then they are
-        renamed into place. One call per batch instead of two fsyncs per file
-        (docs/reliability.md has the figures); a power cut leaves temp files (swept
-        later), never an object's name over unwritten bytes. In batches, so a killed
-        fetch or add keeps most of what it wrote. Whether there was anything."""
-        with self._pending_lock:
-            pending, self._pending = self._pending, []
-        if not pending:
-            return False
-        try:
-            atomic.syncfs(str(self.root))
-            for tmp, key in pending:
-                final = self.objects.final(key)
-                if os.path.exists(final):
-                    os.unlink(tmp)  # a twin published first: the same bytes
-                else:
-                    os.replace(tmp, final)  # durable by the syncfs of `sync_all`
-        except BaseException:
-            for tmp, _ in pending:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(tmp)
-            raise
-        return True
+        self.objects.sync()
 
     def adopt(self, tmp: Path, expected: Oid, source: str) -> None:
         """Publish a downloaded file only if it hashes to `expected`; discard it otherwise."""

@@ -140,14 +140,16 @@ def push(
     def send_large(n: int, t: Tally) -> None:
         chunked.upload(cache, remote, large, settings.avg_size, n, progress, t)
 
-    if large:
-        side_by_side(send_large, send_small, jobs, tally)
-    else:
-        send_small(jobs, tally)
-    if tally.aborted is None:
-        failed = {f.oid for f in tally.failed}
-        ready = [m for m in plan.manifests if failed.isdisjoint(plan.members[m.oid])]
-        run(ready, upload, jobs, progress, tally)
+    with remote.batch():
+        if large:
+            side_by_side(send_large, send_small, jobs, tally)
+        else:
+            send_small(jobs, tally)
+        remote.sync()  # the files are there to stay before a manifest names them
+        if tally.aborted is None:
+            failed = {f.oid for f in tally.failed}
+            ready = [m for m in plan.manifests if failed.isdisjoint(plan.members[m.oid])]
+            run(ready, upload, jobs, progress, tally)
     return result(remote, tally, plan.skipped)
 
 

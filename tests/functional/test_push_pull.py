@@ -281,11 +281,13 @@ KILL_POINTS = (1, 60, 250, 500, 700)
 
 
 def _count_files(folder: Path) -> int:
-    return sum(len(names) for _, _, names in os.walk(folder))
+    """Objects published in `folder` (temp files in its tmp/ not counted: a push or pull
+    publishes small objects in batches, one syncfs each)."""
+    return sum(len(names) for top, _, names in os.walk(folder) if Path(top).name != "tmp")
 
 
 def _kill_when(args: list[str], cwd: Path, watch: Path, threshold: int) -> None:
-    """Run gitmv and SIGKILL it once `watch` holds `threshold` files."""
+    """Run gitmv and SIGKILL it once `watch` holds `threshold` published files."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "gitmv", *args],
         cwd=cwd,
