@@ -29,6 +29,7 @@ _GROUPS = {
     "verify": "remotes",
     "gc": "remotes",
     "registry": "registry",
+    "import": "imports",
 }
 _WORKSPACE = frozenset({"init", "add", "status", "checkout", "ls", "diff"})
 
