@@ -58,6 +58,10 @@ def import_lfs(
 
     repo = open_repo(require_init=False)  # the importer initialises gitmv where needed
     report = lfs.run(repo, paths or [], dry_run=dry_run)
+    if report.converted and not report.dry_run:
+        from gitmv.cli import autohooks
+
+        autohooks.ensure(repo)  # as `gitmv init` and every writing command do
     _render(report, json_out)
 
 
