@@ -563,17 +563,16 @@ def attribute_files(root: Path) -> list[str]:
     return sorted({p for p in raw.split("\0") if p})
 
 
-def lfs_env(root: Path) -> dict[str, str] | None:
-    """`git lfs env` as KEY=VALUE pairs (the first of each key); None without Git LFS."""
-    proc = run(["lfs", "env"], root, check=False)
-    if proc.returncode != 0:
-        return None
-    found: dict[str, str] = {}
-    for line in proc.stdout.decode("utf-8", errors="surrogateescape").splitlines():
-        key, sep, value = line.partition("=")
-        if sep and key not in found:
-            found[key] = value
-    return found
+def lfs_available(root: Path) -> bool:
+    """Whether Git LFS is installed (`git lfs version`, which writes nothing; `git lfs env`
+    creates `.git/lfs/`)."""
+    return run(["lfs", "version"], root, check=False).returncode == 0
+
+
+def config_file_get(root: Path, file: str, key: str) -> str | None:
+    """A key of a git-config-format file in the work tree (`.lfsconfig`)."""
+    proc = run(["config", "--file", file, "--get", key], root, check=False)
+    return proc.stdout.decode().strip() if proc.returncode == 0 else None
 
 
 def lfs_fetch(root: Path, includes: Sequence[str]) -> str | None:

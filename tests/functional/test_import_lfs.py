@@ -181,6 +181,9 @@ def test_bytes_from_the_lfs_store_when_the_work_tree_holds_pointers(
 
 def test_bytes_from_git_lfs_fetch_when_neither_holds_them(lfs_repo: Path, tmp_path: Path) -> None:
     clone = clone_without_lfs_bytes(lfs_repo, tmp_path, "clone")
+    dry = import_json(clone, "data", "--dry-run")
+    assert {c["origin"] for c in dry["converted"]} == {"Git LFS server (git lfs fetch)"}  # type: ignore[attr-defined]
+    assert not (clone / ".git/lfs").exists()  # a dry run fetches nothing
     doc = import_json(clone, "data")  # only under data/: model.bin and its pattern stay LFS
     assert {(c["path"], c["origin"]) for c in doc["converted"]} == {  # type: ignore[attr-defined]
         ("data/a.bin", "Git LFS server (git lfs fetch)"),

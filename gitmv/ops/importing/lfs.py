@@ -113,14 +113,9 @@ def run(repo: Repo, paths: list[str], *, dry_run: bool = False) -> ImportReport:
             skipped.append(Skipped(path, "stored through a Git LFS extension gitmv cannot undo"))
         else:
             pointers[path] = parsed
-    env = git.lfs_env(root)
-    media = (
-        Path(env["LocalMediaDir"])
-        if env and env.get("LocalMediaDir")
-        else (repo.paths.common_dir / "lfs" / "objects")
-    )
+    media = _media_dir(repo)
     items, to_fetch = _locate(repo, pointers, media, skipped)
-    if to_fetch and env is None:
+    if to_fetch and not git.lfs_available(root):
         for path in to_fetch:
             skipped.append(
                 Skipped(
@@ -139,7 +134,11 @@ def run(repo: Repo, paths: list[str], *, dry_run: bool = False) -> ImportReport:
                 _check_object(obj, pointers[path], path)
                 items.append(_Item(path, pointers[path], FETCH))
             else:
-                why = f"`git lfs fetch` failed: {reason}" if reason else "the LFS server lacks it"
+                why = (
+                    f"`git lfs fetch` failed: {reason}"
+                    if reason
+                    else "`git lfs fetch` did not bring it (not on the LFS server?)"
+                )
                 skipped.append(
                     Skipped(path, f"bytes in neither the work tree nor the LFS store, and {why}")
                 )
@@ -148,7 +147,7 @@ def run(repo: Repo, paths: list[str], *, dry_run: bool = False) -> ImportReport:
     )
     items, dropped = _settle(files, items, [e[3] for e in lfs_entries], skipped)
     items.sort(key=lambda i: i.path)
-    notes = _notes(repo, env, files, dropped, items)
+    notes = _notes(repo, files, dropped, items)
     removed = tuple(
         f"{line.pattern} (from {line.file})"
         for f in files
@@ -167,6 +166,25 @@ def run(repo: Repo, paths: list[str], *, dry_run: bool = False) -> ImportReport:
         return report
     _write(repo, items, media, files, dropped)
     return report
+
+
+def _media_dir(repo: Repo) -> Path:
+    """Where Git LFS keeps its objects: `lfs.storage` (relative to the git dir) or
+    `.git/lfs`, then `objects/`. Read from config, not `git lfs env`, which writes."""
+    storage = git.config_get(repo.root, "lfs.storage")
+    base = repo.paths.common_dir / storage if storage else repo.paths.common_dir / "lfs"
+    return base / "objects"
+
+
+def _lfs_server(root: Path) -> str | None:
+    """The LFS server's URL as Git LFS finds it: `lfs.url` (git config, then `.lfsconfig`),
+    `remote.origin.lfsurl`, else the `origin` remote's own URL."""
+    found = git.config_get(root, "lfs.url")
+    if found is None and (root / ".lfsconfig").is_file():
+        found = git.config_file_get(root, ".lfsconfig", "lfs.url")
+    for key in ("remote.origin.lfsurl", "remote.origin.url"):
+        found = found or git.config_get(root, key)
+    return found
 
 
 def _under(path: str, scope: list[str]) -> bool:
@@ -288,13 +306,12 @@ def _settle(
 
 def _notes(
     repo: Repo,
-    env: dict[str, str] | None,
     files: list[lfsattrs.AttrFile],
     dropped: frozenset[tuple[str, int]],
     items: list[_Item],
 ) -> tuple[str, ...]:
     notes = []
-    endpoint = (env or {}).get("Endpoint", "").split(" (auth=")[0]
+    endpoint = _lfs_server(repo.root)
     if endpoint:
         notes.append(
             f"the Git LFS server {endpoint} is not a gitmv remote: gitmv keeps its objects "
