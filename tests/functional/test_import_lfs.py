@@ -157,11 +157,19 @@ def test_import_converts_every_lfs_file_and_stages_the_migration(
 
 
 def test_dry_run_says_what_would_change_and_changes_nothing(lfs_repo: Path) -> None:
+    with open(lfs_repo / ".gitattributes", "a") as f:  # a pattern no file matches stays
+        f.write("*.psd filter=lfs diff=lfs merge=lfs -text\n")
+    git(lfs_repo, "commit", "-qam", "psd too")
     before = snapshot(lfs_repo)
     index = git(lfs_repo, "ls-files", "-s")
     out = gitmv(lfs_repo, "import", "lfs", "--dry-run").stdout
     assert "would convert model.bin (39.1 KiB, from the work tree)" in out
     assert "would remove *.bin (from .gitattributes)" in out
+    assert "would remove *.psd" not in out
+    assert (
+        "Git LFS patterns kept (they match files not imported, or no file in the index): *.psd"
+        in out
+    )
     assert snapshot(lfs_repo) == before
     assert git(lfs_repo, "ls-files", "-s") == index
 

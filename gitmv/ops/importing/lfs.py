@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,202 +22,119 @@ from pathlib import Path
 from gitmv.base import git
 from gitmv.base.atomic import atomic_writer, write_bytes
 from gitmv.base.config import PROJECT_FILE
-from gitmv.base.errors import GitmvError, IntegrityError, PointerError
-from gitmv.ops.importing import Converted, ImportReport, Skipped, lfsattrs
+from gitmv.base.errors import GitmvError, PointerError
+from gitmv.ops.importing import Converted, ImportReport, Skipped, lfsattrs, lfsstore
 from gitmv.repo.context import Repo
-from gitmv.store.hashing import hash_file
 
 TOOL = "lfs"
-POINTER_MAX = 1024  # Git LFS reads a blob as a pointer only below this size
-_SPECS = ("https://git-lfs.github.com/spec/v1", "https://hawser.github.com/spec/v1")
-_OID = re.compile(r"sha256:([0-9a-f]{64})")
-_SIZE = re.compile(r"0|[1-9][0-9]*")
 WORK_TREE = "work tree"
 STORE = "Git LFS store"
 FETCH = "Git LFS server (git lfs fetch)"
 
 
 @dataclass(frozen=True)
-class LfsPointer:
-    oid: str  # sha256, lowercase hex
-    size: int
-    extensions: bool = False  # `ext-N-…` keys: the stored bytes are a transform of the file
-
-
-@dataclass(frozen=True)
 class _Item:
     path: str
-    pointer: LfsPointer
+    pointer: lfsstore.LfsPointer
     source: str  # WORK_TREE, STORE or FETCH
-
-
-def parse_pointer(data: bytes, name: str) -> LfsPointer | None:
-    """The pointer in a blob; None for ordinary bytes; PointerError for a broken pointer."""
-    if not data.startswith(b"version https://") or len(data) >= POINTER_MAX:
-        return None
-    if not any(data.startswith(b"version " + spec.encode()) for spec in _SPECS):
-        return None
-
-    def bad(problem: str) -> PointerError:
-        return PointerError(
-            f"{name}: malformed Git LFS pointer ({problem})",
-            hint=f"restore it (`git checkout HEAD -- {name}`) or add the file again with Git "
-            "LFS (`git add`); gitmv changed nothing",
-        )
-
-    try:
-        text = data.decode("ascii")
-    except UnicodeDecodeError:
-        raise bad("not ASCII") from None
-    if not text.endswith("\n"):
-        raise bad("no final newline")
-    fields: dict[str, str] = {}
-    for line in text[:-1].split("\n"):
-        key, sep, value = line.partition(" ")
-        if not sep or not key or key in fields:
-            raise bad(f"line {line!r}")
-        fields[key] = value
-    if fields.get("version") not in _SPECS:
-        raise bad(f"version {fields.get('version')!r}")
-    oid = _OID.fullmatch(fields.get("oid", ""))
-    if oid is None:
-        raise bad(f"oid {fields.get('oid')!r}")
-    if _SIZE.fullmatch(fields.get("size", "")) is None:
-        raise bad(f"size {fields.get('size')!r}")
-    return LfsPointer(oid.group(1), int(fields["size"]), any(k.startswith("ext-") for k in fields))
 
 
 def run(repo: Repo, paths: list[str], *, dry_run: bool = False) -> ImportReport:
     root = repo.root
+    skipped: list[Skipped] = []
+    lfs_paths, pointers = _read_pointers(repo, paths, skipped)
+    media = lfsstore.media_dir(repo.paths.common_dir, root)
+    items, to_fetch = _locate(repo, pointers, media, skipped)
+    if to_fetch:
+        items += _fetch(repo, {p: pointers[p] for p in to_fetch}, media, skipped, dry_run)
+    files = lfsattrs.read(root, git.attribute_files(root), repo.paths.git_dir / "info/attributes")
+    items, dropped = _settle(files, items, lfs_paths, skipped)
+    items.sort(key=lambda i: i.path)
+    report = ImportReport(
+        TOOL,
+        converted=tuple(Converted(i.path, i.source, i.pointer.size) for i in items),
+        skipped=tuple(sorted(skipped, key=lambda s: s.path)),
+        removed=tuple(
+            f"{line.pattern} (from {line.file})"
+            for f in files
+            for line in f.lines
+            if (line.file, line.number) in dropped
+        ),
+        notes=_notes(repo, files, dropped, items, dry_run),
+        dry_run=dry_run,
+    )
+    if items and not dry_run:
+        _write(repo, items, media, files, dropped)
+    return report
+
+
+def _read_pointers(
+    repo: Repo, paths: list[str], skipped: list[Skipped]
+) -> tuple[list[str], dict[str, lfsstore.LfsPointer]]:
+    """Every LFS file of the index (for the patterns), and the pointers of those under
+    `paths`: all parsed before any byte is read, so a malformed one stops everything."""
+    root = repo.root
     scope = [repo.relpath(p, allow_root=True) for p in paths]
-    entries = [e for e in git.index_entries(root) if e[0] != "120000" and e[0] != "160000"]
+    entries = [e for e in git.index_entries(root) if e[0] not in ("120000", "160000")]
     for user_path, rel in zip(paths, scope, strict=True):
         if rel and not (root / rel).exists() and not any(_under(e[3], [rel]) for e in entries):
             raise GitmvError(f"{user_path}: no such file or folder")
     filters = git.attribute_values(root, "filter", sorted({e[3] for e in entries}))
     lfs_entries = [e for e in entries if filters.get(e[3]) == "lfs"]
     chosen = [e for e in lfs_entries if not scope or _under(e[3], scope)]
-    skipped: list[Skipped] = []
-    pointers: dict[str, LfsPointer] = {}
-    blobs = git.read_blobs(root, [e[1] for e in chosen if e[2] == 0], POINTER_MAX - 1)
-    for _mode, sha, stage, path in chosen:  # every pointer parsed before any byte is read
+    blobs = git.read_blobs(root, [e[1] for e in chosen if e[2] == 0], lfsstore.POINTER_MAX - 1)
+    pointers: dict[str, lfsstore.LfsPointer] = {}
+    for _mode, sha, stage, path in chosen:
         if stage != 0:
             skipped.append(Skipped(path, "unmerged: finish the merge, then import again"))
             continue
         blob = blobs.get(sha)
-        parsed = parse_pointer(blob, path) if blob is not None else None
+        parsed = lfsstore.parse_pointer(blob, path) if blob is not None else None
         if parsed is None:
             skipped.append(Skipped(path, "committed to git as ordinary bytes, not via Git LFS"))
         elif parsed.extensions:
             skipped.append(Skipped(path, "stored through a Git LFS extension gitmv cannot undo"))
         else:
             pointers[path] = parsed
-    media = _media_dir(repo)
-    items, to_fetch = _locate(repo, pointers, media, skipped)
-    if to_fetch and not git.lfs_available(root):
-        for path in to_fetch:
-            skipped.append(
-                Skipped(
-                    path,
-                    "bytes in neither the work tree nor the LFS store, "
-                    "and Git LFS is not installed to fetch them",
-                )
-            )
-    elif to_fetch and dry_run:
-        items.extend(_Item(p, pointers[p], FETCH) for p in to_fetch)
-    elif to_fetch:
-        reason = git.lfs_fetch(root, [_include(p) for p in to_fetch])
-        for path in to_fetch:
-            obj = _object_path(media, pointers[path].oid)
-            if obj.is_file():
-                _check_object(obj, pointers[path], path)
-                items.append(_Item(path, pointers[path], FETCH))
-            else:
-                why = (
-                    f"`git lfs fetch` failed: {reason}"
-                    if reason
-                    else "`git lfs fetch` did not bring it (not on the LFS server?)"
-                )
-                skipped.append(
-                    Skipped(path, f"bytes in neither the work tree nor the LFS store, and {why}")
-                )
-    files = lfsattrs.read(
-        root, git.attribute_files(root), repo.paths.git_dir / "info" / "attributes"
-    )
-    items, dropped = _settle(files, items, [e[3] for e in lfs_entries], skipped)
-    items.sort(key=lambda i: i.path)
-    notes = _notes(repo, files, dropped, items)
-    removed = tuple(
-        f"{line.pattern} (from {line.file})"
-        for f in files
-        for line in f.lines
-        if (line.file, line.number) in dropped
-    )
-    report = ImportReport(
-        TOOL,
-        converted=tuple(Converted(i.path, i.source, i.pointer.size) for i in items),
-        skipped=tuple(sorted(skipped, key=lambda s: s.path)),
-        removed=removed,
-        notes=notes,
-        dry_run=dry_run,
-    )
-    if dry_run or not items:
-        return report
-    _write(repo, items, media, files, dropped)
-    return report
+    return [e[3] for e in lfs_entries], pointers
 
 
-def _media_dir(repo: Repo) -> Path:
-    """Where Git LFS keeps its objects: `lfs.storage` (relative to the git dir) or
-    `.git/lfs`, then `objects/`. Read from config, not `git lfs env`, which writes."""
-    storage = git.config_get(repo.root, "lfs.storage")
-    base = repo.paths.common_dir / storage if storage else repo.paths.common_dir / "lfs"
-    return base / "objects"
-
-
-def _lfs_server(root: Path) -> str | None:
-    """The LFS server's URL as Git LFS finds it: `lfs.url` (git config, then `.lfsconfig`),
-    `remote.origin.lfsurl`, else the `origin` remote's own URL."""
-    found = git.config_get(root, "lfs.url")
-    if found is None and (root / ".lfsconfig").is_file():
-        found = git.config_file_get(root, ".lfsconfig", "lfs.url")
-    for key in ("remote.origin.lfsurl", "remote.origin.url"):
-        found = found or git.config_get(root, key)
-    return found
+def _fetch(
+    repo: Repo,
+    wanted: dict[str, lfsstore.LfsPointer],
+    media: Path,
+    skipped: list[Skipped],
+    dry_run: bool,
+) -> list[_Item]:
+    """`git lfs fetch` of just these files (into LFS's own store), each object checked."""
+    nowhere = "bytes in neither the work tree nor the LFS store, and"
+    if not git.lfs_available(repo.root):
+        skipped.extend(
+            Skipped(p, f"{nowhere} Git LFS is not installed to fetch them") for p in wanted
+        )
+        return []
+    if dry_run:
+        return [_Item(p, pointer, FETCH) for p, pointer in wanted.items()]
+    reason = git.lfs_fetch(repo.root, [lfsstore.fetch_include(p) for p in wanted])
+    items = []
+    for path, pointer in wanted.items():
+        obj = lfsstore.object_path(media, pointer.oid)
+        if obj.is_file():
+            lfsstore.check_object(obj, pointer, path)
+            items.append(_Item(path, pointer, FETCH))
+        elif reason:
+            skipped.append(Skipped(path, f"{nowhere} `git lfs fetch` failed: {reason}"))
+        else:
+            skipped.append(Skipped(path, f"{nowhere} `git lfs fetch` did not bring it"))
+    return items
 
 
 def _under(path: str, scope: list[str]) -> bool:
     return any(not rel or path == rel or path.startswith(rel + "/") for rel in scope)
 
 
-def _include(path: str) -> str:
-    """`path` as a `git lfs fetch --include` pattern: gitignore-style, comma-separated, so
-    wildcards are escaped and a comma (which cannot be) matches as any one character."""
-    escaped = re.sub(r"([*?\[\]\\])", r"\\\1", path)
-    return "/" + escaped.replace(",", "?")
-
-
-def _object_path(media: Path, oid: str) -> Path:
-    return media / oid[0:2] / oid[2:4] / oid
-
-
-def _sha256(path: Path) -> str:
-    return hash_file(path, "sha256")[0].hex
-
-
-def _check_object(obj: Path, pointer: LfsPointer, path: str) -> None:
-    size = obj.stat().st_size
-    if size != pointer.size or _sha256(obj) != pointer.oid:
-        raise IntegrityError(
-            f"{path}: the Git LFS object {obj} does not match its sha256:{pointer.oid} "
-            f"({size} bytes, the pointer says {pointer.size}): it is corrupt",
-            hint="`git lfs fsck` confirms it; move that file away, run `git lfs fetch`, then "
-            "import again (gitmv changed nothing)",
-        )
-
-
 def _locate(
-    repo: Repo, pointers: dict[str, LfsPointer], media: Path, skipped: list[Skipped]
+    repo: Repo, pointers: dict[str, lfsstore.LfsPointer], media: Path, skipped: list[Skipped]
 ) -> tuple[list[_Item], list[str]]:
     """Where each file's verified bytes are: the work tree or the LFS store; and the files
     to fetch. A work-tree file that is neither the bytes nor the pointer is the user's edit:
@@ -240,13 +156,13 @@ def _locate(
         if not os.path.isfile(work) or os.path.islink(work):
             skipped.append(Skipped(path, "not a regular file in the work tree"))
             continue
-        if st.st_size == pointer.size and _sha256(work) == pointer.oid:
+        if st.st_size == pointer.size and lfsstore.sha256(work) == pointer.oid:
             items.append(_Item(path, pointer, WORK_TREE))
             continue
         holds_pointer = False
-        if st.st_size < POINTER_MAX:
+        if st.st_size < lfsstore.POINTER_MAX:
             try:
-                found = parse_pointer(work.read_bytes(), path)
+                found = lfsstore.parse_pointer(work.read_bytes(), path)
             except PointerError:
                 found = None
             holds_pointer = found is not None and found.oid == pointer.oid
@@ -259,9 +175,9 @@ def _locate(
                 )
             )
             continue
-        obj = _object_path(media, pointer.oid)
+        obj = lfsstore.object_path(media, pointer.oid)
         if obj.is_file():
-            _check_object(obj, pointer, path)
+            lfsstore.check_object(obj, pointer, path)
             items.append(_Item(path, pointer, STORE))
         else:
             to_fetch.append(path)
@@ -282,7 +198,7 @@ def _settle(
         dropped = frozenset(
             (line.file, line.number)
             for line in lines
-            if all(p in converting for p in lfs_paths if line.matches(p))
+            if _all_converted([p for p in lfs_paths if line.matches(p)], converting)
         )
         swallowed = {}
         for item in items:
@@ -304,15 +220,28 @@ def _settle(
         items = [i for i in items if i.path not in swallowed]
 
 
+def _all_converted(matched: list[str], converting: set[str]) -> bool:
+    """A pattern goes when it matched files and all of them are converted; one that matches
+    no file of the index is the user's to keep or remove (`git lfs untrack`)."""
+    return bool(matched) and all(p in converting for p in matched)
+
+
 def _notes(
     repo: Repo,
     files: list[lfsattrs.AttrFile],
     dropped: frozenset[tuple[str, int]],
     items: list[_Item],
+    dry_run: bool,
 ) -> tuple[str, ...]:
     notes = []
-    endpoint = _lfs_server(repo.root)
-    if endpoint:
+    endpoint = lfsstore.server_url(repo.root)
+    default = repo.config.get("core.remote")
+    if endpoint and default:
+        notes.append(
+            f"the Git LFS server {endpoint} is not a gitmv remote: gitmv pushes to its own "
+            f"default remote {default!r} (`gitmv push`, or the pre-push hook)"
+        )
+    elif endpoint:
         notes.append(
             f"the Git LFS server {endpoint} is not a gitmv remote: gitmv keeps its objects "
             "in a folder or bucket; add one with `gitmv remote add NAME URL --default`, "
@@ -326,10 +255,16 @@ def _notes(
             if line.is_lfs and (line.file, line.number) not in dropped
         }
     )
-    if kept and items:
-        notes.append("Git LFS patterns kept (they match files not imported): " + ", ".join(kept))
+    if kept:
+        notes.append(
+            "Git LFS patterns kept (they match files not imported, or no file in the index): "
+            + ", ".join(kept)
+        )
     if items and not (repo.root / PROJECT_FILE).is_file():
-        notes.append("gitmv was not set up here: the import sets it up as `gitmv init` does")
+        notes.append(
+            f"{'would set' if dry_run else 'set'} gitmv up here as `gitmv init` does "
+            "(.gitmv/config.yaml and `.gitignore merge=union`, staged; git hooks installed)"
+        )
     if items:
         notes.append(
             "history is not rewritten: older commits keep their LFS pointers, which Git LFS "
@@ -350,7 +285,7 @@ def _write(
     repo = ensure_initialised(repo)
     for item in items:  # the work tree holds the LFS pointer text: put the real bytes there
         if item.source != WORK_TREE:
-            _materialize(repo.abspath(item.path), _object_path(media, item.pointer.oid))
+            _materialize(repo.abspath(item.path), lfsstore.object_path(media, item.pointer.oid))
     changed = [
         f
         for f in files
