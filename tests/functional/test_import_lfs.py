@@ -275,3 +275,20 @@ def test_a_pointer_that_a_kept_pattern_would_swallow_is_not_converted(lfs_repo: 
     assert "modified" in reasons["data/sub/b.bin"]
     assert doc["removed"] == []  # `*.bin` still matches the data files
     assert git(lfs_repo, "check-attr", "filter", "--", "model.bin.gmv").endswith("unspecified\n")
+
+
+def test_an_lfs_file_named_like_a_pointer_blocks_nothing_but_itself(lfs_repo: Path) -> None:
+    # `*.gmv` in LFS: that file cannot become an artifact, and while its pattern stays every
+    # pointer would be stored by Git LFS, so nothing is converted and nothing is written
+    with open(lfs_repo / ".gitattributes", "a") as f:
+        f.write("*.gmv filter=lfs diff=lfs merge=lfs -text\n")
+    (lfs_repo / "legacy.gmv").write_bytes(b"not a gitmv pointer")
+    git(lfs_repo, "add", ".")
+    git(lfs_repo, "commit", "-qm", "a .gmv in LFS")
+    before = snapshot(lfs_repo)
+    doc = import_json(lfs_repo)
+    assert doc["converted"] == [] and doc["removed"] == []
+    reasons = {s["path"]: s["reason"] for s in doc["skipped"]}  # type: ignore[attr-defined]
+    assert "named like a gitmv pointer" in reasons["legacy.gmv"]
+    assert "model.bin.gmv would be stored by Git LFS" in reasons["model.bin"]
+    assert snapshot(lfs_repo) == before

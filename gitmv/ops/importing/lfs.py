@@ -25,6 +25,8 @@ from gitmv.base.config import PROJECT_FILE
 from gitmv.base.errors import GitmvError, PointerError
 from gitmv.ops.importing import Converted, ImportReport, Skipped, lfsattrs, lfsstore
 from gitmv.repo.context import Repo
+from gitmv.workspace.tree import add as add_paths
+from gitmv.workspace.tree import tracked
 
 TOOL = "lfs"
 WORK_TREE = "work tree"
@@ -84,6 +86,7 @@ def _read_pointers(
     chosen = [e for e in lfs_entries if not scope or _under(e[3], scope)]
     blobs = git.read_blobs(root, [e[1] for e in chosen if e[2] == 0], lfsstore.POINTER_MAX - 1)
     pointers: dict[str, lfsstore.LfsPointer] = {}
+    artifacts = tracked(repo)
     for _mode, sha, stage, path in chosen:
         if stage != 0:
             skipped.append(Skipped(path, "unmerged: finish the merge, then import again"))
@@ -94,9 +97,21 @@ def _read_pointers(
             skipped.append(Skipped(path, "committed to git as ordinary bytes, not via Git LFS"))
         elif parsed.extensions:
             skipped.append(Skipped(path, "stored through a Git LFS extension gitmv cannot undo"))
+        elif why := _not_addable(path, artifacts):
+            skipped.append(Skipped(path, why))
         else:
             pointers[path] = parsed
     return [e[3] for e in lfs_entries], pointers
+
+
+def _not_addable(path: str, artifacts: list[str]) -> str | None:
+    """Why `gitmv add` would refuse this file (asked now: the write phase must not fail)."""
+    if path.endswith(".gmv"):
+        return "named like a gitmv pointer file (*.gmv): rename it, then import again"
+    for artifact in artifacts:
+        if path.startswith(artifact + "/"):
+            return f"lies inside the gitmv folder artifact {artifact}"
+    return None
 
 
 def _fetch(
@@ -280,8 +295,6 @@ def _write(
     files: list[lfsattrs.AttrFile],
     dropped: frozenset[tuple[str, int]],
 ) -> None:
-    from gitmv.workspace.tree import add as add_paths
-
     repo = ensure_initialised(repo)
     for item in items:  # the work tree holds the LFS pointer text: put the real bytes there
         if item.source != WORK_TREE:
