@@ -292,3 +292,13 @@ def test_an_lfs_file_named_like_a_pointer_blocks_nothing_but_itself(lfs_repo: Pa
     assert "named like a gitmv pointer" in reasons["legacy.gmv"]
     assert "model.bin.gmv would be stored by Git LFS" in reasons["model.bin"]
     assert snapshot(lfs_repo) == before
+
+
+def test_paths_are_taken_from_where_the_user_stands(lfs_repo: Path) -> None:
+    proc = gitmv(lfs_repo, "import", "lfs", "no/such/place", code=1)
+    assert_clean_error(proc)
+    assert "no/such/place: no such file or folder" in proc.stderr
+    doc = import_json(lfs_repo / "data", "sub")
+    assert [c["path"] for c in doc["converted"]] == ["data/sub/b.bin"]  # type: ignore[attr-defined]
+    assert git(lfs_repo, "ls-files", "*.bin").split() == ["data/a.bin", "model.bin"]
+    assert (lfs_repo / "data/sub/.gitignore").read_text() == "/b.bin\n"
