@@ -33,8 +33,8 @@ def parse_pointer(data: bytes, name: str) -> LfsPointer | None:
     def bad(problem: str) -> PointerError:
         return PointerError(
             f"{name}: malformed Git LFS pointer ({problem})",
-            hint=f"restore it (`git checkout HEAD -- {name}`) or add the file again with Git "
-            "LFS (`git add`); gitmv changed nothing",
+            hint="`git lfs fsck --pointers` lists such files; stage a fixed one (or `git rm "
+            "--cached` it), then import again (gitmv changed nothing)",
         )
 
     try:
@@ -98,6 +98,6 @@ def check_object(obj: Path, pointer: LfsPointer, path: str) -> None:
         raise IntegrityError(
             f"{path}: the Git LFS object {obj} does not match its sha256:{pointer.oid} "
             f"({size} bytes, the pointer says {pointer.size}): it is corrupt",
-            hint="`git lfs fsck` confirms it; move that file away, run `git lfs fetch`, then "
-            "import again (gitmv changed nothing)",
+            hint="`git lfs fsck` moves it aside (to .git/lfs/bad) and `git lfs fetch` downloads "
+            "it again; then import again (gitmv changed nothing)",
         )
