@@ -29,6 +29,7 @@ _GROUPS = {
     "gc": "gcview",
     "registry": "registry",
     "remote": "remotes",
+    "import": "imports",
 }
 _WORKSPACE = frozenset({"init", "add", "status", "checkout", "ls", "diff"})
 
