@@ -529,3 +529,14 @@ def unmerged_pointers(root: Path) -> list[tuple[int, str, str]]:
 def is_ignored(root: Path, path: str) -> bool:
     """Whether git ignores `path` (root-relative); a tracked file never is."""
     return run(["check-ignore", "-q", "--", path], root, check=False).returncode == 0
+
+
+def dvc_files(root: Path) -> list[str]:
+    """The `.dvc` and `dvc.yaml` files of the work tree, committed or not (ignored ones
+    aside): what `gitmv import dvc` reads. DVC's own folder `.dvc/` holds none of them."""
+    patterns = ["*.dvc", "dvc.yaml", "*/dvc.yaml"]
+    listed = out(
+        ["ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", *patterns], root
+    )
+    found = {p for p in listed.split("\0") if p and not p.startswith(".dvc/")}
+    return sorted(p for p in found if (root / p).is_file())
