@@ -18,7 +18,14 @@ from typing import Any
 
 from gitmv.base import git
 from gitmv.base.errors import GitmvError, IntegrityError
-from gitmv.ops.importing import Converted, ImportReport, Skipped, dvcfiles, dvcremotes
+from gitmv.ops.importing import (
+    Converted,
+    ImportReport,
+    Skipped,
+    dvcfiles,
+    dvcremotes,
+    dvcremove,
+)
 from gitmv.ops.importing.dvcfiles import Out, Stage
 from gitmv.ops.importing.dvcsource import WORK_TREE, Found, Sources, worst
 from gitmv.repo.context import Repo
@@ -75,7 +82,9 @@ def run(repo: Repo, paths: Sequence[str], *, remove_old: bool, dry_run: bool) ->
             else:
                 planned.append(done)
         metas = _metas(repo, stages, outs, planned, notes)
-        removals = _removals(repo, dvc_files, outs, planned) if remove_old else []
+        converted = {p.out.path for p in planned}
+        removal = dvcremove.plan(repo.root, dvc_files, outs, converted) if remove_old else None
+        removals = removal.shown() if removal else []
         report = ImportReport(
             "dvc",
             tuple(Converted(p.out.path, p.origin, p.size, len(p.files) or 1) for p in planned),
@@ -91,7 +100,8 @@ def run(repo: Repo, paths: Sequence[str], *, remove_old: bool, dry_run: bool) ->
         _write(repo, planned, metas)
         with repo.lock():
             dvcremotes.write(repo, remote_plans, dvc_default)
-            _remove(repo, removals)
+            if removal is not None:
+                dvcremove.apply(repo.root, removal)
     return report
 
 
@@ -315,45 +325,3 @@ def _write(repo: Repo, planned: list[Planned], metas: dict[str, dict[str, Any]])
         ignores = gitignore.files_for(repo.root, artifacts)
         git.stage(repo.root, [a + pointer.SUFFIX for a in artifacts] + ignores)
         repo.state.put_many(known)
-
-
-# -- --remove-old ----------------------------------------------------------------------------
-
-
-def _removals(
-    repo: Repo, dvc_files: list[str], outs: list[Out], planned: list[Planned]
-) -> list[str]:
-    """The `.dvc` files whose every out is (or is about to be) a gitmv artifact; and, when
-    no `.dvc` or `dvc.yaml` file is left, DVC's own files in `.dvc/` (never its cache)."""
-    converted = {p.out.path for p in planned}
-    done = {o.path for o in outs if o.path in converted or _has_pointer(repo, o.path)}
-    by_file: dict[str, list[Out]] = {}
-    for out in outs:
-        by_file.setdefault(out.source, []).append(out)
-    gone = [
-        f
-        for f in dvc_files
-        if f.endswith(".dvc") and by_file.get(f) and all(o.path in done for o in by_file[f])
-    ]
-    if set(gone) == set(dvc_files):
-        dvc_dir = repo.root / ".dvc"
-        for name in (".gitignore", "config", "config.local"):
-            if (dvc_dir / name).is_file():
-                gone.append(f".dvc/{name}")
-        if (repo.root / ".dvcignore").is_file():
-            gone.append(".dvcignore")
-    return gone
-
-
-def _has_pointer(repo: Repo, rel: str) -> bool:
-    return (repo.root / (rel + pointer.SUFFIX)).is_file()
-
-
-def _remove(repo: Repo, removals: list[str]) -> None:
-    git.untrack(repo.root, removals)
-    for rel in removals:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(repo.root / rel)
-    for folder in (".dvc/tmp", ".dvc"):  # empty once DVC's files are gone, unless a cache
-        with contextlib.suppress(OSError):
-            os.rmdir(repo.root / folder)
