@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -33,32 +32,23 @@ class DvcRemote:
         rest = f"{md5[:2]}/{md5[2:]}"
         return [f"{self.url}/files/md5/{rest}", f"{self.url}/{rest}"]  # DVC 3, then DVC 2
 
-    def _local(self) -> bool:
-        return "://" not in self.url or self.url.startswith("file://")
-
     def fetch(self, md5: str, dest: Path) -> bool:
         """Copy the object named `md5` (with `.dir` for a listing) to `dest`; False when the
         remote lacks it. An unreachable remote raises RemoteError naming it."""
+        fs = self._filesystem()
         for key in self._keys(md5):
             try:
-                if self._local():
-                    path = key.removeprefix("file://")
-                    if not os.path.isfile(path):
-                        continue
-                    shutil.copyfile(path, dest)
-                    return True
-                fs = self._filesystem()
                 if not fs.exists(key):
                     continue
                 fs.get_file(key, str(dest))
                 return True
             except FileNotFoundError:
                 continue
-            except OSError as exc:
+            except Exception as exc:  # the storage library's own errors: named, not raw
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(dest)
                 raise RemoteError(
-                    f"DVC remote {self.label}: cannot read {md5}: {exc}",
+                    f"DVC remote {self.label}: cannot read {md5}: {type(exc).__name__}: {exc}",
                     hint="check the remote's URL and credentials in .dvc/config",
                 ) from None
         return False
@@ -68,6 +58,6 @@ class DvcRemote:
             # here, not at import: the remote stack pulls in fsspec and the storage libraries
             from gitmv.remotes.remote import _filesystem
 
-            protocol = self.url.split("://", 1)[0].lower()
+            protocol = self.url.split("://", 1)[0].lower() if "://" in self.url else "file"
             self._fs = _filesystem(protocol, dict(self._options), 4)
         return self._fs

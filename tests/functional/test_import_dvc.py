@@ -19,6 +19,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from tests.helpers import assert_clean_error, git, gitmv, snapshot, tool
+from tests.servers import Server, s3_put
 
 DVC = tool("dvc")
 pytestmark = pytest.mark.skipif(DVC is None, reason="dvc is not installed (pip install 'dvc>=3')")
@@ -272,3 +273,62 @@ def test_a_dvc2_repository_reads_from_the_old_cache_layout(dvc_repo: Path) -> No
     assert [(c["path"], c["origin"]) for c in report["converted"]] == [("data.txt", "dvc cache")]  # type: ignore[attr-defined]
     gitmv(repo, "checkout", "data.txt")
     assert (repo / "data.txt").read_bytes() == expected
+
+
+def test_a_dvc_remote_on_s3_is_read_in_dvc_layout(
+    dvc_repo: Path, template: Path, moto_server: Server, s3_bucket: str
+) -> None:
+    """The DVC remote's objects on S3 (copied there as `dvc push` lays them out): read
+    through fsspec with DVC's `endpointurl` mapped, credentials from the environment."""
+    repo = dvc_repo
+    local = template.parent / "dvc-remote"
+    for path in sorted(local.rglob("*")):
+        if path.is_file():
+            key = f"dvc/{path.relative_to(local).as_posix()}"
+            s3_put(moto_server, s3_bucket, key, path.read_bytes())
+    dvc(repo, "remote", "add", "-f", "-d", "s3store", f"s3://{s3_bucket}/dvc")
+    dvc(repo, "remote", "modify", "s3store", "endpointurl", moto_server.endpoint)
+    before = artifacts(repo)
+    shutil.rmtree(repo / ".dvc" / "cache")
+    for rel in ("data.txt", "ds", "out/model.bin"):
+        path = repo / rel
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    report = import_json(repo)
+    assert {c["origin"] for c in report["converted"]} == {"dvc remote"}  # type: ignore[attr-defined]
+    assert len(report["converted"]) == 3  # type: ignore[arg-type]
+    gitmv(repo, "checkout")
+    assert artifacts(repo) == before
+    project = load(repo / ".gitmv" / "config.yaml")
+    assert project["core"] == {"hash": "xxh128", "remote": "s3store"}
+    remote = project["remote"]["s3store"]  # type: ignore[index]
+    assert remote == {"url": f"s3://{s3_bucket}/dvc", "endpoint_url": moto_server.endpoint}
+
+
+def test_an_output_whose_bytes_are_nowhere_is_skipped_and_said(dvc_repo: Path) -> None:
+    repo = dvc_repo
+    dvc(repo, "remote", "default", "--unset")
+    shutil.rmtree(repo / ".dvc" / "cache")
+    (repo / "data.txt").unlink()
+    report = import_json(repo)
+    assert sorted(c["path"] for c in report["converted"]) == ["ds", "out/model.bin"]  # type: ignore[attr-defined]
+    assert report["skipped"] == [
+        {"path": "data.txt", "reason": "its bytes are nowhere (work tree, DVC cache)"}
+    ]
+    assert not (repo / "data.txt.gmv").exists()
+    # the stage's input is still recorded: its version's bytes are what DVC named
+    meta = load(repo / "out" / "model.bin.gmv")["meta"]
+    assert [i["path"] for i in meta["inputs"]] == ["ds"]  # type: ignore[index]
+
+
+def test_only_the_named_paths_are_imported(dvc_repo: Path) -> None:
+    repo = dvc_repo
+    report = import_json(repo, "ds.dvc")
+    assert [c["path"] for c in report["converted"]] == ["ds"]  # type: ignore[attr-defined]
+    assert not (repo / "data.txt.gmv").exists()
+    report = import_json(repo, "out")
+    assert [c["path"] for c in report["converted"]] == ["out/model.bin"]  # type: ignore[attr-defined]
+    meta = load(repo / "out" / "model.bin.gmv")["meta"]
+    assert [i["path"] for i in meta["inputs"]] == ["ds"]  # type: ignore[index]
+    proc = gitmv(repo, "import", "dvc", "nowhere", code=None)
+    assert_clean_error(proc)
+    assert "nowhere: no DVC output there" in proc.stderr

@@ -151,7 +151,7 @@ def _read_all(repo: Repo, skipped: list[Skipped]) -> tuple[list[Out], list[Stage
         for b in seen:
             if b.startswith(a + "/"):
                 raise GitmvError(f"{b} ({seen[b].source}) lies inside the output {a}")
-    return outs, stages, files
+    return sorted(outs, key=lambda o: o.path), stages, files
 
 
 def _select(repo: Repo, outs: list[Out], paths: Sequence[str]) -> list[Out]:

@@ -61,7 +61,8 @@ def plan(
         if remote.name in existing:
             continue  # imported before (or the user's own): left as it is
         url = dvc_url(repo, remote.url)
-        if "://" not in url:
+        if "://" not in remote.url and not os.path.isabs(os.path.expanduser(remote.url)):
+            # DVC writes a relative folder relative to `.dvc/`; gitmv, to the root
             url = os.path.relpath(url, repo.root)
         options: dict[str, Any] = {}
         secrets: dict[str, Any] = {}

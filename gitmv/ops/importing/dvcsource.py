@@ -142,7 +142,7 @@ class Sources:
         if data is None:
             got = self._remote_copy(md5, ".dir")
             if got is None:
-                return None
+                return self._rebuilt_listing(label, md5)
             assert self.remote is not None
             data, where = got.read_bytes(), f"DVC remote {self.remote.label} object {md5}.dir"
         if hashlib.md5(data, usedforsecurity=False).hexdigest() != md5:
@@ -159,6 +159,35 @@ class Sources:
         for relpath, _ in pairs:
             check_relpath(relpath, f"{label} (DVC listing {md5}.dir)")
         return pairs
+
+    def _rebuilt_listing(self, label: str, md5: str) -> list[tuple[str, str]] | None:
+        """Without DVC's `.dir` object, the folder in the work tree is trusted only if
+        the listing DVC would write for it has that md5 (DVC's JSON, in either order)."""
+        top = self.root / label
+        if not top.is_dir() or top.is_symlink():
+            return None
+        rows: list[dict[str, str]] = []
+        for folder, dirs, names in os.walk(top):
+            dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(folder, d))]
+            for name in names:
+                path = os.path.join(folder, name)
+                if not os.path.isfile(path) or os.path.islink(path):
+                    continue
+                digest = hashlib.md5(usedforsecurity=False)
+                with open(path, "rb") as f:
+                    while block := f.read(_BLOCK):
+                        digest.update(block)
+                rows.append(
+                    {
+                        "md5": digest.hexdigest(),
+                        "relpath": os.path.relpath(path, top).replace(os.sep, "/"),
+                    }
+                )
+        for key in (lambda r: r["relpath"].split("/"), lambda r: r["relpath"]):
+            text = json.dumps(sorted(rows, key=key), sort_keys=True).encode("utf-8")
+            if hashlib.md5(text, usedforsecurity=False).hexdigest() == md5:
+                return [(r["relpath"], r["md5"]) for r in rows]
+        return None
 
     def _show(self, path: Path) -> str:
         with contextlib.suppress(ValueError):
