@@ -98,10 +98,14 @@ def import_json(repo: Path, *args: str) -> dict[str, object]:
     return dict(json.loads(gitmv(repo, "import", "dvc", "--json", *args).stdout))
 
 
-def test_import_converts_outputs_remotes_and_lineage(dvc_repo: Path, tmp_path: Path) -> None:
+def test_import_converts_outputs_remotes_and_lineage(
+    dvc_repo: Path, template: Path, tmp_path: Path
+) -> None:
     repo = dvc_repo
+    dvc_remote = template.parent / "dvc-remote"
     before = artifacts(repo)
     assert len([p for p in before if p.startswith("ds/")]) == 51
+    old_cache, old_remote = snapshot(repo / ".dvc" / "cache"), snapshot(dvc_remote)
     report = import_json(repo)
     converted = {c["path"]: c for c in report["converted"]}  # type: ignore[attr-defined]
     assert set(converted) == {"data.txt", "ds", "out/model.bin"}
@@ -140,6 +144,10 @@ def test_import_converts_outputs_remotes_and_lineage(dvc_repo: Path, tmp_path: P
     assert "s3cr3t" not in (repo / ".gitmv" / "config.yaml").read_text()
     local = load(repo / ".git" / "gitmv" / "config.yaml")
     assert local["remote"] == {"s3r": {"key": "AKIDEXAMPLE", "secret": "s3cr3t"}}
+
+    # DVC's cache and remote are only read
+    assert snapshot(repo / ".dvc" / "cache") == old_cache
+    assert snapshot(dvc_remote) == old_remote
 
     # a second run converts nothing and says so
     again = gitmv(repo, "import", "dvc").stdout
@@ -332,3 +340,17 @@ def test_only_the_named_paths_are_imported(dvc_repo: Path) -> None:
     proc = gitmv(repo, "import", "dvc", "nowhere", code=None)
     assert_clean_error(proc)
     assert "nowhere: no DVC output there" in proc.stderr
+
+
+def test_a_dvc_file_whose_path_leaves_the_repository_is_refused(dvc_repo: Path) -> None:
+    repo = dvc_repo
+    (repo.parent / "outside.bin").write_bytes(b"x")
+    md5 = "9dd4e461268c8034f5c8564e155c67a6"  # md5 of b"x"
+    (repo / "evil.dvc").write_text(
+        f"outs:\n- md5: {md5}\n  size: 1\n  hash: md5\n  path: ../outside.bin\n"
+    )
+    before = snapshot(repo)
+    proc = gitmv(repo, "import", "dvc", code=None)
+    assert_clean_error(proc)
+    assert "error: evil.dvc: the path '../outside.bin' leads out of the repository" in proc.stderr
+    assert snapshot(repo) == before

@@ -28,10 +28,11 @@ from gitmv.ops.importing import (
 )
 from gitmv.ops.importing.dvcfiles import Out, Stage
 from gitmv.ops.importing.dvcsource import WORK_TREE, Found, Sources, worst
+from gitmv.remotes.dvc import DvcRemote
 from gitmv.repo.context import Repo
 from gitmv.store import manifest, pointer
 from gitmv.store.cache import Cache
-from gitmv.store.hashing import Oid
+from gitmv.store.hashing import Oid, hash_bytes
 from gitmv.store.pointer import Kind, Pointer
 from gitmv.store.state import stat_key
 from gitmv.workspace import scan
@@ -171,9 +172,10 @@ def _select(repo: Repo, outs: list[Out], paths: Sequence[str]) -> list[Out]:
     return list(chosen.values())
 
 
-def _default_reader(repo: Repo, found: list[dvcfiles.DvcRemoteConfig], default: str | None) -> Any:
-    from gitmv.remotes.dvc import DvcRemote
-
+def _default_reader(
+    repo: Repo, found: list[dvcfiles.DvcRemoteConfig], default: str | None
+) -> DvcRemote | None:
+    """DVC's default remote, to read from (dvcsource.Sources); None when it has none."""
     for remote in found:
         if remote.name == default:
             options = {
@@ -205,8 +207,6 @@ def _plan_out(repo: Repo, sources: Sources, out: Out) -> Planned | None:
         files.append((rel, found))
     entries = [manifest.ManifestEntry(rel, f.oid, f.size, f.exec) for rel, f in files]
     data = manifest.encode(entries)
-    from gitmv.store.hashing import hash_bytes
-
     size = sum(f.size for _, f in files)
     return Planned(out, hash_bytes(data, repo.algorithm), size, tuple(files), manifest=data)
 

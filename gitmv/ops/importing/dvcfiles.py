@@ -122,32 +122,38 @@ def imported_from(root: Path, rel: str) -> str | None:
     return None
 
 
-def _uncached(root: Path, rel: str) -> tuple[set[str], dict[str, list[str]]]:
-    """From dvc.yaml: the outs it keeps in git (`cache: false`), and each stage's metrics."""
+def _uncached(root: Path, rel: str) -> tuple[set[str], dict[str, list[str]], dict[str, str]]:
+    """From dvc.yaml: the outs it keeps in git (`cache: false`), each stage's metrics, and
+    each stage's folder (`wdir`, which its paths in dvc.lock are relative to)."""
     doc = _load(root, rel)
     if not isinstance(doc, dict):
         raise _bad(rel, "expected a mapping with `stages`")
     folder = posixpath.dirname(rel)
     uncached: set[str] = set()
     metrics: dict[str, list[str]] = {}
+    wdirs: dict[str, str] = {}
     stages = doc.get("stages") or {}
     if not isinstance(stages, dict):
         raise _bad(rel, "`stages` must be a mapping")
     for stage_name, stage in stages.items():
         if not isinstance(stage, dict):
             continue
+        wdir = folder
+        if stage.get("wdir") not in (None, "."):
+            wdir = _join(root, folder, stage.get("wdir"), rel)
+        wdirs[str(stage_name)] = wdir
         for kind in ("outs", "metrics", "plots"):
             items = stage.get(kind) or []
             if not isinstance(items, list):
                 raise _bad(rel, f"stage {stage_name}: `{kind}` must be a list")
             for item in items:
                 path, flags = (item, {}) if isinstance(item, str) else _single(item, rel)
-                joined = _join(root, folder, path, rel)
+                joined = _join(root, wdir, path, rel)
                 if isinstance(flags, dict) and flags.get("cache") is False:
                     uncached.add(joined)
                 if kind == "metrics":
                     metrics.setdefault(str(stage_name), []).append(joined)
-    return uncached, metrics
+    return uncached, metrics, wdirs
 
 
 def _single(item: Any, name: str) -> tuple[Any, Any]:
@@ -161,7 +167,7 @@ def read_pipeline(root: Path, dvc_yaml: str) -> tuple[list[Stage], set[str]]:
     dvc.yaml keeps in git (`cache: false`), which are not artifacts."""
     folder = posixpath.dirname(dvc_yaml)
     lock = posixpath.join(folder, "dvc.lock") if folder else "dvc.lock"
-    uncached, metrics = _uncached(root, dvc_yaml)
+    uncached, metrics, wdirs = _uncached(root, dvc_yaml)
     if not (root / lock).is_file():
         return [], uncached
     doc = _load(root, lock)
@@ -172,9 +178,10 @@ def read_pipeline(root: Path, dvc_yaml: str) -> tuple[list[Stage], set[str]]:
     for name, body in stages_doc.items():
         if not isinstance(body, dict):
             raise _bad(lock, f"stage {name}: expected a mapping")
+        wdir = wdirs.get(str(name).split("@")[0], folder)
         outs = []
         for entry in body.get("outs") or []:
-            out = _out(root, folder, entry, lock, str(name))
+            out = _out(root, wdir, entry, lock, str(name))
             if out.path not in uncached:
                 outs.append(out)
         deps = []
@@ -183,7 +190,7 @@ def read_pipeline(root: Path, dvc_yaml: str) -> tuple[list[Stage], set[str]]:
                 raise _bad(lock, f"stage {name}: each dep must be a mapping")
             raw = entry.get("md5")
             md5 = raw.removesuffix(".dir") if isinstance(raw, str) else None
-            deps.append(Dep(_join(root, folder, entry.get("path"), lock), md5))
+            deps.append(Dep(_join(root, wdir, entry.get("path"), lock), md5))
         params = _params(body.get("params"), lock, str(name))
         stage_metrics = tuple(metrics.get(str(name).split("@")[0], ()))
         stages.append(Stage(str(name), lock, tuple(deps), params, tuple(outs), stage_metrics))

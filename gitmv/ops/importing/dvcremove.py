@@ -67,7 +67,8 @@ def apply(root: Path, removal: Removal) -> None:
     for lock, paths in by_lock.items():
         folder = posixpath.dirname(lock)
         dvc_yaml = posixpath.join(folder, "dvc.yaml") if folder else "dvc.yaml"
-        changed = [f for f in (lock, dvc_yaml) if _drop_outs(root, f, folder, paths)]
+        wdirs = _wdirs(root, dvc_yaml, folder)
+        changed = [f for f in (lock, dvc_yaml) if _drop_outs(root, f, wdirs, folder, paths)]
         git.stage(root, [f for f in changed if git.tracked_files(root, [f])])
     git.untrack(root, list(removal.files))
     for rel in removal.files:
@@ -79,24 +80,40 @@ def apply(root: Path, removal: Removal) -> None:
         os.rmdir(root / ".dvc")
 
 
-def _drop_outs(root: Path, rel: str, folder: str, paths: set[str]) -> bool:
-    """Remove the outs named `paths` from a dvc.yaml or dvc.lock, comments kept."""
+def _stages(root: Path, rel: str) -> tuple[Any, dict[Any, Any]]:
     path = root / rel
     if not path.is_file():
-        return False
+        return None, {}
     doc = yamlio.loads(path.read_text(encoding="utf-8"), rel)
     stages = doc.get("stages") if isinstance(doc, dict) else None
-    if not isinstance(stages, dict):
-        return False
+    return doc, stages if isinstance(stages, dict) else {}
+
+
+def _wdirs(root: Path, dvc_yaml: str, folder: str) -> dict[str, str]:
+    """Each stage's folder (dvc.yaml `wdir`): its paths, in dvc.lock too, are relative to it."""
+    _, stages = _stages(root, dvc_yaml)
+    found = {}
+    for name, body in stages.items():
+        wdir = body.get("wdir") if isinstance(body, dict) else None
+        if isinstance(wdir, str) and wdir not in ("", "."):
+            found[str(name)] = posixpath.normpath(posixpath.join(folder, wdir))
+    return found
+
+
+def _drop_outs(root: Path, rel: str, wdirs: dict[str, str], folder: str, paths: set[str]) -> bool:
+    """Remove the outs named `paths` from a dvc.yaml or dvc.lock, comments kept."""
+    doc, stages = _stages(root, rel)
     changed = False
-    for body in stages.values():
+    for name, stage_body in stages.items():
+        body = stage_body
         if not isinstance(body, dict):
             continue
+        base = wdirs.get(str(name).split("@")[0], folder)
         for kind in ("outs", "metrics", "plots"):
             items = body.get(kind)
             if not isinstance(items, list):
                 continue
-            kept = [i for i in items if _out_path(i, folder) not in paths]
+            kept = [i for i in items if _out_path(i, base) not in paths]
             if len(kept) != len(items):
                 changed = True
                 if kept:
@@ -104,6 +121,7 @@ def _drop_outs(root: Path, rel: str, folder: str, paths: set[str]) -> bool:
                 else:
                     del body[kind]
     if changed:
+        path = root / rel
         mode = os.stat(path).st_mode & 0o777
         write_bytes(path, yamlio.dumps(doc).encode("utf-8"), mode)
     return changed
