@@ -354,3 +354,20 @@ def test_a_dvc_file_whose_path_leaves_the_repository_is_refused(dvc_repo: Path) 
     assert_clean_error(proc)
     assert "error: evil.dvc: the path '../outside.bin' leads out of the repository" in proc.stderr
     assert snapshot(repo) == before
+
+
+def test_links_into_dvcs_cache_become_gitmv_copies(dvc_repo: Path) -> None:
+    """DVC's `cache.type symlink`: the work tree holds links into .dvc/cache."""
+    repo = dvc_repo
+    before = artifacts(repo)
+    dvc(repo, "config", "cache.type", "symlink")
+    dvc(repo, "checkout", "-q", "--relink")
+    assert (repo / "data.txt").is_symlink() and (repo / "ds" / "top.txt").is_symlink()
+    old_cache = snapshot(repo / ".dvc" / "cache")
+    report = import_json(repo)
+    assert {c["origin"] for c in report["converted"]} == {"work tree"}  # type: ignore[attr-defined]
+    assert not (repo / "data.txt").is_symlink() and not (repo / "ds" / "top.txt").is_symlink()
+    assert artifacts(repo) == before
+    states = json.loads(gitmv(repo, "status", "--json").stdout)
+    assert [s["state"] for s in states] == ["clean"] * 3
+    assert snapshot(repo / ".dvc" / "cache") == old_cache

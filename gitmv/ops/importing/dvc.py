@@ -99,6 +99,7 @@ def run(repo: Repo, paths: Sequence[str], *, remove_old: bool, dry_run: bool) ->
             return report
         repo = init_if_needed(repo)
         _write(repo, planned, metas)
+        _replace_links(repo, planned)
         with repo.lock():
             dvcremotes.write(repo, remote_plans, dvc_default)
             if removal is not None:
@@ -325,3 +326,21 @@ def _write(repo: Repo, planned: list[Planned], metas: dict[str, dict[str, Any]])
         ignores = gitignore.files_for(repo.root, artifacts)
         git.stage(repo.root, [a + pointer.SUFFIX for a in artifacts] + ignores)
         repo.state.put_many(known)
+
+
+def _replace_links(repo: Repo, planned: list[Planned]) -> None:
+    """DVC's `symlink` cache type leaves links into its cache in the work tree; gitmv never
+    counts a link as its artifact (status would say `modified`). Once gitmv's cache holds
+    the bytes, each such link is replaced by gitmv's own copy, so nothing is lost."""
+    from gitmv.workspace.tree import checkout
+
+    again = []
+    for p in planned:
+        founds = [p.found] if p.found is not None else [f for _, f in p.files]
+        links = [f.path for f in founds if f.origin == WORK_TREE and os.path.islink(f.path)]
+        for link in links:
+            os.unlink(link)
+        if links:
+            again.append(p.out.path)
+    if again:
+        checkout(repo, again)
