@@ -139,6 +139,9 @@ def _read_all(repo: Repo, skipped: list[Skipped]) -> tuple[list[Out], list[Stage
             outs.extend(dvcfiles.read_dvc_file(repo.root, rel))
         else:
             found, _ = dvcfiles.read_pipeline(repo.root, rel)
+            lock = rel.removesuffix("dvc.yaml") + "dvc.lock"
+            if not (repo.root / lock).is_file():
+                skipped.append(Skipped(rel, "no dvc.lock beside it: `dvc repro` has not run it"))
             stages.extend(found)
             outs.extend(o for s in found for o in s.outs)
     seen: dict[str, Out] = {}

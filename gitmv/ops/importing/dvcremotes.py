@@ -58,12 +58,18 @@ def plan(
     existing = repo.config.get("remote") or {}
     plans = []
     for remote in found:
-        if remote.name in existing:
-            continue  # imported before (or the user's own): left as it is
         url = dvc_url(repo, remote.url)
         if "://" not in remote.url and not os.path.isabs(os.path.expanduser(remote.url)):
             # DVC writes a relative folder relative to `.dvc/`; gitmv, to the root
             url = os.path.relpath(url, repo.root)
+        if remote.name in existing:  # imported before, or the user's own: left as it is
+            ours = existing[remote.name]
+            if isinstance(ours, dict) and ours.get("url") != url:
+                notes.append(
+                    f"DVC remote {remote.name} is not carried over: gitmv already has a "
+                    f"remote of that name, with another URL"
+                )
+            continue
         options: dict[str, Any] = {}
         secrets: dict[str, Any] = {}
         for layer, values in ((options, remote.options), (secrets, remote.secrets)):
