@@ -8,6 +8,7 @@ endpoint and credentials in `.dvc/config.local` shows how remotes and secrets ca
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -326,6 +327,21 @@ def test_an_output_whose_bytes_are_nowhere_is_skipped_and_said(dvc_repo: Path) -
     # the stage's input is still recorded: its version's bytes are what DVC named
     meta = load(repo / "out" / "model.bin.gmv")["meta"]
     assert [i["path"] for i in meta["inputs"]] == ["ds"]  # type: ignore[index]
+    assert report["notes"] == [
+        "stage train: input data.txt is not imported, so it is not recorded as an input"
+    ]
+    # a folder changed in the work tree, its .dir listing gone with the cache: skipped
+    (repo / "ds" / "part1" / "sub1" / "f01.bin").unlink()
+    (repo / "ds.gmv").unlink()
+    report = import_json(repo, "ds")
+    assert report["skipped"] == [
+        {
+            "path": "ds",
+            "reason": "its DVC listing ("
+            + load(repo / "ds.dvc")["outs"][0]["md5"]  # type: ignore[index]
+            + ") is nowhere (work tree, DVC cache)",
+        }
+    ]
 
 
 def test_only_the_named_paths_are_imported(dvc_repo: Path) -> None:
@@ -371,3 +387,21 @@ def test_links_into_dvcs_cache_become_gitmv_copies(dvc_repo: Path) -> None:
     states = json.loads(gitmv(repo, "status", "--json").stdout)
     assert [s["state"] for s in states] == ["clean"] * 3
     assert snapshot(repo / ".dvc" / "cache") == old_cache
+
+
+def test_a_folder_with_a_file_lost_everywhere_is_skipped_naming_it(dvc_repo: Path) -> None:
+    repo = dvc_repo
+    dvc(repo, "remote", "default", "--unset")
+    lost = repo / "ds" / "part1" / "sub1" / "f01.bin"
+    md5 = hashlib.md5(lost.read_bytes()).hexdigest()
+    (repo / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]).unlink()
+    lost.unlink()
+    report = import_json(repo)
+    assert report["skipped"] == [
+        {
+            "path": "ds",
+            "reason": "1 of its 51 files (first: part1/sub1/f01.bin) are nowhere "
+            "(work tree, DVC cache)",
+        }
+    ]
+    assert sorted(c["path"] for c in report["converted"]) == ["data.txt", "out/model.bin"]  # type: ignore[attr-defined]

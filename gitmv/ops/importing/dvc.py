@@ -75,11 +75,11 @@ def run(repo: Repo, paths: Sequence[str], *, remove_old: bool, dry_run: bool) ->
             repo.root, dvcfiles.cache_dir(repo.root), reader, Path(tmp), repo.algorithm
         )
         planned: list[Planned] = []
+        where = "work tree, DVC cache" + (f", DVC remote {reader.label}" if reader else "")
         for out in todo:
             done = _plan_out(repo, sources, out)
-            if done is None:
-                where = "work tree, DVC cache" + (f", DVC remote {reader.label}" if reader else "")
-                skipped.append(Skipped(out.path, f"its bytes are nowhere ({where})"))
+            if isinstance(done, str):
+                skipped.append(Skipped(out.path, f"{done} nowhere ({where})"))
             else:
                 planned.append(done)
         metas = _metas(repo, stages, outs, planned, notes)
@@ -191,24 +191,26 @@ def _default_reader(
     return None
 
 
-def _plan_out(repo: Repo, sources: Sources, out: Out) -> Planned | None:
+def _plan_out(repo: Repo, sources: Sources, out: Out) -> Planned | str:
+    """The output with its bytes found and checked, or what of it is missing."""
     if not out.is_dir:
         found = sources.file(out.path, out.md5, out.legacy)
-        return None if found is None else Planned(out, found.oid, found.size, found=found)
+        return (
+            "its bytes are" if found is None else Planned(out, found.oid, found.size, found=found)
+        )
     listing = sources.listing(out.md5, out.path)
     if listing is None:
-        return None
+        return f"its DVC listing ({out.md5}.dir) is"
 
     def find(item: tuple[str, str]) -> tuple[str, Found | None]:
         rel, md5 = item
         return rel, sources.file(f"{out.path}/{rel}", md5, out.legacy)
 
     results = scan.parallel(find, listing, repo.jobs)
-    files = []
-    for rel, found in results:
-        if found is None:
-            return None
-        files.append((rel, found))
+    files = [(rel, found) for rel, found in results if found is not None]
+    if len(files) != len(results):
+        lost = [rel for rel, found in results if found is None]
+        return f"{len(lost)} of its {len(results)} files (first: {lost[0]}) are"
     entries = [manifest.ManifestEntry(rel, f.oid, f.size, f.exec) for rel, f in files]
     data = manifest.encode(entries)
     size = sum(f.size for _, f in files)
@@ -248,10 +250,15 @@ def _metas(
             oid = _dep_oid(repo, dep, by_path, all_outs)
             if oid is not None:
                 inputs.append({"path": dep.path, "oid": str(oid)})
-            elif dep.path in all_outs:
+            elif dep.path in all_outs and dep.md5 != all_outs[dep.path].md5:
                 notes.append(
                     f"stage {stage.name}: input {dep.path} has changed since `dvc repro` "
                     "ran it, so it is not recorded as an input"
+                )
+            elif dep.path in all_outs:
+                notes.append(
+                    f"stage {stage.name}: input {dep.path} is not imported, so it is not "
+                    "recorded as an input"
                 )
         if inputs:
             meta["inputs"] = inputs
