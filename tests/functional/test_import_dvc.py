@@ -405,3 +405,18 @@ def test_a_folder_with_a_file_lost_everywhere_is_skipped_naming_it(dvc_repo: Pat
         }
     ]
     assert sorted(c["path"] for c in report["converted"]) == ["data.txt", "out/model.bin"]  # type: ignore[attr-defined]
+
+
+def test_a_dvc_file_in_a_subfolder_imported_from_there(dvc_repo: Path) -> None:
+    repo = dvc_repo
+    sub = repo / "models" / "v2"
+    sub.mkdir(parents=True)
+    (sub / "m.bin").write_bytes(b"weights" * 1000)
+    dvc(repo, "add", "-q", "models/v2/m.bin")
+    assert "path: m.bin" in (sub / "m.bin.dvc").read_text()  # relative to the .dvc file
+    report = json.loads(gitmv(sub, "import", "dvc", "--json", ".").stdout)
+    assert [c["path"] for c in report["converted"]] == ["models/v2/m.bin"]
+    assert (sub / "m.bin.gmv").is_file() and not (repo / "data.txt.gmv").exists()
+    assert "/m.bin" in (sub / ".gitignore").read_text().split()
+    states = json.loads(gitmv(repo, "status", "--json").stdout)
+    assert [(s["path"], s["state"]) for s in states] == [("models/v2/m.bin", "clean")]
