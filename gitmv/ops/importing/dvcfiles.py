@@ -81,11 +81,18 @@ def _join(root: Path, folder: str, path: Any, name: str) -> str:
     return joined
 
 
+def _md5_text(raw: Any) -> Any:
+    """An md5 of digits only, which YAML reads as a number (DVC writes it unquoted), as text."""
+    if isinstance(raw, int) and not isinstance(raw, bool) and 0 <= raw < 10**32:
+        return str(raw).zfill(32)
+    return raw
+
+
 def _out(root: Path, folder: str, entry: Any, name: str, stage: str | None) -> Out:
     if not isinstance(entry, dict):
         raise _bad(name, "each out must be a mapping with `path` and `md5`")
     path = _join(root, folder, entry.get("path"), name)
-    raw = entry.get("md5")
+    raw = _md5_text(entry.get("md5"))
     if raw is None and entry.get("hash") not in (None, "md5"):
         raise _bad(name, f"{path}: hash {entry.get('hash')!r} is not md5")
     if not isinstance(raw, str):
@@ -188,7 +195,7 @@ def read_pipeline(root: Path, dvc_yaml: str) -> tuple[list[Stage], set[str]]:
         for entry in body.get("deps") or []:
             if not isinstance(entry, dict):
                 raise _bad(lock, f"stage {name}: each dep must be a mapping")
-            raw = entry.get("md5")
+            raw = _md5_text(entry.get("md5"))
             md5 = raw.removesuffix(".dir") if isinstance(raw, str) else None
             deps.append(Dep(_join(root, wdir, entry.get("path"), lock), md5))
         params = _params(body.get("params"), lock, str(name))
