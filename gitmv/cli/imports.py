@@ -44,6 +44,8 @@ def import_dvc(
 
     repo = open_repo(require_init=False)  # the importer initialises gitmv where needed
     report = dvc.run(repo, paths or [], remove_old=remove_old, dry_run=dry_run)
+    if not dry_run and (repo.root / ".gitmv" / "config.yaml").is_file():
+        open_repo(hooks="install")  # as every writing command does; after a first init too
     _render(report, json_out)
 
 

@@ -19,7 +19,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from gitmv.base import git
+from gitmv.base import git, gitforeign
 from gitmv.base.atomic import atomic_writer, write_bytes
 from gitmv.base.config import PROJECT_FILE
 from gitmv.base.errors import GitmvError, PointerError
@@ -49,7 +49,9 @@ def run(repo: Repo, paths: list[str], *, dry_run: bool = False) -> ImportReport:
     items, to_fetch = _locate(repo, pointers, media, skipped)
     if to_fetch:
         items += _fetch(repo, {p: pointers[p] for p in to_fetch}, media, skipped, dry_run)
-    files = lfsattrs.read(root, git.attribute_files(root), repo.paths.git_dir / "info/attributes")
+    files = lfsattrs.read(
+        root, gitforeign.attribute_files(root), repo.paths.git_dir / "info/attributes"
+    )
     items, dropped = _settle(files, items, lfs_paths, skipped)
     items.sort(key=lambda i: i.path)
     report = ImportReport(
@@ -77,11 +79,11 @@ def _read_pointers(
     `paths`: all parsed before any byte is read, so a malformed one stops everything."""
     root = repo.root
     scope = [repo.relpath(p, allow_root=True) for p in paths]
-    entries = [e for e in git.index_entries(root) if e[0] not in ("120000", "160000")]
+    entries = [e for e in gitforeign.index_entries(root) if e[0] not in ("120000", "160000")]
     for user_path, rel in zip(paths, scope, strict=True):
         if rel and not (root / rel).exists() and not any(_under(e[3], [rel]) for e in entries):
             raise GitmvError(f"{user_path}: no such file or folder")
-    filters = git.attribute_values(root, "filter", sorted({e[3] for e in entries}))
+    filters = gitforeign.attribute_values(root, "filter", sorted({e[3] for e in entries}))
     lfs_entries = [e for e in entries if filters.get(e[3]) == "lfs"]
     chosen = [e for e in lfs_entries if not scope or _under(e[3], scope)]
     blobs = git.read_blobs(root, [e[1] for e in chosen if e[2] == 0], lfsstore.POINTER_MAX - 1)
@@ -123,14 +125,14 @@ def _fetch(
 ) -> list[_Item]:
     """`git lfs fetch` of just these files (into LFS's own store), each object checked."""
     nowhere = "bytes in neither the work tree nor the LFS store, and"
-    if not git.lfs_available(repo.root):
+    if not gitforeign.lfs_available(repo.root):
         skipped.extend(
             Skipped(p, f"{nowhere} Git LFS is not installed to fetch them") for p in wanted
         )
         return []
     if dry_run:
         return [_Item(p, pointer, FETCH) for p, pointer in wanted.items()]
-    reason = git.lfs_fetch(repo.root, [lfsstore.fetch_include(p) for p in wanted])
+    reason = gitforeign.lfs_fetch(repo.root, [lfsstore.fetch_include(p) for p in wanted])
     items = []
     for path, pointer in wanted.items():
         obj = lfsstore.object_path(media, pointer.oid)

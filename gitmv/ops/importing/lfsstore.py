@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from gitmv.base import git
+from gitmv.base import git, gitforeign
 from gitmv.base.errors import IntegrityError, PointerError
 from gitmv.store.hashing import hash_file
 
@@ -71,7 +71,7 @@ def server_url(root: Path) -> str | None:
     `remote.origin.lfsurl`, else the `origin` remote's own URL."""
     found = git.config_get(root, "lfs.url")
     if found is None and (root / ".lfsconfig").is_file():
-        found = git.config_file_get(root, ".lfsconfig", "lfs.url")
+        found = gitforeign.config_file_get(root, ".lfsconfig", "lfs.url")
     for key in ("remote.origin.lfsurl", "remote.origin.url"):
         found = found or git.config_get(root, key)
     return found
