@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from gitmv.base.errors import IntegrityError
-from gitmv.remotes.remote import MissingObject, Remote, RemoteSpec, open_remote
+from gitmv.remotes.opener import open_remote
+from gitmv.remotes.options import RemoteSpec
+from gitmv.remotes.remote import MissingObject, Remote
 from gitmv.store import chunking, layout
 from gitmv.store.hashing import hash_bytes
 from gitmv.transfer.reader import VerifyingReader, open_remote_object

@@ -402,3 +402,9 @@ def is_ignored(root: Path, path: str) -> bool:
 
 
 # -- Git LFS (gitmv import lfs) ----------------------------------------------------------------
+
+
+def is_null_sha(sha: str) -> bool:
+    """git's all-zeros object name: "no commit" in hook arguments (a new or deleted ref,
+    a clone's first checkout)."""
+    return not sha.strip("0")

@@ -144,10 +144,6 @@ def pre_push(
     return PrePushReport(len(found), result)
 
 
-def _is_zero(sha: str) -> bool:
-    return not sha.strip("0")
-
-
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'s' if n != 1 else ''}"
 
@@ -171,7 +167,7 @@ def post_checkout(
     """After a branch checkout (flag 1): restore the artifacts whose pointers differ."""
     if flag != "1" or prev == new:
         return RestoreReport()  # a file checkout, or `git switch -c`: the pointers are as they were
-    if _is_zero(prev):  # a clone or `git worktree add`: everything is new
+    if git.is_null_sha(prev):  # a clone or `git worktree add`: everything is new
         everything = [path for path, _ in git.ls_tree_pointers(repo.root, new)]
         return restore(repo, everything, progress=progress)
     if _rebasing(repo) and not git.is_ancestor(repo.root, prev, new):

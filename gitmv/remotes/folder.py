@@ -20,7 +20,7 @@ from gitmv.remotes.options import RemoteSpec
 from gitmv.remotes.remote import OnBytes, Remote, corrupt_source
 from gitmv.store.hashing import Oid, copy_and_hash, hash_bytes
 from gitmv.store.layout import LIST_SUFFIX, key_label
-from gitmv.store.objects import FolderStore, KeyStat
+from gitmv.store.objects import FolderStore, KeyStat, PublishFailed
 
 _FIRST_READ = 64 * 1024  # a read this size ends a typical small file; a 1 MiB one costs an mmap
 
@@ -133,6 +133,8 @@ class FolderRemote(Remote):
     def sync(self) -> None:
         try:
             self.objects.sync()
+        except PublishFailed as exc:
+            raise self._error(exc, f"cannot write {key_label(exc.key)}") from None
         except OSError as exc:
             raise self._error(exc, "cannot publish the objects written") from None
 

@@ -222,8 +222,8 @@ def pointers_to_push(
     new, a tag on a pushed commit among them, reads no commit at all. A broken pointer
     refuses the push, naming its commit.
     """
-    tips = [r.local_sha for r in refs if not _is_zero(r.local_sha)]  # zeros: a deletion
-    known = [r.remote_sha for r in refs if not _is_zero(r.remote_sha)]
+    tips = [r.local_sha for r in refs if not git.is_null_sha(r.local_sha)]  # zeros: a deletion
+    known = [r.remote_sha for r in refs if not git.is_null_sha(r.remote_sha)]
     commits = githistory.commits_not_on(repo.root, tips, known, remote_name)
     return [(f.artifact, _parse_pushed(f, commit)) for commit, f in commit_files(repo, commits)]
 
@@ -237,10 +237,6 @@ def _parse_pushed(f: PointerFile, commit: str) -> Pointer:
             hint="fix the pointer in a new commit (after a conflict, keep one side's lines), "
             "or rewrite that commit, then push again",
         ) from None
-
-
-def _is_zero(sha: str) -> bool:
-    return not sha.strip("0")
 
 
 # -- every tip: what gc and verify must keep -----------------------------------------------------

@@ -40,6 +40,14 @@ class KeyStat:
     mtime: float | None  # None: the store gave no time (gc then treats the key as new)
 
 
+class PublishFailed(OSError):
+    """A batched object could not be put in place (`flush`): `key` says which."""
+
+    def __init__(self, key: str, cause: OSError) -> None:
+        super().__init__(cause.errno, cause.strerror)
+        self.key = key
+
+
 class FolderStore:
     """The objects below `root`. `shared`: writers on other machines may use the folder
     too (a remote on a network disk), so a temp file's pid says nothing about whether its
@@ -168,12 +176,15 @@ class FolderStore:
             try:
                 atomic.syncfs(self._root)
                 for tmp, key in pending:
-                    final = self.final(key)
-                    if os.path.exists(final):
-                        os.unlink(tmp)  # a twin published first: the same bytes
-                    else:
-                        os.replace(tmp, final)
-                        self._renamed = True
+                    try:
+                        final = self.final(key)
+                        if os.path.exists(final):
+                            os.unlink(tmp)  # a twin published first: the same bytes
+                        else:
+                            os.replace(tmp, final)
+                            self._renamed = True
+                    except OSError as exc:
+                        raise PublishFailed(key, exc) from exc
             except BaseException:
                 for tmp, _ in pending:
                     with contextlib.suppress(FileNotFoundError):
