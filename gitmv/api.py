@@ -29,12 +29,13 @@ from gitmv.ops.add import add as _add
 from gitmv.ops.inputs import MetaOptions
 from gitmv.ops.pull import PullReport
 from gitmv.ops.push import PushReport
-from gitmv.ops.status import ArtifactStatus, PointerConflict, StatusReport
+from gitmv.ops.status import ArtifactStatus, StatusReport
 from gitmv.ops.status import status as _status
 from gitmv.registry import tags as registry
 from gitmv.registry.artifacts import Version, resolve_version
 from gitmv.repo.context import Repo
 from gitmv.store.hashing import Oid
+from gitmv.workspace.conflicts import PointerConflict
 
 __all__ = [
     "AddReport",

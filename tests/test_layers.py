@@ -27,7 +27,8 @@ MAY_IMPORT: dict[str, set[str]] = {
     "transfer": {"base", "store", "remotes"},
     "hooks": {"base", "store", "repo"},
     "ops": {"base", "store", "remotes", "repo", "workspace", "registry", "transfer", "hooks"},
-    "api": {"base", "store", "repo", "registry", "ops", "errors"},
+    # the API returns what ops return, so it may name their types (workspace, registry)
+    "api": {"base", "store", "repo", "workspace", "registry", "ops", "errors"},
     "cli": {"base", "store", "repo", "workspace", "registry", "hooks", "ops", "errors", "version"},
     "errors": {"base"},
     "version": set(),

@@ -32,9 +32,6 @@ from gitmv.hooks.install import (
     uninstall_global,
 )
 from gitmv.ops.checkout import checkout
-from gitmv.ops.pull import PullReport, pull_pointers
-from gitmv.ops.push import push_pointers
-from gitmv.ops.session import open_session
 from gitmv.repo.context import Repo
 from gitmv.repo.pointers import pointers_to_push, read_pointer
 from gitmv.store import pointer
@@ -44,6 +41,7 @@ from gitmv.workspace.checkout import discard
 if TYPE_CHECKING:
     from gitmv.base.progress import Progress
     from gitmv.ops.fetch import FetchReport
+    from gitmv.ops.pull import PullReport
     from gitmv.ops.push import PushReport
 
 # The install side lives in gitmv.hooks.install (light: every command asks it whether the
@@ -123,6 +121,10 @@ def pre_push(
     found = pointers_to_push(repo, remote_name, parse_push_lines(lines))
     if not found:
         return PrePushReport(0)
+    # imported only now: a push that changes no pointer must not pay for them
+    from gitmv.ops.push import push_pointers
+    from gitmv.ops.session import open_session
+
     try:
         session = open_session(repo, None)
     except RemoteError as exc:
@@ -280,6 +282,10 @@ def _pull(
 ) -> PullReport | None:
     """Pull the artifacts the cache lacks from the default remote; what goes wrong becomes
     a problem in `report` (git is done already: a hook only warns)."""
+    # imported only now: a checkout that restores nothing must not pay for them
+    from gitmv.ops.pull import pull_pointers
+    from gitmv.ops.session import open_session
+
     try:
         pulled = pull_pointers(repo, open_session(repo, None), missing, paths, progress=progress)
     except GitmvError as exc:

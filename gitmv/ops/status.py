@@ -6,14 +6,17 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from gitmv.base.errors import PointerError
 from gitmv.repo.context import Repo
 from gitmv.repo.pointers import collect, read_pointer, select, tracked
-from gitmv.workspace.conflicts import PointerConflict, pointer_conflicts
 from gitmv.workspace.status import ArtifactStatus, states
 
-__all__ = ["ArtifactStatus", "PointerConflict", "StatusReport", "status"]
+if TYPE_CHECKING:
+    from gitmv.workspace.conflicts import PointerConflict
+
+__all__ = ["ArtifactStatus", "StatusReport", "status"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,8 @@ def _around_conflicts(
     Only reached mid-merge or when a pointer fails to parse, so a clean status asks git
     nothing more.
     """
+    from gitmv.workspace.conflicts import pointer_conflicts  # start-up: only mid-merge
+
     conflicts = pointer_conflicts(repo)
     chosen = select(repo, tracked(repo), paths)
     conflicts = [c for c in conflicts if c.path in chosen]

@@ -160,15 +160,18 @@ class FolderStore:
             self._pending.append((tmp, key))
             full = len(self._pending) >= BATCH
         if full:
-            self.flush()
+            self.flush(wait=False)  # another thread flushing takes these in its next round
         return size
 
-    def flush(self) -> bool:
+    def flush(self, *, wait: bool = True) -> bool:
         """Publish what `put_later` wrote: one syncfs makes every byte durable, then each
         temp is renamed into place. A power cut leaves temp files (swept later), never an
         object's name over unwritten bytes. The renames become durable with `sync`.
-        Whether there was anything."""
-        with self._flush_lock:
+        Whether there was anything. `wait=False`: return at once if another thread is
+        flushing (writers then go on writing instead of queueing behind its syncfs)."""
+        if not self._flush_lock.acquire(blocking=wait):
+            return False
+        try:
             with self._pending_lock:
                 pending, self._pending = self._pending, []
             if not pending:
@@ -191,6 +194,8 @@ class FolderStore:
                         os.unlink(tmp)
                 raise
             return True
+        finally:
+            self._flush_lock.release()
 
     def sync(self) -> None:
         """Publish what is pending and make every rename durable, this thread's and any
