@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitmv.base import git
+from gitmv.base.config import PROJECT_FILE
 from gitmv.hooks import install as hookinstall
 from gitmv.ops.remotes import add_remote
 from gitmv.repo import context, gitattributes
@@ -31,6 +32,18 @@ def init(cwd: Path | None = None, *, hooks: bool = True, remote: str | None = No
         add_remote(repo, "origin", remote, default=True, local=False, options=[])
     install_hooks(repo, hooks)
     return InitReport(repo.root, created, union, remote or None)
+
+
+def ensure_initialised(repo: Repo) -> Repo:
+    """What a command that sets gitmv up on the way (`gitmv import`) does where
+    `.gitmv/config.yaml` is missing: `init`'s config and union merge, staged, without the
+    hooks (the CLI installs those as for every writing command). The repository, opened
+    with its new config."""
+    if (repo.root / PROJECT_FILE).is_file():
+        return repo
+    fresh, _ = context.init(repo.root)
+    _union_merge_gitignores(fresh)
+    return fresh
 
 
 def _union_merge_gitignores(repo: Repo) -> bool:

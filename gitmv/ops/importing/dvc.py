@@ -28,6 +28,7 @@ from gitmv.ops.importing import (
 )
 from gitmv.ops.importing.dvcfiles import Out, Stage
 from gitmv.ops.importing.dvcsource import WORK_TREE, Found, Sources, worst
+from gitmv.ops.init import ensure_initialised
 from gitmv.remotes.dvc import DvcRemote
 from gitmv.repo.context import Repo
 from gitmv.store import manifest, pointer
@@ -97,7 +98,7 @@ def run(repo: Repo, paths: Sequence[str], *, remove_old: bool, dry_run: bool) ->
         )
         if dry_run or not (planned or remote_plans or removals):
             return report
-        repo = init_if_needed(repo)
+        repo = ensure_initialised(repo)
         _write(repo, planned, metas)
         _replace_links(repo, planned)
         with repo.lock():
@@ -105,22 +106,6 @@ def run(repo: Repo, paths: Sequence[str], *, remove_old: bool, dry_run: bool) ->
             if removal is not None:
                 dvcremove.apply(repo.root, removal)
     return report
-
-
-def init_if_needed(repo: Repo) -> Repo:
-    """Set gitmv up as `gitmv init --no-hooks` does (config and `.gitattributes`, staged),
-    where `.gitmv/config.yaml` is missing; the CLI installs the hooks after. Kept small on
-    purpose: `gitmv init`'s body is moving to ops/init.py, which this should call then."""
-    from gitmv.base.config import PROJECT_FILE
-    from gitmv.repo import context, gitattributes
-
-    if (repo.root / PROJECT_FILE).is_file():
-        return repo
-    fresh, _ = context.init(repo.root)
-    with fresh.lock():
-        if gitattributes.ensure_union_merge(fresh.root):
-            git.stage(fresh.root, [gitattributes.FILE])
-    return fresh
 
 
 # -- reading -------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from gitmv.base.config import PROJECT_FILE
 from gitmv.base.errors import GitmvError, PointerError
 from gitmv.ops.add import add as add_paths
 from gitmv.ops.importing import Converted, ImportReport, Skipped, lfsattrs, lfsstore
+from gitmv.ops.init import ensure_initialised
 from gitmv.repo.context import Repo
 from gitmv.repo.pointers import tracked
 
@@ -331,18 +332,3 @@ def _materialize(work: Path, obj: Path) -> None:
     mode = os.stat(work).st_mode & 0o777
     with open(obj, "rb") as src, atomic_writer(work, mode) as dst:
         shutil.copyfileobj(src, dst, 1 << 20)
-
-
-def ensure_initialised(repo: Repo) -> Repo:
-    """Set gitmv up as `gitmv init` does (config and `.gitignore merge=union`, staged) when
-    `.gitmv/config.yaml` is missing; the CLI installs the hooks after. Returns the repository
-    opened with its config."""
-    from gitmv.repo import context, gitattributes
-
-    if (repo.root / PROJECT_FILE).is_file():
-        return repo
-    fresh, _ = context.init(repo.cwd)
-    with fresh.lock():
-        if gitattributes.ensure_union_merge(fresh.root):
-            git.stage(fresh.root, [gitattributes.FILE])
-    return fresh
