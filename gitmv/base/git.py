@@ -181,10 +181,6 @@ def head_commit(root: Path) -> str | None:
     return proc.stdout.decode().strip() if proc.returncode == 0 else None
 
 
-def is_dirty(root: Path) -> bool:
-    return bool(out(["status", "--porcelain", "--untracked-files=no"], root).strip())
-
-
 def stage(root: Path, paths: Sequence[str]) -> None:
     if paths:
         run(["add", "-f", "--", *paths], root)  # a pointer is staged even in an ignored folder

@@ -13,7 +13,6 @@ from gitmv.base import git
 from gitmv.base.config import PROJECT_FILE, Config, local_jobs
 from gitmv.base.errors import GitmvError, NotInitialised
 from gitmv.store.cache import Cache
-from gitmv.store.pointer import SUFFIX
 from gitmv.store.state import StatCache
 
 _CONFIG_HINT = "fix it in .gitmv/config.yaml or the local config (.git/gitmv/config.yaml)"
@@ -178,9 +177,6 @@ class Repo:
     def display(self, rel: str) -> str:
         """`rel` (root-relative) as the user would type it from where they stand."""
         return os.path.relpath(self.root / rel, self.cwd)
-
-    def pointer_name(self, rel: str) -> str:
-        return rel + SUFFIX
 
 
 def _configure_durability(config: Config) -> None:
