@@ -75,8 +75,13 @@ def build(repo: Repo, options: MetaOptions, targets: Sequence[str]) -> dict[str,
     old = _old_meta(repo, targets) if pairs else {}
     for key, value in pairs:
         top = key.split(".")[0]
-        if "." in key and top not in meta and isinstance(old.get(top), dict):
-            meta[top] = metablock.plain(old[top])  # `--meta params.seed=7` adds to the params
+        if "." in key and top not in meta:
+            if top in metablock.PER_VERSION:
+                # `--meta params.seed=7` adds to the params of the version it describes: the
+                # old ones when the bytes are the same, none when they are new (next_meta)
+                meta[top] = metablock.AddTo()
+            elif isinstance(old.get(top), dict):
+                meta[top] = metablock.plain(old[top])  # an identity mapping: added to
         metablock.set_dotted(meta, key, value)
     if options.inputs:
         meta["inputs"] = resolve_inputs(repo, options.inputs, targets)

@@ -38,13 +38,41 @@ def next_meta(
     (`--keep-meta`) says to carry them.
     """
     if not isinstance(old, dict) or not old:
-        return ordered(None, updates) if updates else old
+        return ordered(None, settle(updates, {})) if updates else old
     if not new_version:
-        return ordered(old, updates) if updates else old
+        return ordered(old, settle(updates, old)) if updates else old
     carried = ("params", "metrics", "inputs") if keep else ()
     base = {k: v for k, v in old.items() if k not in PER_VERSION or k in carried}
-    fresh = dict(updates) if updates else dict(derive())
+    fresh = settle(updates, base) if updates else dict(derive())
     return ordered(old, {**base, **fresh}, replace=True)
+
+
+class AddTo(dict[str, Any]):
+    """A mapping given key by key (`--meta params.seed=7`): it adds to the block the version
+    it describes already has, where a whole mapping (`--params FILE`) replaces it. Which block
+    that is depends on the bytes, known only after hashing: a new version starts afresh."""
+
+
+def settle(updates: Mapping[str, Any], under: Mapping[str, Any]) -> dict[str, Any]:
+    """`updates` with each `AddTo` merged over the mapping `under` has for its key."""
+    out: dict[str, Any] = {}
+    for key, value in updates.items():
+        if isinstance(value, AddTo):
+            below = under.get(key)
+            value = _merged(plain(below) if isinstance(below, dict) else {}, value)
+        out[key] = value
+    return out
+
+
+def _merged(below: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """`over` set key by key into `below`, into nested mappings too (`params.opt.lr`)."""
+    out = dict(below)
+    for key, value in over.items():
+        inner = out.get(key)
+        out[key] = (
+            _merged(inner, value) if isinstance(inner, dict) and isinstance(value, dict) else value
+        )
+    return out
 
 
 def ordered(old: Any, updates: Mapping[str, Any] | None, *, replace: bool = False) -> Any:

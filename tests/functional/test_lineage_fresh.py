@@ -114,3 +114,22 @@ def test_code_is_clean_when_only_untracked_files_and_adds_own_files_changed(
         "commit": git(repo, "rev-parse", "HEAD").strip(),
         "dirty": False,
     }
+
+
+def test_dotted_meta_adds_to_this_version_only(repo: Path) -> None:
+    """`--meta params.seed=7` adds to the params of the version it describes: over the old
+    ones for the same bytes, over nothing for new bytes (the old params are stale)."""
+    first_version(repo)
+    gitmv(repo, "add", "model.pt", "--meta", "params.seed=7")  # same bytes: adds
+    assert meta_of(repo, "model.pt")["params"] == {"lr": 0.1, "epochs": 3, "seed": 7}
+    git(repo, "commit", "-qam", "seed recorded")
+
+    (repo / "model.pt").write_bytes(b"weights v2")
+    gitmv(repo, "add", "model.pt", "--meta", "params.seed=8")  # new bytes: afresh
+    meta = meta_of(repo, "model.pt")
+    assert meta["params"] == {"seed": 8}, meta
+    assert "metrics" not in meta and "inputs" not in meta and meta["owner"] == "ann"
+
+    (repo / "model.pt").write_bytes(b"weights v3")
+    gitmv(repo, "add", "model.pt", "--keep-meta", "--meta", "params.lr=0.2")  # carried, then set
+    assert meta_of(repo, "model.pt")["params"] == {"seed": 8, "lr": 0.2}
