@@ -20,7 +20,7 @@ from typing import Any
 
 from gitmv.base import git
 from gitmv.base.config import LAYERS, PROJECT_FILE
-from gitmv.base.errors import GitmvError
+from gitmv.base.errors import GitmvError, NotARepository
 from gitmv.hooks.check import HOOKS, LEGACY, head, hooks_folder, is_old_shim, is_ours
 from gitmv.hooks.install import CHAINED, PRE_COMMIT_ID
 from gitmv.ops import configkeys
@@ -57,7 +57,8 @@ def doctor(cwd: Path | None = None) -> DoctorReport:
     try:
         repo = Repo.open(cwd, require_init=False, check_config=False)
     except GitmvError as exc:  # not a repository, or a config file that does not parse
-        findings.append(Finding("config", False, exc.message, exc.hint))
+        where = "repository" if isinstance(exc, NotARepository) else "config"
+        findings.append(Finding(where, False, exc.message, exc.hint))
         return DoctorReport(tuple(findings))
     checks: list[Callable[[Repo], list[Finding]]] = [_hooks, _managers, _config, _cache, _remotes]
     for check in checks:
@@ -134,7 +135,9 @@ def _moved_by_lefthook(folder: Path, name: str) -> str:
 def _managers(repo: Repo) -> list[Finding]:
     """The hook managers that share the hooks folder: found, and gitmv's hooks beside theirs."""
     folder = hooks_folder(repo)
-    texts = " ".join(head(folder / n) + head(folder / (n + CHAINED)) for n in HOOKS)
+    # other tools' hooks only: a gitmv shim names pre-commit itself (it steps around it)
+    hooks = [folder / f"{n}{s}" for n in HOOKS for s in ("", CHAINED, LEGACY)]
+    texts = " ".join(head(path) for path in hooks if not is_ours(path))
     root = repo.root
     found = []
     if (root / ".pre-commit-config.yaml").is_file() or PRE_COMMIT_ID in texts:

@@ -68,7 +68,8 @@ def _destination(repo: Repo, old: str, dst: str) -> str:
     new = repo.relpath(dst).removesuffix(pointer.SUFFIX)
     artifacts = set(tracked(repo))
     target = repo.root / new
-    if target.is_dir() and not target.is_symlink() and new not in artifacts:
+    into = dst.endswith(("/", os.sep))  # `mv a.bin models/`: into that folder, made if need be
+    if into or (target.is_dir() and not target.is_symlink() and new not in artifacts):
         new = f"{new}/{old.rpartition('/')[2]}"  # into the folder, as `mv` does
     shown = repo.display(new)
     if new == old:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
+from tests.functional.test_hook_managers import LEFTHOOK_PRE_PUSH
 from tests.helpers import assert_clean_error, git, gitmv, snapshot
 from tests.servers import Server, closed_port
 
@@ -273,3 +276,35 @@ def test_doctor_names_each_problem_with_its_fix(repo: Path) -> None:
     proc = gitmv(repo, "doctor", code=1)
     assert "problem  hooks: pre-push" in proc.stdout and "fix: chmod +x" in proc.stdout
     assert proc.stderr.startswith("error: doctor found 4 problems")
+
+
+def test_doctor_finds_pre_commit_beside_gitmvs_hooks(repo: Path, tmp_path: Path) -> None:
+    assert doctor(repo, 1)["hooks"][0]["fix"] == "gitmv install"  # init --no-hooks
+    gitmv(repo, "install")
+    assert doctor(repo, 0)["hook-managers"][0]["detail"].startswith("none found")  # type: ignore[union-attr]
+    (repo / ".pre-commit-config.yaml").write_text('{"repos": []}\n')
+    proc = subprocess.run(
+        [sys.executable, "-m", "pre_commit", "install", "-t", "pre-push"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home")},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert (repo / ".git/hooks/pre-push.legacy").is_file()  # pre-commit moved ours aside
+    found = doctor(repo, 0)  # and runs it: still installed
+    assert "found pre-commit" in str(found["hook-managers"][0]["detail"])
+
+
+def test_doctor_sees_a_hook_lefthook_moved_aside_and_install_repairs_it(repo: Path) -> None:
+    gitmv(repo, "install")
+    folder = repo / ".git/hooks"
+    os.replace(folder / "pre-push", folder / "pre-push.old")  # what `lefthook install` does
+    (folder / "pre-push").write_text(LEFTHOOK_PRE_PUSH)
+    (folder / "pre-push").chmod(0o755)
+    (hook,) = doctor(repo, 1)["hooks"]
+    assert "lefthook moved it to pre-push.old, where it does not run" in str(hook["detail"])
+    assert hook["fix"] == "gitmv install"
+    gitmv(repo, "install")
+    found = doctor(repo, 0)
+    assert "found lefthook" in str(found["hook-managers"][0]["detail"])
