@@ -9,7 +9,9 @@ comments, the atomic helper publishes, the repository lock serialises.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from gitmv.base.config import LAYERS, redact_option, redact_url
@@ -52,6 +54,8 @@ def set_value(repo: Repo, dotted: str, raw: str, scope: str) -> ConfigEntry:
     """Check `raw` as `dotted`'s reader would, refuse a credential in the project config,
     then write it to `scope`'s file (the project file is staged, as `remote add` does)."""
     value = configkeys.parse_value(dotted, raw)
+    if dotted.startswith("remote.") and dotted.endswith(".url"):
+        value = _remote_url(repo, str(value))
     if scope == "project" and configkeys.secret_in(dotted, value):
         raise GitmvError(
             f"refusing to write the credential {dotted!r} to the committed project config",
@@ -155,6 +159,17 @@ def _check_remote_refs(repo: Repo, dotted: str, value: Any, scope: str) -> None:
             raise GitmvError(
                 f"no remote named {name!r}", hint="add it first: gitmv remote add NAME URL"
             )
+
+
+def _remote_url(repo: Repo, url: str) -> str:
+    """As `remote add` takes a URL: a folder outside the repository, and a relative one
+    stored relative to the root (what every clone resolves it against), not to here."""
+    from gitmv.remotes.options import check_url
+
+    check_url(url, cwd=Path(repo.cwd), root=repo.root, git_dir=repo.paths.common_dir)
+    if "://" not in url and not os.path.isabs(os.path.expanduser(url)):
+        return os.path.relpath(os.path.join(repo.cwd, url), repo.root)
+    return url
 
 
 def _layer(scope: str) -> str:

@@ -94,6 +94,18 @@ def test_config_never_writes_a_credential_to_the_project_config(repo: Path, tmp_
     assert "AKIASECRET" not in gitmv(repo, "config", "--list").stdout
 
 
+def test_config_takes_a_remote_url_as_remote_add_does(repo: Path, tmp_path: Path) -> None:
+    gitmv(repo, "remote", "add", "origin", str(tmp_path / "store"))
+    (repo / "sub").mkdir()
+    gitmv(repo / "sub", "config", "remote.origin.url", "../../store2")
+    assert "url: ../store2" in (repo / ".gitmv/config.yaml").read_text()  # from the root
+    proc = gitmv(repo, "config", "remote.origin.url", "sub/inside", code=1)
+    assert_clean_error(proc)
+    assert "lies inside the work tree" in proc.stderr
+    proc = gitmv(repo, "config", "remote.nobody.jobs", "4", code=1)
+    assert "no remote named 'nobody'" in proc.stderr
+
+
 def test_config_can_fix_a_bad_value_that_stops_other_commands(repo: Path) -> None:
     (repo / ".gitmv/config.yaml").write_text("core:\n  fsync: sometimes\n")
     assert "core.fsync must be true or false" in gitmv(repo, "status", code=1).stderr
