@@ -14,6 +14,7 @@ from gitmv.ops.untrack import exact_artifacts
 from gitmv.repo.context import Repo
 from gitmv.repo.pointers import read_pointer, tracked
 from gitmv.store import pointer
+from gitmv.store.state import Key, stat_key
 from gitmv.workspace import gitignore
 
 
@@ -40,7 +41,9 @@ def mv(repo: Repo, src: str, dst: str) -> MoveReport:
             raise GitmvError(f"{dst}: cannot create its folder: {exc.strerror}") from None
         moved_bytes = os.path.lexists(repo.root / old)
         if moved_bytes:
+            remembered = _stat_rows(repo, old)
             os.rename(repo.root / old, repo.root / new)
+            _carry(repo, remembered, old, new)
         try:
             if git.tracked_files(repo.root, [old_ptr]):
                 git.move(repo.root, old_ptr, new_ptr)
@@ -90,6 +93,27 @@ def _destination(repo: Repo, old: str, dst: str) -> str:
             )
     repo.abspath(new)  # refuses a destination whose folders lead out of the repository
     return new
+
+
+def _stat_rows(repo: Repo, rel: str) -> dict[str, tuple[Key, str]]:
+    """What the stat cache knows of the artifact's files (absolute path -> stat, oid)."""
+    path = repo.root / rel
+    if path.is_dir() and not path.is_symlink():
+        return repo.state.get_under(str(path))
+    if not path.is_file() or path.is_symlink():
+        return {}
+    key = stat_key(os.stat(path))
+    oid = repo.state.get(str(path), key)
+    return {str(path): (key, oid)} if oid else {}
+
+
+def _carry(repo: Repo, rows: dict[str, tuple[Key, str]], old: str, new: str) -> None:
+    """A rename keeps inode, size and mtime: the hashes the stat cache holds still hold at the
+    new path, so the next status of a moved 1 GiB model need not hash it again."""
+    old_root, new_root = str(repo.root / old), str(repo.root / new)
+    repo.state.put_many(
+        (new_root + path[len(old_root) :], key, oid) for path, (key, oid) in rows.items()
+    )
 
 
 def _pin_name(repo: Repo, old: str, meta: object) -> str | None:

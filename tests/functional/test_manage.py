@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -201,6 +202,22 @@ def test_mv_moves_bytes_pointer_and_gitignore_line_as_a_staged_rename(repo: Path
     assert [(s["path"], s["state"]) for s in states] == [("models/model.pt", "clean")]
     gitmv(repo, "mv", "models/model.pt", "models/final.pt")  # a rename in place
     assert (repo / "models/.gitignore").read_text() == "/final.pt\n"
+
+
+def test_mv_carries_the_stat_cache_so_status_need_not_hash_again(repo: Path) -> None:
+    (repo / "big.bin").write_bytes(b"x" * 100_000)
+    (repo / "data").mkdir()
+    (repo / "data/a").write_bytes(b"a")
+    for path in (repo / "big.bin", repo / "data/a"):
+        os.utime(path, (1_600_000_000, 1_600_000_000))  # older than the racy window
+    gitmv(repo, "add", "big.bin", "data")
+    gitmv(repo, "mv", "big.bin", "moved/big.bin")
+    gitmv(repo, "mv", "data", "moved/")
+    db = sqlite3.connect(repo / ".git/gitmv/state.sqlite")
+    rows = dict(db.execute("SELECT path, oid FROM stat").fetchall())
+    db.close()
+    assert rows[str(repo / "moved/big.bin")] == rows[str(repo / "big.bin")]
+    assert rows[str(repo / "moved/data/a")] == rows[str(repo / "data/a")]
 
 
 def test_mv_refuses_to_overwrite_and_changes_nothing(repo: Path) -> None:
