@@ -58,7 +58,8 @@ def doctor(cwd: Path | None = None) -> DoctorReport:
         repo = Repo.open(cwd, require_init=False, check_config=False)
     except GitmvError as exc:  # not a repository, or a config file that does not parse
         where = "repository" if isinstance(exc, NotARepository) else "config"
-        findings.append(Finding(where, False, exc.message, exc.hint))
+        fix = exc.hint or "correct the file named above by hand: it must be a YAML mapping"
+        findings.append(Finding(where, False, exc.message, fix))
         return DoctorReport(tuple(findings))
     checks: list[Callable[[Repo], list[Finding]]] = [_hooks, _managers, _config, _cache, _remotes]
     for check in checks:
@@ -85,22 +86,17 @@ def _git() -> Finding:
 
 def _hooks(repo: Repo) -> list[Finding]:
     folder = hooks_folder(repo)
-    problems = []
+    problems, missing = [], []
     for name in HOOKS:
         hook = folder / name
         shim = hook if is_ours(hook) else folder / (name + LEGACY)
         if not is_ours(shim):
-            where = _moved_by_lefthook(folder, name)
-            problems.append(
-                Finding(
-                    "hooks",
-                    False,
-                    f"{name}: gitmv's hook is not installed in {folder}{where}",
-                    "gitmv install",
-                )
-            )
+            missing.append(name + _moved_by_lefthook(folder, name))
             continue
         problems.extend(_shim_problems(name, shim, folder))
+    if missing:  # one finding, one fix for them all
+        detail = f"gitmv's hooks are not installed in {folder}: {', '.join(missing)}"
+        problems.insert(0, Finding("hooks", False, detail, "gitmv install"))
     if problems:
         return problems
     data = {"folder": str(folder), "hooks": list(HOOKS)}

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.functional.test_hook_managers import LEFTHOOK_PRE_PUSH
 from tests.helpers import assert_clean_error, git, gitmv, snapshot
 from tests.servers import Server, closed_port
@@ -337,3 +339,20 @@ def test_doctor_sees_a_hook_lefthook_moved_aside_and_install_repairs_it(repo: Pa
     gitmv(repo, "install")
     found = doctor(repo, 0)
     assert "found lefthook" in str(found["hook-managers"][0]["detail"])
+
+
+def test_api_rm_and_mv_run_the_same_verbs(repo: Path) -> None:
+    from gitmv import api
+    from gitmv.errors import GitmvError
+
+    (repo / "a.bin").write_bytes(b"a")
+    (repo / "b.bin").write_bytes(b"b")
+    gitmv(repo, "add", "a.bin", "b.bin")
+    moved = api.mv("a.bin", "models/a.bin", repo=repo)
+    assert (moved.src, moved.dst, moved.pinned_name) == ("a.bin", "models/a.bin", None)
+    assert (repo / "models/a.bin.gmv").is_file()
+    removed = api.rm(["b.bin"], repo=repo, keep=True)
+    assert (removed.untracked, removed.deleted) == (("b.bin",), ())
+    assert (repo / "b.bin").read_bytes() == b"b" and not (repo / "b.bin.gmv").exists()
+    with pytest.raises(GitmvError, match="not a tracked artifact"):
+        api.rm(["b.bin"], repo=repo)
