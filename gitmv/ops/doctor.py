@@ -213,10 +213,16 @@ def _probe(repo: Repo, name: str) -> Finding:
     """Reach the remote (the backend's own check, a few seconds at most), timed."""
     check = f"remote:{name}"
     # the remote stack (fsspec, s3fs): loaded only here, when there is a remote to probe
+    from gitmv.remotes.folder import FolderRemote
     from gitmv.remotes.opener import open_remote, spec_from_config
 
     try:
         remote = open_remote(spec_from_config(repo.config, name, repo.root))
+        # a folder not made yet is what push expects before its first push: not a problem
+        folder = remote.root if isinstance(remote, FolderRemote) else None
+        if folder is not None and not folder.exists() and folder.parent.is_dir():
+            detail = f"{remote.label}: not created yet (the first push creates it)"
+            return Finding(check, True, detail, data={"auth": "not needed (a folder)"})
         started = time.monotonic()
         remote.check()
         ms = (time.monotonic() - started) * 1000

@@ -270,13 +270,15 @@ def doctor(repo: Path, code: int) -> dict[str, list[dict[str, object]]]:
 
 
 def test_doctor_all_well_with_hooks_and_a_healthy_s3_remote(
-    repo: Path, moto_server: Server, s3_bucket: str
+    repo: Path, tmp_path: Path, moto_server: Server, s3_bucket: str
 ) -> None:
     gitmv(repo, "install")
     url = f"s3://{s3_bucket}/store"
     gitmv(repo, "remote", "add", "s3", url, "--option", f"endpoint_url={moto_server.endpoint}")
+    gitmv(repo, "remote", "add", "later", str(tmp_path / "not-pushed-yet"))
     found = doctor(repo, 0)
     assert all(f["ok"] for group in found.values() for f in group)
+    assert "not created yet" in str(found["remote:later"][0]["detail"])
     (s3,) = found["remote:s3"]
     assert "reachable in" in str(s3["detail"]) and "credentials accepted" in str(s3["detail"])
     assert isinstance(s3["data"], dict) and s3["data"]["latency_ms"] >= 0
