@@ -107,6 +107,7 @@ def rm(
     keep: Annotated[
         bool, typer.Option("--keep", help="Keep the work-tree file; only stop tracking it.")
     ] = False,
+    json_out: Json = False,
 ) -> None:
     """Stop tracking artifacts: the pointer and its .gitignore line go (staged); the file
     goes too unless --keep, and only when its bytes are in the cache or on the remote."""
@@ -114,6 +115,9 @@ def rm(
 
     repo = open_repo(hooks="install")
     report = untrack(repo, paths, keep=keep)
+    if json_out:
+        shown = {"untracked": report.untracked, "deleted": report.deleted}
+        return emit_json({k: [repo.display(rel) for rel in v] for k, v in shown.items()})
     deleted = set(report.deleted)
     for rel in report.untracked:
         what = "deleted" if rel in deleted else "kept in the work tree"
@@ -124,12 +128,16 @@ def rm(
 def mv(
     src: Annotated[str, typer.Argument(help="The artifact to move (or its .gmv pointer).")],
     dst: Annotated[str, typer.Argument(help="Its new path, or a folder to move it into.")],
+    json_out: Json = False,
 ) -> None:
     """Move an artifact with its pointer (a staged rename) and its .gitignore line."""
     from gitmv.ops.move import mv as move
 
     repo = open_repo(hooks="install")
     report = move(repo, src, dst)
+    if json_out:
+        paths = {"src": repo.display(report.src), "dst": repo.display(report.dst)}
+        return emit_json({**paths, "pinned_name": report.pinned_name})
     echo(f"moved: {repo.display(report.src)} -> {repo.display(report.dst)}")
     if report.pinned_name:
         echo(f"meta.name: {report.pinned_name} (kept: the registry knows it by that name)")

@@ -147,7 +147,8 @@ def test_rm_keep_leaves_the_bytes_and_a_folder_artifact_works(repo: Path) -> Non
     (repo / "more").mkdir()
     (repo / "more/b.bin").write_bytes(b"b")
     gitmv(repo, "add", "more")
-    gitmv(repo, "rm", "more")
+    out = gitmv(repo, "rm", "more", "--json").stdout
+    assert json.loads(out) == {"untracked": ["more"], "deleted": ["more"]}
     assert not (repo / "more").exists()
 
 
@@ -202,7 +203,8 @@ def test_mv_moves_bytes_pointer_and_gitignore_line_as_a_staged_rename(repo: Path
     assert "R  model.pt.gmv -> models/model.pt.gmv" in staged
     states = json.loads(gitmv(repo, "status", "--json").stdout)
     assert [(s["path"], s["state"]) for s in states] == [("models/model.pt", "clean")]
-    gitmv(repo, "mv", "models/model.pt", "models/final.pt")  # a rename in place
+    out = gitmv(repo / "models", "mv", "model.pt", "final.pt", "--json").stdout  # in place
+    assert json.loads(out) == {"src": "model.pt", "dst": "final.pt", "pinned_name": None}
     assert (repo / "models/.gitignore").read_text() == "/final.pt\n"
 
 
