@@ -107,6 +107,14 @@ def test_config_takes_a_remote_url_as_remote_add_does(repo: Path, tmp_path: Path
     assert "lies inside the work tree" in proc.stderr
     proc = gitmv(repo, "config", "remote.nobody.jobs", "4", code=1)
     assert "no remote named 'nobody'" in proc.stderr
+    # a remote known only to this clone never becomes everyone's default
+    gitmv(repo, "remote", "add", "mine", str(tmp_path / "mine"), "--local")
+    proc = gitmv(repo, "config", "core.remote", "mine", code=1)
+    assert_clean_error(proc)
+    assert "cannot be everyone's default" in proc.stderr and "--local" in proc.stderr
+    gitmv(repo, "config", "--local", "core.remote", "mine")
+    shown = json.loads(gitmv(repo, "config", "core.remote", "--json").stdout)
+    assert shown == {"key": "core.remote", "value": "mine", "source": "local"}
 
 
 def test_config_can_fix_a_bad_value_that_stops_other_commands(repo: Path) -> None:
