@@ -27,10 +27,14 @@ from gitmv.ops import push as _push
 from gitmv.ops.add import AddReport, AddResult
 from gitmv.ops.add import add as _add
 from gitmv.ops.inputs import MetaOptions
+from gitmv.ops.move import MoveReport
+from gitmv.ops.move import mv as _mv
 from gitmv.ops.pull import PullReport
 from gitmv.ops.push import PushReport
 from gitmv.ops.status import ArtifactStatus, StatusReport
 from gitmv.ops.status import status as _status
+from gitmv.ops.untrack import RmReport
+from gitmv.ops.untrack import rm as _rm
 from gitmv.registry import tags as registry
 from gitmv.registry.artifacts import Version, resolve_version
 from gitmv.repo.context import Repo
@@ -41,18 +45,22 @@ __all__ = [
     "AddReport",
     "AddResult",
     "ArtifactStatus",
+    "MoveReport",
     "PointerConflict",
     "PullReport",
     "PushReport",
+    "RmReport",
     "StatusReport",
     "Version",
     "add",
     "get",
+    "mv",
     "open",
     "pull",
     "push",
     "read_meta",
     "resolve",
+    "rm",
     "status",
 ]
 
@@ -250,3 +258,32 @@ def pull(
     """
     paths = [paths] if isinstance(paths, str) else paths  # one path, not its letters
     return _pull.pull(_repo(repo), paths, remote=remote, jobs=jobs)
+
+
+def rm(
+    paths: Sequence[str | os.PathLike[str]], *, repo: RepoLike = ".", keep: bool = False
+) -> RmReport:
+    """Stop tracking artifacts as `gitmv rm` does: the pointer and its `.gitignore` line go
+    (staged); the work-tree bytes are deleted unless `keep`, and only when they are in the
+    cache or on the default remote. The cached object stays (gc decides).
+
+    Returns an `RmReport`: `.untracked` (root-relative artifacts) and `.deleted` (those whose
+    work-tree bytes were deleted). Raises `GitmvError` (with a `.hint`), changing nothing,
+    for a path that is no tracked artifact, or bytes that exist nowhere else (modified, or
+    in neither the cache nor the remote).
+    """
+    return _rm(_repo(repo), [os.fspath(p) for p in paths], keep=keep)
+
+
+def mv(
+    src: str | os.PathLike[str], dst: str | os.PathLike[str], *, repo: RepoLike = "."
+) -> MoveReport:
+    """Move an artifact with its pointer (a staged rename) and its `.gitignore` line, as
+    `gitmv mv` does; `dst` may be a folder. Never overwrites.
+
+    Returns a `MoveReport`: `.src`, `.dst` (root-relative) and `.pinned_name` (the
+    `meta.name` written to keep a registered artifact's name, or None). Raises `GitmvError`,
+    changing nothing, for an untracked `src` or a `dst` that exists, lies inside another
+    artifact or outside the repository.
+    """
+    return _mv(_repo(repo), os.fspath(src), os.fspath(dst))

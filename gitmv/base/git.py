@@ -197,6 +197,17 @@ def untrack(root: Path, paths: Sequence[str]) -> list[str]:
     return tracked
 
 
+def move(root: Path, src: str, dst: str) -> None:
+    """`git mv`: a tracked file's rename, staged as one (`gitmv mv` moves pointers so)."""
+    run(["mv", "--", src, dst], root)
+
+
+def version() -> str:
+    """`git --version`'s number, e.g. "2.39.5" (`gitmv doctor`)."""
+    text = out(["--version"], Path.cwd()).strip()
+    return text.removeprefix("git version ").split(" ", 1)[0]
+
+
 def config_get(root: Path, key: str) -> str | None:
     proc = run(["config", "--get", key], root, check=False)
     return proc.stdout.decode().strip() if proc.returncode == 0 else None

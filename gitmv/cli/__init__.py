@@ -30,6 +30,10 @@ _GROUPS = {
     "registry": "registry",
     "remote": "remotes",
     "import": "imports",
+    "config": "manage",
+    "rm": "manage",
+    "mv": "manage",
+    "doctor": "manage",
 }
 _WORKSPACE = frozenset({"init", "add", "status", "checkout", "ls", "diff"})
 

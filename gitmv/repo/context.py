@@ -35,7 +35,11 @@ class Repo:
         return self.paths.common_dir / "gitmv"
 
     @classmethod
-    def open(cls, cwd: Path | None = None, *, require_init: bool = True) -> Repo:
+    def open(
+        cls, cwd: Path | None = None, *, require_init: bool = True, check_config: bool = True
+    ) -> Repo:
+        """`check_config=False`: a bad `core.fsync` is left for the caller to report
+        (`gitmv config` must be able to fix it, `gitmv doctor` to name it)."""
         here = Path.cwd() if cwd is None else cwd
         paths = git.repo_paths(here)
         if require_init and not (paths.root / PROJECT_FILE).is_file():
@@ -44,7 +48,8 @@ class Repo:
                 hint="run `gitmv init` at the top of the repository",
             )
         config = Config(paths.root, paths.common_dir)
-        _configure_durability(config)
+        if check_config:
+            _configure_durability(config)
         cache_dir = config.get("cache.dir")
         # a relative cache.dir is relative to the main worktree, so linked worktrees share it
         main_root = paths.common_dir.parent if paths.common_dir.name == ".git" else paths.root

@@ -53,3 +53,36 @@ def ensure_ignored(root: Path, artifacts: Sequence[str]) -> list[str]:
         write_bytes(ignore_file, text.encode("utf-8"), mode)
         changed.append(ignore_file.relative_to(root).as_posix())
     return changed
+
+
+def remove_ignored(root: Path, artifacts: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Drop each artifact's line from its folder's .gitignore (`gitmv rm`, `gitmv mv`);
+    return the files rewritten and the files deleted because nothing was left in them.
+
+    Callers hold the repository lock, as for `ensure_ignored`.
+    """
+    by_folder: dict[str, set[str]] = {}
+    for rel in artifacts:
+        folder, _, name = rel.rpartition("/")
+        by_folder.setdefault(folder, set()).add(pattern(name))
+    rewritten, deleted = [], []
+    for folder, patterns in by_folder.items():
+        ignore_file = root / folder / ".gitignore" if folder else root / ".gitignore"
+        try:
+            text = ignore_file.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            continue
+        lines = text.splitlines(keepends=True)
+        kept = [line for line in lines if line.rstrip("\r\n") not in patterns]
+        if len(kept) == len(lines):
+            continue
+        rel_file = ignore_file.relative_to(root).as_posix()
+        if not "".join(kept).strip():  # only gitmv's lines were there: leave no empty file
+            os.unlink(ignore_file)
+            deleted.append(rel_file)
+            continue
+        write_bytes(
+            ignore_file, "".join(kept).encode("utf-8"), os.stat(ignore_file).st_mode & 0o777
+        )
+        rewritten.append(rel_file)
+    return rewritten, deleted
