@@ -54,7 +54,8 @@ def load_app(command: str | None = None) -> typer.Typer:
 
 
 def main() -> None:
-    """Run a command; Typer itself handles usage errors (exit 2) and `typer.Exit`."""
+    """Run a command: exit 0, 1 on an error, 2 on a usage error (gitmv.cli.surface), 130 on
+    Ctrl-C."""
     args = sys.argv[1:]
     try:
         if len(args) >= 2 and args[0] == "hook" and not args[1].startswith("-"):
@@ -67,7 +68,9 @@ def main() -> None:
             from gitmv.cli import statusview
 
             return statusview.show([], None, json_out=len(args) == 2)
-        load_app(args[0] if args else None)(args=_default_remote_flag(args))
+        from gitmv.cli import surface
+
+        sys.exit(surface.run(load_app(_command(args)), _default_remote_flag(args)))
     except GitmvError as exc:
         _error(exc.message, exc.hint)
         sys.exit(1)
@@ -83,6 +86,11 @@ def main() -> None:
         sys.exit(1)
     except Exception as exc:  # a bug: one line; the traceback only on request
         _internal(exc)
+
+
+def _command(args: list[str]) -> str | None:
+    """The command named, past the root's own options (`gitmv -q push`)."""
+    return next((a for a in args if not a.startswith("-")), None)
 
 
 def _internal(exc: Exception) -> None:

@@ -13,7 +13,7 @@ from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from gitmv.base.progress import Progress
-from gitmv.cli.render import is_tty
+from gitmv.cli.render import is_tty, verbosity
 
 
 class RichProgress:
@@ -74,8 +74,8 @@ def _stderr_console() -> Any:
 
 @contextmanager
 def progress(title: str) -> Iterator[Progress | None]:
-    """A progress bar on a terminal; nothing at all when stderr is not one."""
-    if not is_tty():
+    """A progress bar on a terminal; nothing at all when stderr is not one, or under -q."""
+    if not is_tty() or verbosity() < 0:
         yield None
         return
     with RichProgress(title) as bar:

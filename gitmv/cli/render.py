@@ -7,9 +7,31 @@ import os
 import sys
 from typing import Any
 
+# -q (-1), normal (0) or -v (1), set once per run by the shared options (gitmv.cli.surface);
+# `_keep_output`: a query command's answer is printed even under -q.
+_verbosity = 0
+_keep_output = False
+
+
+def set_verbosity(level: int, keep_output: bool = False) -> None:
+    global _verbosity, _keep_output
+    _verbosity, _keep_output = level, keep_output
+
+
+def verbosity() -> int:
+    return _verbosity
+
 
 def echo(text: str = "") -> None:
-    sys.stdout.write(text + "\n")
+    """An info line on stdout: silenced by -q unless it is a query command's answer."""
+    if _verbosity >= 0 or _keep_output:
+        sys.stdout.write(text + "\n")
+
+
+def detail(text: str) -> None:
+    """A line only -v prints (on stderr: it never mixes into a --json document)."""
+    if _verbosity > 0:
+        sys.stderr.write(text + "\n")
 
 
 def warn(text: str) -> None:

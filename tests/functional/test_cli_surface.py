@@ -1,0 +1,117 @@
+"""The command surface (DESIGN 5): -h, -q/-v, --json, exit codes, spelling, completion.
+
+Every test runs the real `gitmv` as a process on a real repository.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from gitmv.cli import load_app, surface
+from tests.helpers import git, gitmv
+
+
+def _command_paths() -> list[tuple[str, ...]]:
+    """Every visible command of the real Click tree, as the words that name it."""
+    found: list[tuple[str, ...]] = []
+
+    def walk(command: Any, path: tuple[str, ...]) -> None:
+        found.append(path)
+        for name, sub in getattr(command, "commands", {}).items():
+            if not sub.hidden:
+                walk(sub, (*path, name))
+
+    walk(surface.build(load_app()), ())
+    return found
+
+
+def test_h_is_help_on_every_command_and_lists_quiet_and_verbose(tmp_path: Path) -> None:
+    paths = _command_paths()
+    assert ("registry", "get") in paths and ("push",) in paths
+    for path in paths:
+        proc = gitmv(tmp_path, *path, "-h")
+        assert proc.stdout.startswith("Usage: gitmv"), (path, proc.stdout)
+        assert "-q, --quiet" in proc.stdout and "-v, --verbose" in proc.stdout, path
+        assert "-h, --help" in proc.stdout, path
+
+
+def test_usage_errors_exit_2_spelt_error_and_hint(repo: Path) -> None:
+    cases = [
+        ("push", "--all", "model.bin"),  # conflicting sources: was exit 1
+        ("add",),  # a missing argument
+        ("status", "--bogus"),
+        ("push", "--jobs", "0"),
+        ("registry", "nonsense"),
+    ]
+    for args in cases:
+        proc = gitmv(repo, *args, code=2)
+        lines = proc.stderr.splitlines()
+        assert lines[0].startswith("error: "), (args, proc.stderr)
+        assert lines[1].startswith("hint: "), (args, proc.stderr)
+        assert "Error" not in proc.stderr and "Usage:" not in proc.stderr, proc.stderr
+        assert proc.stdout == ""
+
+
+def test_no_args_prints_the_help_and_exits_0(tmp_path: Path) -> None:
+    assert "Commands:" in gitmv(tmp_path).stdout
+    assert "add" in gitmv(tmp_path, "remote").stdout
+
+
+def _with_model(repo: Path, size: int = 3000) -> Path:
+    (repo / "model.bin").write_bytes(os.urandom(size))
+    return repo / "model.bin"
+
+
+def test_quiet_silences_info_keeps_errors_and_answers(repo: Path, tmp_path: Path) -> None:
+    _with_model(repo)
+    assert gitmv(repo, "add", "-q", "model.bin").stdout == ""
+    git(repo, "commit", "-qm", "v1")
+    remote = tmp_path / "store"
+    assert gitmv(repo, "remote", "add", "origin", str(remote), "--default", "-q").stdout == ""
+    assert gitmv(repo, "push", "-q").stdout == ""
+    assert gitmv(repo, "-q", "push").stdout == ""  # on the root too
+    # a query's answer is what was asked for: -q keeps it
+    assert "model.bin" in gitmv(repo, "ls", "-q").stdout
+    (repo / "model.bin").write_bytes(b"changed")
+    assert "modified:" in gitmv(repo, "status", "-q").stdout
+    # errors and their hints stay
+    proc = gitmv(repo, "checkout", "-q", "nothing-here", code=1)
+    assert proc.stdout == "" and proc.stderr.startswith("error: ")
+
+
+def test_verbose_adds_timings_on_stderr(repo: Path) -> None:
+    _with_model(repo)
+    plain = gitmv(repo, "add", "model.bin")
+    assert "gitmv: " not in plain.stderr
+    proc = gitmv(repo, "ls", "-v")
+    assert re.search(r"^gitmv: \d+\.\d\d s$", proc.stderr, re.M), proc.stderr
+    assert "model.bin" in proc.stdout
+
+
+def test_show_completion_prints_a_bash_script(tmp_path: Path) -> None:
+    proc = gitmv(tmp_path, "--show-completion", "bash", env={"SHELL": "/bin/bash"})
+    assert "complete -o default -F _gitmv_completion gitmv" in proc.stdout
+    assert "_GITMV_COMPLETE" in proc.stdout
+    assert "--install-completion" in gitmv(tmp_path, "-h").stdout
+
+
+def test_completion_answers_with_the_commands(tmp_path: Path) -> None:
+    env = {"_GITMV_COMPLETE": "complete_bash", "COMP_WORDS": "gitmv pu", "COMP_CWORD": "1"}
+    words = gitmv(tmp_path, env=env).stdout.split()
+    assert "push" in words and "pull" in words and "add" not in words
+
+
+def test_completion_support_stays_off_the_status_fast_path(repo: Path) -> None:
+    """Completion lives in Typer: a plain `status` (no Typer) never loads it, nor the shell
+    detector. (`--version` still builds Typer today; its fast path is start-up's work.)"""
+    proc = gitmv(repo, "status", env={"PYTHONPROFILEIMPORTTIME": "1"})
+    assert "shellingham" not in proc.stderr and "typer" not in proc.stderr
+
+
+def _json(repo: Path, *args: str, code: int = 0) -> Any:
+    proc = gitmv(repo, *args, "--json", code=code)
+    return json.loads(proc.stdout)
