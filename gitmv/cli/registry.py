@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -322,6 +323,7 @@ def get(
         typer.Option("--output", "-o", help="Where to write it ('-' for stdout; default: ./NAME)."),
     ] = None,
     force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite OUTPUT.")] = False,
+    json_out: Json = False,
 ) -> None:
     """Write a version's bytes, from the cache or the default remote, without a checkout."""
     from gitmv.ops.get import get as do_get
@@ -339,6 +341,9 @@ def get(
     if target is None:
         target = resolve_version(repo, ref)[0].path.rsplit("/", 1)[-1]
     version = do_get(repo, ref, target, force=force)
+    if json_out:
+        emit_json({**asdict(version), "output": target})
+        return
     what = f"{human_size(version.size)}, {version.oid}"
     sys.stderr.write(f"wrote {version.ref} to {target} ({what})\n")
 

@@ -45,7 +45,8 @@ def error(message: str, hint: str | None = None) -> None:
 
 
 def emit_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    # default=str: a meta block may hold YAML dates
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
 def is_tty() -> bool:

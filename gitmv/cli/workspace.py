@@ -8,7 +8,7 @@ import typer
 
 from gitmv import __version__
 from gitmv.cli._app import app, echo, emit_json, human_size
-from gitmv.cli.common import checkout_exit_code, open_repo, render_checkout
+from gitmv.cli.common import checkout_exit_code, checkout_json, open_repo, render_checkout
 
 if TYPE_CHECKING:
     from gitmv.repo.context import Repo
@@ -41,11 +41,22 @@ def init(
     remote: Annotated[
         str | None, typer.Option("--remote", help="Add this URL as the default remote.")
     ] = None,
+    json_out: Json = False,
 ) -> None:
     """Set up gitmv in this git repository."""
     from gitmv.ops.init import init as do_init
 
     report = do_init(hooks=not no_hooks, remote=remote)
+    if json_out:
+        emit_json(
+            {
+                "root": str(report.root),
+                "created": report.created,
+                "union_merge": report.union_merge,
+                "remote": report.remote,
+            }
+        )
+        return
     if report.created:
         echo(
             f"Initialised gitmv in {report.root} (config: .gitmv/config.yaml and "
@@ -86,6 +97,7 @@ def add(
             "--keep-meta", help="Carry the previous version's params, metrics, inputs over."
         ),
     ] = False,
+    json_out: Json = False,
 ) -> None:
     """Track files or folders: cache the bytes, write and stage `<path>.gmv`.
 
@@ -99,7 +111,16 @@ def add(
 
     repo = open_repo(hooks="install")
     options = MetaOptions(name, kind, tuple(meta or ()), params, metrics, tuple(inputs or ()))
-    for result in do_add(repo, paths, options, keep_meta=keep_meta).artifacts:
+    report = do_add(repo, paths, options, keep_meta=keep_meta)
+    if json_out:
+        emit_json(
+            [
+                {**_pointer_json(repo, r.path, r.pointer), "changed": r.changed}
+                for r in report.artifacts
+            ]
+        )
+        return
+    for result in report.artifacts:
         p = result.pointer
         what = f"{p.files} files, " if p.kind == "dir" else ""
         verb = "added" if result.changed else "unchanged"
@@ -135,13 +156,16 @@ def checkout(
     force: Annotated[
         bool, typer.Option("--force", "-f", help="Overwrite modified artifacts.")
     ] = False,
+    json_out: Json = False,
 ) -> None:
     """Make the work tree match the pointers, from the cache."""
     from gitmv.ops.checkout import checkout as do_checkout
 
     repo = open_repo(hooks="install")
     report = do_checkout(repo, paths or [], rev=rev, force=force)
-    render_checkout(repo, report)
+    if json_out:
+        emit_json(checkout_json(repo, report))
+    render_checkout(repo, report, json_out)
     raise typer.Exit(checkout_exit_code(repo, report))
 
 

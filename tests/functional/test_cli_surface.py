@@ -115,3 +115,50 @@ def test_completion_support_stays_off_the_status_fast_path(repo: Path) -> None:
 def _json(repo: Path, *args: str, code: int = 0) -> Any:
     proc = gitmv(repo, *args, "--json", code=code)
     return json.loads(proc.stdout)
+
+
+def test_json_on_every_reporting_command(repo: Path, tmp_path: Path) -> None:
+    """One JSON document on stdout, nothing else there, with the fields a script needs."""
+    assert _json(repo, "init")["created"] is False
+    _with_model(repo, 5000)
+    (repo / "data").mkdir()
+    (repo / "data" / "a.csv").write_text("a\n")
+    assert _json(repo, "add", "model.bin", "--name", "m")[0]["name"] == "m"
+    added = {row["path"]: row for row in _json(repo, "add", "model.bin", "data")}
+    assert added["model.bin"]["size"] == 5000 and added["model.bin"]["changed"] is False
+    assert added["data"]["kind"] == "dir" and added["data"]["files"] == 1
+    git(repo, "commit", "-qm", "v1")
+    store = tmp_path / "store"
+    gitmv(repo, "remote", "add", "origin", str(store), "--default")
+    assert _json(repo, "remote", "list")[0]["name"] == "origin"
+    pushed = _json(repo, "push")
+    assert pushed["transferred"] >= 2 and pushed["ok"] is True and "origin" in pushed["remote"]
+    assert {r["state"] for r in _json(repo, "status")} == {"clean"}
+    assert {r["path"] for r in _json(repo, "ls")} == {"model.bin", "data"}
+    (repo / "model.bin").unlink()
+    assert _json(repo, "checkout")["restored"] == ["model.bin"]
+    fetched = _json(repo, "fetch")
+    assert fetched["transferred"] == 0 and fetched["failed"] == []
+    pulled = _json(repo, "pull")
+    assert pulled["fetched"]["ok"] is True
+    assert sorted(pulled["checkout"]["unchanged"]) == ["data", "model.bin"]
+    assert _json(repo, "verify")["problems"] == []
+    assert _json(repo, "gc", "--dry-run")["dry_run"] is True
+    assert _json(repo, "diff", "HEAD", "HEAD") == []
+    hooks = _json(repo, "install")
+    assert {h["hook"] for h in hooks["hooks"]} >= {"pre-push", "post-checkout"}
+    assert _json(repo, "uninstall")["auto_install"] is False
+    assert _json(repo, "import", "lfs", "--dry-run")["converted"] == []
+    assert _json(repo, "registry", "register", "m")["version"] == "v0.0.1"
+    got = _json(repo, "registry", "get", "m", "-o", str(tmp_path / "out.bin"))
+    assert got["version"] == "v0.0.1" and got["size"] == 5000
+    assert (tmp_path / "out.bin").stat().st_size == 5000
+
+
+def test_json_failure_keeps_stdout_one_document(repo: Path, tmp_path: Path) -> None:
+    """A push whose remote lacks nothing still prints its document; an error is on stderr."""
+    _with_model(repo)
+    gitmv(repo, "add", "model.bin")
+    git(repo, "commit", "-qm", "v1")
+    proc = gitmv(repo, "push", "--remote", "nowhere", "--json", code=1)
+    assert proc.stdout == "" and proc.stderr.startswith("error: ")
