@@ -36,7 +36,9 @@ Stage = Annotated[str, typer.Option("--stage", "-s", help="The stage, e.g. produ
 Message = Annotated[str | None, typer.Option("--message", "-m", help="The tag's message.")]
 Force = Annotated[
     bool,
-    typer.Option("--force", help="Promote even if the remote lacks its bytes (the tag says so)."),
+    typer.Option(
+        "--force", help="Tag even if the default remote lacks its bytes (the tag says so)."
+    ),
 ]
 
 

@@ -187,7 +187,9 @@ def verify(
     deep: Annotated[
         bool, typer.Option("--deep", help="Re-hash the remote's objects too (downloads them).")
     ] = False,
-    jobs: Jobs = None,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", min=1, help="Remote objects to check at once.")
+    ] = None,
     json_out: Json = False,
 ) -> None:
     """Re-hash the cache; with --remote, check the remote holds what HEAD needs."""

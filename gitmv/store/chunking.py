@@ -3,7 +3,7 @@ and the local chunk index: which chunks the cache can rebuild from objects it ho
 
 A file of at least `chunking.min_size` bytes is stored on a remote as its chunks plus
 a chunk list, so a new version that changed 1% uploads about 1% of the bytes. The
-cutting is pyfastcdc's compiled FastCDC, which runs at ~1.5 GB/s with the chunk hashes:
+cutting is pyfastcdc's compiled FastCDC, which runs at ~1.4 GiB/s with the chunk hashes:
 disk speed.
 
 The local index is one chunk list file per cached object that gitmv has cut or assembled,

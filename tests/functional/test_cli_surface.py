@@ -162,3 +162,29 @@ def test_json_failure_keeps_stdout_one_document(repo: Path, tmp_path: Path) -> N
     git(repo, "commit", "-qm", "v1")
     proc = gitmv(repo, "push", "--remote", "nowhere", "--json", code=1)
     assert proc.stdout == "" and proc.stderr.startswith("error: ")
+
+
+def test_readme_checkout_line_works_in_a_clone_without_hooks(repo: Path, tmp_path: Path) -> None:
+    """README: `git checkout v1 && gitmv …` brings v1's bytes back even where no hook ran
+    (a clone's cache holds only what its first pull fetched)."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    line = next(x for x in readme.splitlines() if x.startswith("$ git checkout v1 && "))
+    command = line.split("&&", 1)[1].split("#", 1)[0].split()
+    assert command[0] == "gitmv"
+    store = tmp_path / "store"
+    gitmv(repo, "remote", "add", "origin", str(store), "--default")
+    (repo / "model.bin").write_bytes(b"v1" * 1000)
+    gitmv(repo, "add", "model.bin")
+    git(repo, "commit", "-qm", "v1")
+    git(repo, "tag", "v1")
+    (repo / "model.bin").write_bytes(b"v2" * 1000)
+    gitmv(repo, "add", "model.bin")
+    git(repo, "commit", "-qm", "v2")
+    gitmv(repo, "push", "--all")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(repo), str(clone))
+    gitmv(clone, "pull")
+    assert (clone / "model.bin").read_bytes() == b"v2" * 1000
+    git(clone, "-c", f"core.hooksPath={tmp_path / 'no-hooks'}", "checkout", "-q", "v1")
+    gitmv(clone, *command[1:])
+    assert (clone / "model.bin").read_bytes() == b"v1" * 1000
