@@ -216,13 +216,18 @@ def diff_command(
     ] = None,
     json_out: Json = False,
 ) -> None:
-    """Show which artifacts changed between two commits (or a commit and the work tree)."""
+    """Show which artifacts changed between two commits (or a commit and the work tree's
+    pointers); for a folder, the files inside it."""
+    from gitmv.cli.statusview import files_json, show_files
     from gitmv.repo.pointers import diff
+    from gitmv.workspace.folderdiff import between
 
     repo = open_repo(hooks="warn")
     changes = diff(repo, rev_a, rev_b)
+    inside = {c.path: between(repo, c.old, c.new) for c in changes}
     rows = []
     for c in changes:
+        files = inside[c.path]
         rows.append(
             {
                 "path": repo.display(c.path),
@@ -231,6 +236,7 @@ def diff_command(
                 "new_oid": str(c.new.oid) if c.new else None,
                 "old_size": c.old.size if c.old else None,
                 "new_size": c.new.size if c.new else None,
+                **({"files": files_json(files)} if files is not None else {}),
             }
         )
     if json_out:
@@ -238,6 +244,9 @@ def diff_command(
         return
     for c in changes:
         echo(f"{c.change:<9} {repo.display(c.path)}  {_brief(c.old)} -> {_brief(c.new)}")
+        files = inside[c.path]
+        if files is not None:
+            show_files(repo, c.path, files, "          ")
     if not rows:
         echo("No artifact changed.")
 

@@ -188,3 +188,50 @@ def test_readme_checkout_line_works_in_a_clone_without_hooks(repo: Path, tmp_pat
     git(clone, "-c", f"core.hooksPath={tmp_path / 'no-hooks'}", "checkout", "-q", "v1")
     gitmv(clone, *command[1:])
     assert (clone / "model.bin").read_bytes() == b"v1" * 1000
+
+
+def _folder(repo: Path) -> None:
+    (repo / "d").mkdir()
+    for i in range(8):
+        (repo / "d" / f"f{i}").write_text(f"{i}\n")
+    gitmv(repo, "add", "d")
+    git(repo, "commit", "-qm", "d")
+    (repo / "d" / "f1").write_text("changed\n")
+    (repo / "d" / "f2").unlink()
+    for i in range(6):
+        (repo / "d" / f"new{i}").write_text("n\n")
+
+
+def test_status_names_the_files_changed_inside_a_folder(repo: Path) -> None:
+    _folder(repo)
+    out = gitmv(repo, "status").stdout
+    assert "modified:     d\n" in out
+    named = re.findall(r"^ +(added|modified|deleted): +(d/\S+)$", out, re.M)
+    assert len(named) == 5 and ("added", "d/new0") in named
+    assert "... and 3 more files" in out
+    everything = re.findall(
+        r"^ +(added|modified|deleted): +(d/\S+)$", gitmv(repo, "status", "-v").stdout, re.M
+    )
+    assert ("modified", "d/f1") in everything and ("deleted", "d/f2") in everything
+    assert len(everything) == 8
+    row = _json(repo, "status")[0]
+    assert row["files"] == {
+        "added": [f"new{i}" for i in range(6)],
+        "modified": ["f1"],
+        "deleted": ["f2"],
+    }
+    # from a subfolder, paths are relative to where it runs
+    sub = gitmv(repo / "d", "status", "-v").stdout
+    assert re.search(r"^ +deleted: +f2$", sub, re.M), sub
+
+
+def test_diff_names_the_files_changed_inside_a_folder(repo: Path) -> None:
+    _folder(repo)
+    gitmv(repo, "add", "d")
+    out = gitmv(repo, "diff").stdout
+    assert out.startswith("modified  d  ")
+    assert "... and 3 more files" in out
+    files = _json(repo, "diff")[0]["files"]
+    assert files["modified"] == ["f1"] and files["deleted"] == ["f2"] and len(files["added"]) == 6
+    git(repo, "commit", "-qm", "d2")
+    assert _json(repo, "diff", "HEAD~1", "HEAD")[0]["files"] == files
