@@ -9,6 +9,7 @@ import typer
 from gitmv import __version__
 from gitmv.cli._app import app, echo, emit_json, human_size
 from gitmv.cli.common import checkout_exit_code, checkout_json, open_repo, render_checkout
+from gitmv.cli.progress import LazyProgress
 
 if TYPE_CHECKING:
     from gitmv.repo.context import Repo
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
 
 Paths = Annotated[list[str] | None, typer.Argument(help="Files or folders (default: all).")]
 Json = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+HASH_BAR_BYTES = 64 * 1024 * 1024
 
 
 def _version(value: bool) -> None:
@@ -111,7 +113,9 @@ def add(
 
     repo = open_repo(hooks="install")
     options = MetaOptions(name, kind, tuple(meta or ()), params, metrics, tuple(inputs or ()))
-    report = do_add(repo, paths, options, keep_meta=keep_meta)
+    # a bar once there is enough to hash to take a while (hashing runs at ~1 GiB/s)
+    with LazyProgress("add", "files", min_bytes=HASH_BAR_BYTES) as bar:
+        report = do_add(repo, paths, options, keep_meta=keep_meta, progress=bar)
     if json_out:
         emit_json(
             [

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -235,3 +238,50 @@ def test_diff_names_the_files_changed_inside_a_folder(repo: Path) -> None:
     assert files["modified"] == ["f1"] and files["deleted"] == ["f2"] and len(files["added"]) == 6
     git(repo, "commit", "-qm", "d2")
     assert _json(repo, "diff", "HEAD~1", "HEAD")[0]["files"] == files
+
+
+def _on_a_terminal(cwd: Path, *args: str) -> tuple[int, str, str]:
+    """Run gitmv with stderr on a pseudo-terminal (as a user at a shell): exit code, stdout,
+    and what the terminal showed."""
+    master, slave = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    env.update(TERM="xterm", COLUMNS="120")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gitmv", *args],
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        env=env,
+    )
+    os.close(slave)
+    shown = bytearray()
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        shown += data
+    os.close(master)
+    assert proc.stdout is not None
+    out = proc.stdout.read().decode()
+    return proc.wait(), out, shown.decode(errors="replace")
+
+
+def test_add_shows_a_hashing_bar_on_a_terminal_only(repo: Path) -> None:
+    with open(repo / "big.bin", "wb") as f:
+        f.truncate(80 * 1024 * 1024)  # over the bar's threshold; sparse: quick to make
+    code, out, shown = _on_a_terminal(repo, "add", "big.bin")
+    assert code == 0 and out.startswith("added: big.bin")
+    assert "add" in shown and "/1 files" in shown, shown
+    assert "80.0 MiB" in shown and " MB" not in shown, shown  # binary units, as everywhere
+    # piped: no bar, nothing but the summary
+    (repo / "big.bin").write_bytes(b"x" * (80 * 1024 * 1024))
+    proc = gitmv(repo, "add", "big.bin")
+    assert proc.stderr == "" and proc.stdout.startswith("added: big.bin")
+    # and -q silences the bar on a terminal too
+    (repo / "big.bin").write_bytes(b"y" * (80 * 1024 * 1024))
+    code, out, shown = _on_a_terminal(repo, "add", "-q", "big.bin")
+    assert code == 0 and out == "" and "files" not in shown
