@@ -101,7 +101,7 @@ def pull(
     from gitmv.ops import pull as verb
 
     repo = open_repo(hooks="install")
-    with progress("fetch") as bar:
+    with progress("pull") as bar:  # fetching, then writing the work tree's files
         report = verb.pull(repo, paths or [], remote=remote, jobs=jobs, progress=bar)
     if json_out:
         refetched = report.refetched

@@ -166,7 +166,8 @@ def checkout(
     from gitmv.ops.checkout import checkout as do_checkout
 
     repo = open_repo(hooks="install")
-    report = do_checkout(repo, paths or [], rev=rev, force=force)
+    with LazyProgress("checkout", "artifacts", min_bytes=HASH_BAR_BYTES) as bar:
+        report = do_checkout(repo, paths or [], rev=rev, force=force, progress=bar)
     if json_out:
         emit_json(checkout_json(repo, report))
     render_checkout(repo, report, json_out)

@@ -285,3 +285,22 @@ def test_add_shows_a_hashing_bar_on_a_terminal_only(repo: Path) -> None:
     (repo / "big.bin").write_bytes(b"y" * (80 * 1024 * 1024))
     code, out, shown = _on_a_terminal(repo, "add", "-q", "big.bin")
     assert code == 0 and out == "" and "files" not in shown
+
+
+def test_pull_bar_counts_the_files_it_writes(repo: Path, tmp_path: Path) -> None:
+    """The bar grows by the bytes left to write once the fetch is done, instead of sitting
+    full while a folder is written out."""
+    (repo / "d").mkdir()
+    for i in range(16):
+        (repo / "d" / f"f{i}").write_bytes(bytes([i]) * (1024 * 1024))
+    gitmv(repo, "remote", "add", "origin", str(tmp_path / "store"), "--default")
+    gitmv(repo, "add", "d")
+    git(repo, "add", ".gitmv")
+    git(repo, "commit", "-qm", "d")
+    gitmv(repo, "push")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(repo), str(clone))
+    code, out, shown = _on_a_terminal(clone, "pull")
+    assert code == 0 and "restored: d" in out, (out, shown)
+    assert "pull" in shown and "32.0/32.0 MiB" in shown, shown  # 16 MiB fetched + 16 written
+    assert (clone / "d" / "f3").read_bytes() == bytes([3]) * (1024 * 1024)
