@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from gitmv.cli._app import app, echo, emit_json, human_size, warn
+from gitmv.cli._app import app, echo, emit_json, fail, human_size, warn
 from gitmv.cli.common import open_repo
 
 if TYPE_CHECKING:
@@ -332,6 +332,8 @@ def get(
     from gitmv.ops.get import open_version
     from gitmv.registry.artifacts import resolve_version
 
+    if output == "-" and json_out:
+        fail("--json and --output - both want stdout", "write the bytes to a file", code=2)
     repo = open_repo(hooks="warn")
     if output == "-":
         with open_version(repo, ref) as f:

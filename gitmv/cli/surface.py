@@ -107,6 +107,8 @@ def run(app: typer.Typer, args: list[str]) -> int:
     except exceptions.ClickException as exc:
         render.error(_sentence(exc.format_message()))
         return exc.exit_code
+    if result == 130:  # Typer turned Ctrl-C into Exit(130); the core cleaned up on its way
+        render.error("interrupted")
     if render.verbosity() > 0:
         sys.stderr.write(f"gitmv: {time.monotonic() - started:.2f} s\n")
     # Typer returns an Exit's code in non-standalone mode; a command's own return is None.

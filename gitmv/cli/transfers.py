@@ -196,9 +196,9 @@ def verify(
     from gitmv.ops import verify as maintenance
     from gitmv.ops.session import open_session  # the remote stack: imported on use
 
-    repo = open_repo()
     if deep and remote is None:
-        fail("--deep re-hashes a remote's objects: it needs --remote NAME", code=2)
+        fail("--deep re-hashes a remote's objects: it needs a remote", "add --remote NAME", code=2)
+    repo = open_repo()
     session = open_session(repo, remote, jobs) if remote else None
     store = session.remote if session else None
     n = session.jobs if session else (jobs or 8)

@@ -9,13 +9,15 @@ import json
 import os
 import pty
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 from gitmv.cli import load_app, surface
-from tests.helpers import git, gitmv
+from tests.helpers import git, gitmv, snapshot
 
 
 def _command_paths() -> list[tuple[str, ...]]:
@@ -49,6 +51,8 @@ def test_usage_errors_exit_2_spelt_error_and_hint(repo: Path) -> None:
         ("status", "--bogus"),
         ("push", "--jobs", "0"),
         ("registry", "nonsense"),
+        ("registry", "get", "m", "-o", "-", "--json"),  # both want stdout
+        ("verify", "--deep"),  # --deep needs --remote
     ]
     for args in cases:
         proc = gitmv(repo, *args, code=2)
@@ -304,3 +308,37 @@ def test_pull_bar_counts_the_files_it_writes(repo: Path, tmp_path: Path) -> None
     assert code == 0 and "restored: d" in out, (out, shown)
     assert "pull" in shown and "32.0/32.0 MiB" in shown, shown  # 16 MiB fetched + 16 written
     assert (clone / "d" / "f3").read_bytes() == bytes([3]) * (1024 * 1024)
+
+
+def _temps(root: Path) -> list[str]:
+    return [os.path.join(d, n) for d, _, names in os.walk(root) for n in names if ".gmvtmp-" in n]
+
+
+def test_ctrl_c_during_add_exits_130_with_nothing_half_written(repo: Path) -> None:
+    block = b"\x01" * (4 * 1024 * 1024)
+    with open(repo / "big.bin", "wb") as f:
+        for _ in range(192):  # 768 MiB: the copy into the cache takes a good fraction of a second
+            f.write(block)
+    before = snapshot(repo)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gitmv", "add", "big.bin"],
+        cwd=repo,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not _temps(repo / ".git" / "gitmv") and proc.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.002)
+    proc.send_signal(signal.SIGINT)  # mid-copy: the object's temp file exists
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, (proc.returncode, out, err)
+    assert "Traceback" not in err and err.strip().endswith("error: interrupted"), err
+    assert _temps(repo) == []
+    assert not (repo / "big.bin.gmv").exists()
+    after = snapshot(repo)
+    assert {k for k in after if k.startswith(".git/gitmv/cache/")} == set()
+    assert {k: v for k, v in after.items() if not k.startswith(".git/gitmv/")} == {
+        k: v for k, v in before.items() if not k.startswith(".git/gitmv/")
+    }
