@@ -32,7 +32,7 @@ from gitmv.store.hashing import ALGORITHMS, Oid, hash_bytes, new_hasher
 from gitmv.store.layout import list_key, parse_object_key
 
 LOCAL_LISTS = "chunk-lists"  # below the cache root
-MAX_LIST_ENTRIES = 10_000_000  # a 10 TB object at 1 MiB chunks; anything larger is hostile
+MAX_LIST_ENTRIES = 10_000_000  # a 9.5 TiB object at 1 MiB chunks; anything larger is hostile
 DEFAULT_MIN_SIZE = 8 * 1024 * 1024
 DEFAULT_AVG_SIZE = 1024 * 1024
 

@@ -342,3 +342,17 @@ def test_ctrl_c_during_add_exits_130_with_nothing_half_written(repo: Path) -> No
     assert {k: v for k, v in after.items() if not k.startswith(".git/gitmv/")} == {
         k: v for k, v in before.items() if not k.startswith(".git/gitmv/")
     }
+
+
+def test_one_spelling_and_binary_units_in_the_source() -> None:
+    """No `Error:`/`Warning:`/`Hint:` and no decimal size units in anything gitmv prints
+    (its source, the hook shims included)."""
+    root = Path(__file__).parents[2] / "gitmv"
+    capital = re.compile(r"""["'`](Error|Warning|Hint): """)
+    decimal = re.compile(r"\d ?(kB|KB|MB|GB|TB)\b|\{[^}]*\} ?(kB|KB|MB|GB)\b")
+    found = []
+    for path in root.rglob("*.py"):
+        for n, line in enumerate(path.read_text().splitlines(), 1):
+            if capital.search(line) or decimal.search(line):
+                found.append(f"{path.relative_to(root)}:{n}: {line.strip()}")
+    assert found == []
