@@ -116,7 +116,7 @@ def _no_space(exc: OSError) -> tuple[str, str]:
 def _default_remote_flag(args: list[str]) -> list[str]:
     """`status --remote` with no NAME means the default remote (Click's flag_value, which
     Typer does not offer): give the bare option an explicit stand-in value."""
-    if not args or args[0] != "status":
+    if _command(args) != "status":  # `gitmv -q status --remote` too
         return args
     out = list(args)
     for i, arg in enumerate(out):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Literal
 
-from gitmv.cli.render import echo, warn
+from gitmv.cli.render import detail, echo, warn
 
 if TYPE_CHECKING:
     from gitmv.repo.context import Repo
@@ -35,6 +35,8 @@ def render_checkout(repo: Repo, report: CheckoutReport, json_out: bool = False) 
     alone, on stderr."""
     for rel in report.restored if not json_out else ():
         echo(f"restored: {repo.display(rel)}")
+    for rel in report.unchanged if not json_out else ():
+        detail(f"unchanged: {repo.display(rel)}")  # -v: every artifact, not only the changes
     for rel in report.modified:
         warn(f"{repo.display(rel)} is modified; not overwritten (--force discards the change)")
     for rel in report.not_cached:

@@ -13,9 +13,15 @@ _verbosity = 0
 _keep_output = False
 
 
-def set_verbosity(level: int, keep_output: bool = False) -> None:
-    global _verbosity, _keep_output
-    _verbosity, _keep_output = level, keep_output
+def set_verbosity(level: int) -> None:
+    global _verbosity
+    _verbosity = level
+
+
+def keep_output() -> None:
+    """This command's stdout is the answer asked for: -q does not silence it."""
+    global _keep_output
+    _keep_output = True
 
 
 def verbosity() -> int:

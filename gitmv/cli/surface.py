@@ -7,6 +7,7 @@ not parameters repeated in forty signatures; Click's own usage errors are re-spe
 
 from __future__ import annotations
 
+import functools
 import sys
 import time
 from typing import TYPE_CHECKING, Any
@@ -52,37 +53,49 @@ def build(app: typer.Typer) -> Any:
 
 
 def _decorate(command: Any, path: tuple[str, ...]) -> None:
-    name = " ".join(path)
     command.params.extend(
         [
             TyperOption(
                 param_decls=["-q", "--quiet"],
                 is_flag=True,
                 expose_value=False,
-                callback=_level(-1, name in ANSWERS),
+                callback=_level(-1),
                 help="Print only errors, warnings and the answer asked for; no progress.",
             ),
             TyperOption(
                 param_decls=["-v", "--verbose"],
                 is_flag=True,
                 expose_value=False,
-                callback=_level(1, name in ANSWERS),
+                callback=_level(1),
                 help="Print more detail (every file changed, timings).",
             ),
         ]
     )
+    if " ".join(path) in ANSWERS and command.callback is not None:
+        command.callback = _answering(command.callback)
     if isinstance(command, TyperGroup):
         for sub_name, sub in command.commands.items():
             sub.context_settings = {**sub.context_settings, "help_option_names": HELP_NAMES}
             _decorate(sub, (*path, sub_name))
 
 
-def _level(level: int, answers: bool) -> Any:
+def _level(level: int) -> Any:
     def callback(ctx: Any, param: Any, value: bool) -> None:
         if value:
-            render.set_verbosity(level, keep_output=answers)
+            render.set_verbosity(level)
 
     return callback
+
+
+def _answering(function: Any) -> Any:
+    """A query command's body: its answer prints under -q too (given before or after it)."""
+
+    @functools.wraps(function)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        render.keep_output()
+        return function(*args, **kwargs)
+
+    return run
 
 
 def run(app: typer.Typer, args: list[str]) -> int:

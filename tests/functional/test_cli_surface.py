@@ -83,8 +83,10 @@ def test_quiet_silences_info_keeps_errors_and_answers(repo: Path, tmp_path: Path
     assert gitmv(repo, "-q", "push").stdout == ""  # on the root too
     # a query's answer is what was asked for: -q keeps it
     assert "model.bin" in gitmv(repo, "ls", "-q").stdout
+    assert "model.bin" in gitmv(repo, "-q", "ls").stdout  # -q given before the command
     (repo / "model.bin").write_bytes(b"changed")
     assert "modified:" in gitmv(repo, "status", "-q").stdout
+    assert "modified:" in gitmv(repo, "-q", "status", "--remote").stdout
     # errors and their hints stay
     proc = gitmv(repo, "checkout", "-q", "nothing-here", code=1)
     assert proc.stdout == "" and proc.stderr.startswith("error: ")
@@ -97,6 +99,8 @@ def test_verbose_adds_timings_on_stderr(repo: Path) -> None:
     proc = gitmv(repo, "ls", "-v")
     assert re.search(r"^gitmv: \d+\.\d\d s$", proc.stderr, re.M), proc.stderr
     assert "model.bin" in proc.stdout
+    assert "unchanged: model.bin" not in gitmv(repo, "checkout").stderr
+    assert "unchanged: model.bin" in gitmv(repo, "checkout", "-v").stderr
 
 
 def test_show_completion_prints_a_bash_script(tmp_path: Path) -> None:
