@@ -96,7 +96,17 @@ def show_files(repo: Repo, folder: str, changes: FolderChanges, indent: str) -> 
     for what, name in shown:
         echo(f"{indent}{what + ':':<10} {repo.display(f'{folder}/{name}')}")
     if len(rows) > len(shown):
-        echo(f"{indent}... and {len(rows) - len(shown)} more files (-v or --json lists them)")
+        counts = ", ".join(
+            f"{len(names)} {what}"
+            for what, names in (
+                ("added", changes.added),
+                ("modified", changes.modified),
+                ("deleted", changes.deleted),
+            )
+            if names
+        )
+        more = len(rows) - len(shown)
+        echo(f"{indent}... and {more} more files ({counts} in all; -v or --json lists them)")
 
 
 def _side_json(side: Side | None) -> dict[str, Any] | None:
