@@ -161,6 +161,10 @@ def test_json_on_every_reporting_command(repo: Path, tmp_path: Path) -> None:
     assert _json(repo, "uninstall")["auto_install"] is False
     assert _json(repo, "import", "lfs", "--dry-run")["converted"] == []
     assert _json(repo, "registry", "register", "m")["version"] == "v0.0.1"
+    assert _json(repo, "registry", "assign", "m", "--stage", "prod")["stage"] == "prod"
+    assert [row["name"] for row in _json(repo, "registry", "list")] == ["m"]
+    assert _json(repo, "registry", "show", "m@prod")["version"] == "v0.0.1"
+    assert len(_json(repo, "registry", "history", "m")) == 2
     got = _json(repo, "registry", "get", "m", "-o", str(tmp_path / "out.bin"))
     assert got["version"] == "v0.0.1" and got["size"] == 5000
     assert (tmp_path / "out.bin").stat().st_size == 5000
