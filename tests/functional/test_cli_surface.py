@@ -170,8 +170,9 @@ def test_json_on_every_reporting_command(repo: Path, tmp_path: Path) -> None:
     assert (tmp_path / "out.bin").stat().st_size == 5000
 
 
-def test_json_failure_keeps_stdout_one_document(repo: Path, tmp_path: Path) -> None:
-    """A push whose remote lacks nothing still prints its document; an error is on stderr."""
+def test_json_error_leaves_stdout_empty(repo: Path, tmp_path: Path) -> None:
+    """An error before any report (an unknown remote): nothing on stdout for a script to
+    mistake for a document; the error on stderr, exit 1."""
     _with_model(repo)
     gitmv(repo, "add", "model.bin")
     git(repo, "commit", "-qm", "v1")
