@@ -58,7 +58,8 @@ def load_app(command: str | None = None) -> typer.Typer:
 
 
 def main() -> None:
-    """Run a command; Typer itself handles usage errors (exit 2) and `typer.Exit`."""
+    """Run a command: exit 0, 1 on an error, 2 on a usage error (gitmv.cli.surface), 130 on
+    Ctrl-C."""
     args = sys.argv[1:]
     try:
         if len(args) >= 2 and args[0] == "hook" and not args[1].startswith("-"):
@@ -71,7 +72,9 @@ def main() -> None:
             from gitmv.cli import statusview
 
             return statusview.show([], None, json_out=len(args) == 2)
-        load_app(args[0] if args else None)(args=_default_remote_flag(args))
+        from gitmv.cli import surface
+
+        sys.exit(surface.run(load_app(_command(args)), _default_remote_flag(args)))
     except GitmvError as exc:
         _error(exc.message, exc.hint)
         sys.exit(1)
@@ -87,6 +90,11 @@ def main() -> None:
         sys.exit(1)
     except Exception as exc:  # a bug: one line; the traceback only on request
         _internal(exc)
+
+
+def _command(args: list[str]) -> str | None:
+    """The command named, past the root's own options (`gitmv -q push`)."""
+    return next((a for a in args if not a.startswith("-")), None)
 
 
 def _internal(exc: Exception) -> None:
@@ -112,7 +120,7 @@ def _no_space(exc: OSError) -> tuple[str, str]:
 def _default_remote_flag(args: list[str]) -> list[str]:
     """`status --remote` with no NAME means the default remote (Click's flag_value, which
     Typer does not offer): give the bare option an explicit stand-in value."""
-    if not args or args[0] != "status":
+    if _command(args) != "status":  # `gitmv -q status --remote` too
         return args
     out = list(args)
     for i, arg in enumerate(out):

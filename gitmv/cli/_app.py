@@ -19,7 +19,8 @@ app = typer.Typer(
     name="gitmv",
     help="Version ML models and data inside ordinary git repositories.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion
+    context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )

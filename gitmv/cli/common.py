@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Literal
 
-from gitmv.cli.render import echo, warn
+from gitmv.cli.render import detail, echo, warn
 
 if TYPE_CHECKING:
     from gitmv.repo.context import Repo
@@ -30,13 +30,24 @@ def open_repo(
     return repo
 
 
-def render_checkout(repo: Repo, report: CheckoutReport) -> None:
-    for rel in report.restored:
+def render_checkout(repo: Repo, report: CheckoutReport, json_out: bool = False) -> None:
+    """The checkout's lines; under --json (the document is printed already) the warnings
+    alone, on stderr."""
+    for rel in report.restored if not json_out else ():
         echo(f"restored: {repo.display(rel)}")
+    for rel in report.unchanged if not json_out else ():
+        detail(f"unchanged: {repo.display(rel)}")  # -v: every artifact, not only the changes
     for rel in report.modified:
         warn(f"{repo.display(rel)} is modified; not overwritten (--force discards the change)")
     for rel in report.not_cached:
         warn(f"{repo.display(rel)}: its bytes are not in the cache (gitmv pull fetches them)")
+
+
+def checkout_json(repo: Repo, report: CheckoutReport) -> dict[str, list[str]]:
+    return {
+        outcome: [repo.display(rel) for rel in getattr(report, outcome)]
+        for outcome in ("restored", "unchanged", "modified", "not_cached")
+    }
 
 
 def checkout_exit_code(repo: Repo, report: CheckoutReport) -> int:

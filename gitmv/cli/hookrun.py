@@ -45,7 +45,7 @@ def run(name: str, args: Sequence[str]) -> int:
         else:
             message = f"internal error: {type(exc).__name__}: {exc}"
         _stderr(f"warning: gitmv {name} hook: {message}")
-        _stderr("hint: run `gitmv checkout` once the problem is fixed")
+        _stderr("hint: run `gitmv pull` once the problem is fixed (it fetches, then checks out)")
     return 0
 
 

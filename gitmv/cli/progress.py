@@ -13,29 +13,28 @@ from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from gitmv.base.progress import Progress
-from gitmv.cli.render import is_tty
+from gitmv.cli.render import human_size, is_tty, verbosity
 
 
 class RichProgress:
     """Bytes and objects on one bar; rich refreshes from its own thread."""
 
-    def __init__(self, title: str) -> None:
+    def __init__(self, title: str, unit: str = "objects") -> None:
         # rich is imported here, not at the top: most commands never draw a bar
         from rich.progress import (
             BarColumn,
             DownloadColumn,
             TextColumn,
             TimeRemainingColumn,
-            TransferSpeedColumn,
         )
         from rich.progress import Progress as Bar
 
         self._bar = Bar(
             TextColumn(f"{title:<6}"),
             BarColumn(),
-            DownloadColumn(),
-            TransferSpeedColumn(),
-            TextColumn("{task.fields[done]}/{task.fields[todo]} objects"),
+            DownloadColumn(binary_units=True),  # KiB, MiB, GiB, as every size gitmv prints
+            _speed_column(),
+            TextColumn("{task.fields[done]}/{task.fields[todo]} " + unit),
             TimeRemainingColumn(),
             transient=True,
             console=_stderr_console(),
@@ -66,6 +65,19 @@ class RichProgress:
             self._bar.update(self._task, done=self._done)
 
 
+def _speed_column() -> Any:
+    """Bytes a second in binary units (rich's own speed column counts in kB and MB)."""
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class Speed(ProgressColumn):
+        def render(self, task: Any) -> Text:
+            speed = task.finished_speed or task.speed
+            return Text("?" if speed is None else f"{human_size(int(speed))}/s", style="red")
+
+    return Speed()
+
+
 def _stderr_console() -> Any:
     from rich.console import Console
 
@@ -73,12 +85,12 @@ def _stderr_console() -> Any:
 
 
 @contextmanager
-def progress(title: str) -> Iterator[Progress | None]:
-    """A progress bar on a terminal; nothing at all when stderr is not one."""
-    if not is_tty():
+def progress(title: str, unit: str = "objects") -> Iterator[Progress | None]:
+    """A progress bar on a terminal; nothing at all when stderr is not one, or under -q."""
+    if not is_tty() or verbosity() < 0:
         yield None
         return
-    with RichProgress(title) as bar:
+    with RichProgress(title, unit) as bar:
         yield bar
 
 
@@ -88,8 +100,12 @@ class LazyProgress:
     Most hook runs move nothing: they must not pay for importing rich, nor flash a bar.
     """
 
-    def __init__(self, title: str) -> None:
+    def __init__(self, title: str, unit: str = "objects", min_bytes: int = 0) -> None:
+        """`min_bytes`: open only once that much work is known (less is done in a blink)."""
         self._title = title
+        self._unit = unit
+        self._min_bytes = min_bytes
+        self._known = 0
         self._stack = ExitStack()
         self._bar: Progress | None = None  # stays None off a terminal
         self._opened = False
@@ -101,9 +117,10 @@ class LazyProgress:
         self._stack.close()
 
     def start(self, objects: int, nbytes: int) -> None:  # called before the workers start
-        if not self._opened and objects:
+        self._known += nbytes
+        if not self._opened and objects and self._known >= self._min_bytes:
             self._opened = True
-            self._bar = self._stack.enter_context(progress(self._title))
+            self._bar = self._stack.enter_context(progress(self._title, self._unit))
         if self._bar is not None:
             self._bar.start(objects, nbytes)
 

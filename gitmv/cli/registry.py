@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from gitmv.cli._app import app, echo, emit_json, human_size, warn
+from gitmv.cli._app import app, echo, emit_json, fail, human_size, warn
 from gitmv.cli.common import open_repo
 
 if TYPE_CHECKING:
@@ -35,7 +36,9 @@ Stage = Annotated[str, typer.Option("--stage", "-s", help="The stage, e.g. produ
 Message = Annotated[str | None, typer.Option("--message", "-m", help="The tag's message.")]
 Force = Annotated[
     bool,
-    typer.Option("--force", help="Promote even if the remote lacks its bytes (the tag says so)."),
+    typer.Option(
+        "--force", help="Tag even if the default remote lacks its bytes (the tag says so)."
+    ),
 ]
 
 
@@ -322,12 +325,15 @@ def get(
         typer.Option("--output", "-o", help="Where to write it ('-' for stdout; default: ./NAME)."),
     ] = None,
     force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite OUTPUT.")] = False,
+    json_out: Json = False,
 ) -> None:
     """Write a version's bytes, from the cache or the default remote, without a checkout."""
     from gitmv.ops.get import get as do_get
     from gitmv.ops.get import open_version
     from gitmv.registry.artifacts import resolve_version
 
+    if output == "-" and json_out:
+        fail("--json and --output - both want stdout", "write the bytes to a file", code=2)
     repo = open_repo(hooks="warn")
     if output == "-":
         with open_version(repo, ref) as f:
@@ -339,6 +345,9 @@ def get(
     if target is None:
         target = resolve_version(repo, ref)[0].path.rsplit("/", 1)[-1]
     version = do_get(repo, ref, target, force=force)
+    if json_out:
+        emit_json({**asdict(version), "output": target})
+        return
     what = f"{human_size(version.size)}, {version.oid}"
     sys.stderr.write(f"wrote {version.ref} to {target} ({what})\n")
 

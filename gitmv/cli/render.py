@@ -7,9 +7,37 @@ import os
 import sys
 from typing import Any
 
+# -q (-1), normal (0) or -v (1), set once per run by the shared options (gitmv.cli.surface);
+# `_keep_output`: a query command's answer is printed even under -q.
+_verbosity = 0
+_keep_output = False
+
+
+def set_verbosity(level: int) -> None:
+    global _verbosity
+    _verbosity = level
+
+
+def keep_output() -> None:
+    """This command's stdout is the answer asked for: -q does not silence it."""
+    global _keep_output
+    _keep_output = True
+
+
+def verbosity() -> int:
+    return _verbosity
+
 
 def echo(text: str = "") -> None:
-    sys.stdout.write(text + "\n")
+    """An info line on stdout: silenced by -q unless it is a query command's answer."""
+    if _verbosity >= 0 or _keep_output:
+        sys.stdout.write(text + "\n")
+
+
+def detail(text: str) -> None:
+    """A line only -v prints (on stderr: it never mixes into a --json document)."""
+    if _verbosity > 0:
+        sys.stderr.write(text + "\n")
 
 
 def warn(text: str) -> None:
@@ -23,7 +51,8 @@ def error(message: str, hint: str | None = None) -> None:
 
 
 def emit_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    # default=str: a meta block may hold YAML dates
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
 def is_tty() -> bool:

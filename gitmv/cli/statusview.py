@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from gitmv.cli.render import echo, emit_json
+from gitmv.cli.render import echo, emit_json, verbosity
 
 if TYPE_CHECKING:
     from gitmv.repo.context import Repo
     from gitmv.workspace.conflicts import PointerConflict, Side
+    from gitmv.workspace.folderdiff import FolderChanges
+
+FIRST_FEW = 5  # files named under a changed folder artifact (all of them with -v, in --json)
 
 DEFAULT_REMOTE = ":default:"  # `--remote` with no NAME (see gitmv.cli._default_remote_flag)
 
@@ -38,6 +41,7 @@ def show(paths: list[str], remote: str | None, json_out: bool) -> None:
                 "kind": r.kind,
                 "oid": r.oid,
                 "size": r.size,
+                **({"files": files_json(report.files[r.path])} if r.path in report.files else {}),
             }
             for r in results
         ]
@@ -46,6 +50,8 @@ def show(paths: list[str], remote: str | None, json_out: bool) -> None:
     dirty = [r for r in results if r.state != "clean"]
     for r in dirty:
         echo(f"{r.state + ':':<13} {repo.display(r.path)}")
+        if r.path in report.files:
+            show_files(repo, r.path, report.files[r.path], "              ")
     for c in conflicts:
         _show_conflict(repo, c)
     if conflicts and not dirty:
@@ -65,6 +71,42 @@ def show(paths: list[str], remote: str | None, json_out: bool) -> None:
                 "  (gitmv checkout restores the version a pointer names, and never discards bytes"
                 " the cache lacks;\n   gitmv add records the work tree's bytes as a new version)"
             )
+
+
+def files_json(changes: FolderChanges) -> dict[str, list[str]]:
+    return {
+        "added": list(changes.added),
+        "modified": list(changes.modified),
+        "deleted": list(changes.deleted),
+    }
+
+
+def show_files(repo: Repo, folder: str, changes: FolderChanges, indent: str) -> None:
+    """The files changed inside a folder artifact: the first few, then how many more."""
+    rows = [
+        (what, name)
+        for what, names in (
+            ("added", changes.added),
+            ("modified", changes.modified),
+            ("deleted", changes.deleted),
+        )
+        for name in names
+    ]
+    shown = rows if verbosity() > 0 else rows[:FIRST_FEW]
+    for what, name in shown:
+        echo(f"{indent}{what + ':':<10} {repo.display(f'{folder}/{name}')}")
+    if len(rows) > len(shown):
+        counts = ", ".join(
+            f"{len(names)} {what}"
+            for what, names in (
+                ("added", changes.added),
+                ("modified", changes.modified),
+                ("deleted", changes.deleted),
+            )
+            if names
+        )
+        more = len(rows) - len(shown)
+        echo(f"{indent}... and {more} more files ({counts} in all; -v or --json lists them)")
 
 
 def _side_json(side: Side | None) -> dict[str, Any] | None:

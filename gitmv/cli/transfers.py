@@ -8,13 +8,13 @@ pays for them.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from gitmv.base.errors import GitmvError
 from gitmv.cli._app import app, echo, emit_json, fail, human_size
-from gitmv.cli.common import checkout_exit_code, open_repo, render_checkout
+from gitmv.cli.common import checkout_exit_code, checkout_json, open_repo, render_checkout
 from gitmv.cli.progress import progress
 
 if TYPE_CHECKING:
@@ -44,15 +44,16 @@ def push(
         typer.Option("--rev", help="The artifacts of this commit (repeat for more)."),
     ] = None,
     jobs: Jobs = None,
+    json_out: Json = False,
 ) -> None:
     """Upload the bytes of artifacts to a remote (what it lacks, nothing else)."""
     from gitmv.ops import push as verb
 
-    repo = open_repo(hooks="install")
-    try:
+    try:  # before anything is opened: a usage error changes nothing
         verb.check_source(paths or [], all_refs, revs or [])
-    except GitmvError as exc:  # a usage error
+    except GitmvError as exc:
         fail(exc.message, exc.hint, code=2)
+    repo = open_repo(hooks="install")
     with progress("push") as bar:
         report = verb.push(
             repo,
@@ -63,7 +64,9 @@ def push(
             jobs=jobs,
             progress=bar,
         )
-    _report(repo, report, "pushed", "to")
+    if json_out:
+        emit_json(transfer_json(repo, report))
+    _report(repo, report, "pushed", "to", json_out=json_out)
 
 
 @app.command()
@@ -74,6 +77,7 @@ def fetch(
         str | None, typer.Option("--rev", help="Fetch for this commit's pointers.")
     ] = None,
     jobs: Jobs = None,
+    json_out: Json = False,
 ) -> None:
     """Download the bytes of artifacts into the cache (hash-checked), without checkout."""
     from gitmv.ops import fetch as verb
@@ -81,7 +85,9 @@ def fetch(
     repo = open_repo(hooks="install")
     with progress("fetch") as bar:
         report = verb.fetch(repo, paths or [], rev=rev, remote=remote, jobs=jobs, progress=bar)
-    _report(repo, report, "fetched", "from")
+    if json_out:
+        emit_json(transfer_json(repo, report))
+    _report(repo, report, "fetched", "from", json_out=json_out)
 
 
 @app.command()
@@ -89,20 +95,31 @@ def pull(
     paths: Paths = None,
     remote: RemoteName = None,
     jobs: Jobs = None,
+    json_out: Json = False,
 ) -> None:
     """Fetch, then check out: make the work tree's artifacts match their pointers."""
     from gitmv.ops import pull as verb
 
     repo = open_repo(hooks="install")
-    with progress("fetch") as bar:
+    with progress("pull") as bar:  # fetching, then writing the work tree's files
         report = verb.pull(repo, paths or [], remote=remote, jobs=jobs, progress=bar)
-    _report(repo, report.fetched, "fetched", "from", exit_on_failure=False)
+    if json_out:
+        refetched = report.refetched
+        emit_json(
+            {
+                "fetched": transfer_json(repo, report.fetched),
+                "healed": list(report.healed),
+                "refetched": transfer_json(repo, refetched) if refetched is not None else None,
+                "checkout": checkout_json(repo, report.checkout) if report.checkout else None,
+            }
+        )
+    _report(repo, report.fetched, "fetched", "from", exit_on_failure=False, json_out=json_out)
     for oid in report.healed:
         sys.stderr.write(f"warning: cache object {oid} was corrupt; downloading it again\n")
     if report.refetched is not None:
-        _report(repo, report.refetched, "fetched", "from")
+        _report(repo, report.refetched, "fetched", "from", json_out=json_out)
     assert report.checkout is not None  # a pull stops before checking out only on a failure
-    render_checkout(repo, report.checkout)
+    render_checkout(repo, report.checkout, json_out)
     code = checkout_exit_code(repo, report.checkout)
     ok = report.fetched.ok  # a failed object leaves its artifact alone; checkout does the rest
     if not ok and code == 0:
@@ -110,18 +127,42 @@ def pull(
     raise typer.Exit(1 if not ok else code)
 
 
+def transfer_json(repo: Repo, report: TransferReport) -> dict[str, Any]:
+    return {
+        "remote": report.remote,
+        "artifacts": report.artifacts,
+        "transferred": report.transferred,
+        "bytes": report.nbytes,
+        "skipped": report.skipped,
+        "failed": [
+            {"path": repo.display(f.path), "oid": str(f.oid), "reason": f.reason}
+            for f in report.failed
+        ],
+        "aborted": report.aborted,
+        "ok": report.ok,
+    }
+
+
 def _report(
-    repo: Repo, report: TransferReport, verb: str, preposition: str, exit_on_failure: bool = True
+    repo: Repo,
+    report: TransferReport,
+    verb: str,
+    preposition: str,
+    exit_on_failure: bool = True,
+    json_out: bool = False,
 ) -> None:
+    """The summary line (not under --json, whose document is out already), then what failed,
+    on stderr, with the exit."""
     if report.aborted:
         _list_failures(repo, report)
         fail(report.aborted, report.abort_hint)
     moved = f"{report.transferred} object{'s' if report.transferred != 1 else ''}"
     skipped = f"; {report.skipped} already there" if report.skipped else ""
-    echo(
-        f"{verb} {moved} ({human_size(report.nbytes)}) {preposition} remote {report.remote}"
-        + skipped
-    )
+    if not json_out:
+        echo(
+            f"{verb} {moved} ({human_size(report.nbytes)}) {preposition} remote {report.remote}"
+            + skipped
+        )
     if report.failed:
         _list_failures(repo, report)
         if exit_on_failure:
@@ -146,16 +187,18 @@ def verify(
     deep: Annotated[
         bool, typer.Option("--deep", help="Re-hash the remote's objects too (downloads them).")
     ] = False,
-    jobs: Jobs = None,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", min=1, help="Remote objects to check at once.")
+    ] = None,
     json_out: Json = False,
 ) -> None:
     """Re-hash the cache; with --remote, check the remote holds what HEAD needs."""
     from gitmv.ops import verify as maintenance
     from gitmv.ops.session import open_session  # the remote stack: imported on use
 
-    repo = open_repo()
     if deep and remote is None:
-        fail("--deep re-hashes a remote's objects: it needs --remote NAME", code=2)
+        fail("--deep re-hashes a remote's objects: it needs a remote", "add --remote NAME", code=2)
+    repo = open_repo()
     session = open_session(repo, remote, jobs) if remote else None
     store = session.remote if session else None
     n = session.jobs if session else (jobs or 8)

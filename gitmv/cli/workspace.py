@@ -8,7 +8,8 @@ import typer
 
 from gitmv import __version__
 from gitmv.cli._app import app, echo, emit_json, human_size
-from gitmv.cli.common import checkout_exit_code, open_repo, render_checkout
+from gitmv.cli.common import checkout_exit_code, checkout_json, open_repo, render_checkout
+from gitmv.cli.progress import LazyProgress
 
 if TYPE_CHECKING:
     from gitmv.repo.context import Repo
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
 
 Paths = Annotated[list[str] | None, typer.Argument(help="Files or folders (default: all).")]
 Json = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+HASH_BAR_BYTES = 64 * 1024 * 1024
 
 
 def _version(value: bool) -> None:
@@ -41,11 +43,22 @@ def init(
     remote: Annotated[
         str | None, typer.Option("--remote", help="Add this URL as the default remote.")
     ] = None,
+    json_out: Json = False,
 ) -> None:
     """Set up gitmv in this git repository."""
     from gitmv.ops.init import init as do_init
 
     report = do_init(hooks=not no_hooks, remote=remote)
+    if json_out:
+        emit_json(
+            {
+                "root": str(report.root),
+                "created": report.created,
+                "union_merge": report.union_merge,
+                "remote": report.remote,
+            }
+        )
+        return
     if report.created:
         echo(
             f"Initialised gitmv in {report.root} (config: .gitmv/config.yaml and "
@@ -86,6 +99,7 @@ def add(
             "--keep-meta", help="Carry the previous version's params, metrics, inputs over."
         ),
     ] = False,
+    json_out: Json = False,
 ) -> None:
     """Track files or folders: cache the bytes, write and stage `<path>.gmv`.
 
@@ -99,7 +113,18 @@ def add(
 
     repo = open_repo(hooks="install")
     options = MetaOptions(name, kind, tuple(meta or ()), params, metrics, tuple(inputs or ()))
-    for result in do_add(repo, paths, options, keep_meta=keep_meta).artifacts:
+    # a bar once there is enough to hash to take a while (hashing runs at ~1 GiB/s)
+    with LazyProgress("add", "files", min_bytes=HASH_BAR_BYTES) as bar:
+        report = do_add(repo, paths, options, keep_meta=keep_meta, progress=bar)
+    if json_out:
+        emit_json(
+            [
+                {**_pointer_json(repo, r.path, r.pointer), "changed": r.changed}
+                for r in report.artifacts
+            ]
+        )
+        return
+    for result in report.artifacts:
         p = result.pointer
         what = f"{p.files} files, " if p.kind == "dir" else ""
         verb = "added" if result.changed else "unchanged"
@@ -135,13 +160,17 @@ def checkout(
     force: Annotated[
         bool, typer.Option("--force", "-f", help="Overwrite modified artifacts.")
     ] = False,
+    json_out: Json = False,
 ) -> None:
     """Make the work tree match the pointers, from the cache."""
     from gitmv.ops.checkout import checkout as do_checkout
 
     repo = open_repo(hooks="install")
-    report = do_checkout(repo, paths or [], rev=rev, force=force)
-    render_checkout(repo, report)
+    with LazyProgress("checkout", "artifacts", min_bytes=HASH_BAR_BYTES) as bar:
+        report = do_checkout(repo, paths or [], rev=rev, force=force, progress=bar)
+    if json_out:
+        emit_json(checkout_json(repo, report))
+    render_checkout(repo, report, json_out)
     raise typer.Exit(checkout_exit_code(repo, report))
 
 
@@ -192,13 +221,18 @@ def diff_command(
     ] = None,
     json_out: Json = False,
 ) -> None:
-    """Show which artifacts changed between two commits (or a commit and the work tree)."""
+    """Show which artifacts changed between two commits (or a commit and the work tree's
+    pointers); for a folder, the files inside it."""
+    from gitmv.cli.statusview import files_json, show_files
     from gitmv.repo.pointers import diff
+    from gitmv.workspace.folderdiff import between
 
     repo = open_repo(hooks="warn")
     changes = diff(repo, rev_a, rev_b)
+    inside = {c.path: between(repo, c.old, c.new) for c in changes}
     rows = []
     for c in changes:
+        files = inside[c.path]
         rows.append(
             {
                 "path": repo.display(c.path),
@@ -207,6 +241,7 @@ def diff_command(
                 "new_oid": str(c.new.oid) if c.new else None,
                 "old_size": c.old.size if c.old else None,
                 "new_size": c.new.size if c.new else None,
+                **({"files": files_json(files)} if files is not None else {}),
             }
         )
     if json_out:
@@ -214,6 +249,9 @@ def diff_command(
         return
     for c in changes:
         echo(f"{c.change:<9} {repo.display(c.path)}  {_brief(c.old)} -> {_brief(c.new)}")
+        files = inside[c.path]
+        if files is not None:
+            show_files(repo, c.path, files, "          ")
     if not rows:
         echo("No artifact changed.")
 

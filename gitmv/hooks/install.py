@@ -98,7 +98,7 @@ its hooks" >&2
 _MISSING_LENIENT = """\
     echo "warning: gitmv is not installed here (nor on PATH): artifacts were not \
 restored" >&2
-    echo "hint: install gitmv or activate its virtualenv, then run \\`gitmv checkout\\`" >&2"""
+    echo "hint: install gitmv or activate its virtualenv, then run \\`gitmv pull\\`" >&2"""
 
 
 def render_shim(name: str, python: str) -> str:

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from gitmv.base.progress import Progress
 from gitmv.ops import inputs as lineage
 from gitmv.repo.context import Repo
 from gitmv.store import pointer
@@ -29,6 +30,7 @@ def add(
     options: lineage.MetaOptions | None = None,
     keep_meta: bool = False,
     meta: Mapping[str, Any] | None = None,
+    progress: Progress | None = None,
 ) -> AddReport:
     """Cache each artifact, write its pointer, list it in .gitignore, and stage both.
 
@@ -36,6 +38,7 @@ def add(
     ready `meta` mapping is used when no option is given. A new version's block is made
     afresh (lineage.next_meta); `keep_meta` carries the old params, metrics and inputs over.
     Every input and path is checked before anything is written, so bad input changes nothing.
+    `progress` counts the files and bytes hashed into the cache.
     """
     if options is not None and options.given():
         targets = [repo.relpath(p).removesuffix(pointer.SUFFIX) for p in paths]
@@ -43,7 +46,7 @@ def add(
     chosen = workspace_add.check(repo, paths)
     # gc takes the same lock: it must never see an object stored but not yet pointed to
     with repo.lock():
-        stored = workspace_add.store(repo, chosen)
+        stored = workspace_add.store(repo, chosen, progress)
         blocks = [
             lineage.next_meta(
                 repo, item.old_meta, meta, new_version=item.new_version, keep=keep_meta

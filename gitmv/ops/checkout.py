@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from gitmv.base.progress import Progress
 from gitmv.repo.context import Repo
 from gitmv.repo.pointers import collect, pointers_at, select
 from gitmv.store.pointer import Pointer
@@ -31,8 +32,11 @@ def checkout(
     rev: str | None = None,
     force: bool = False,
     done: Mapping[str, str] | None = None,
+    progress: Progress | None = None,
 ) -> CheckoutReport:
     """Make the work tree match the pointers, from the cache; never destroy bytes the cache
     does not hold (a modified artifact is left alone unless `force`). `done`: artifacts
-    already checked out (pull's `CheckoutOnArrival`), with their outcome."""
-    return workspace_checkout.checkout(repo, chosen_pointers(repo, paths, rev), force, done)
+    already checked out (pull's `CheckoutOnArrival`), with their outcome; `progress` counts
+    the artifacts and bytes written."""
+    chosen = chosen_pointers(repo, paths, rev)
+    return workspace_checkout.checkout(repo, chosen, force, done, progress)

@@ -79,7 +79,8 @@ def pull_pointers(
     if fetched.aborted:
         return PullReport(fetched, None)
     try:
-        report: CheckoutReport | None = checkout(repo, paths, done=early.done)
+        # the same bar, grown by what is left to write: it no longer sits full meanwhile
+        report: CheckoutReport | None = checkout(repo, paths, done=early.done, progress=progress)
     except CorruptObject:
         report = None
     if not repo.cache.quarantined:

@@ -4,13 +4,14 @@ the artifacts a remote lacks."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from gitmv.base.errors import PointerError
 from gitmv.repo.context import Repo
 from gitmv.repo.pointers import collect, read_pointer, select, tracked
+from gitmv.workspace.folderdiff import FolderChanges, against_work_tree
 from gitmv.workspace.status import ArtifactStatus, states
 
 if TYPE_CHECKING:
@@ -23,10 +24,13 @@ __all__ = ["ArtifactStatus", "StatusReport", "status"]
 class StatusReport:
     """`artifacts`: one `ArtifactStatus` per artifact (path, state, kind, oid, size), in the
     work tree's order; `conflicts`: the pointers a merge left in conflict, with what each
-    side holds (their artifacts are not in `artifacts`)."""
+    side holds (their artifacts are not in `artifacts`); `files`: for each modified folder
+    artifact, the files inside it added, modified or deleted (absent where the pointer's
+    manifest is not cached)."""
 
     artifacts: tuple[ArtifactStatus, ...]
     conflicts: tuple[PointerConflict, ...] = ()
+    files: Mapping[str, FolderChanges] = dataclasses.field(default_factory=dict)
 
 
 def status(repo: Repo, paths: Sequence[str] = (), remote: bool | str = False) -> StatusReport:
@@ -42,7 +46,17 @@ def status(repo: Repo, paths: Sequence[str] = (), remote: bool | str = False) ->
         results, conflicts = _around_conflicts(repo, paths, exc)
     if remote is not False:
         results = _with_not_pushed(repo, results, None if remote is True else remote)
-    return StatusReport(tuple(results), tuple(conflicts))
+    return StatusReport(tuple(results), tuple(conflicts), _folder_files(repo, results))
+
+
+def _folder_files(repo: Repo, results: Sequence[ArtifactStatus]) -> dict[str, FolderChanges]:
+    found = {}
+    for r in results:
+        if r.kind == "dir" and r.state == "modified":
+            changes = against_work_tree(repo, r.path, read_pointer(repo, r.path))
+            if changes is not None:
+                found[r.path] = changes
+    return found
 
 
 def _with_not_pushed(

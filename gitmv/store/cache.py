@@ -7,7 +7,7 @@ import contextlib
 import errno
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -62,12 +62,15 @@ class Cache:
     def _full(self, exc: OSError, needed: int | None = None) -> GitmvError:
         return atomic.no_space_error(exc, self.root, needed)
 
-    def add_file(self, src: Path, algorithm: str) -> tuple[Oid, int]:
-        """Hash `src` and store a copy of it, in one read pass. Returns its oid and size."""
+    def add_file(
+        self, src: Path, algorithm: str, advance: Callable[[int], None] | None = None
+    ) -> tuple[Oid, int]:
+        """Hash `src` and store a copy of it, in one read pass. Returns its oid and size;
+        `advance` (a progress bar's) is told of the bytes as they are copied."""
 
         def fill(fd: int) -> tuple[Oid, int]:
             # one fsync per object (not per write), beside the hashing pass
-            return copy_and_hash(src, fd, algorithm, sync=atomic.fsync_enabled())
+            return copy_and_hash(src, fd, algorithm, sync=atomic.fsync_enabled(), advance=advance)
 
         try:
             tmp, (oid, size) = self.objects.write_temp(fill, sync=False)

@@ -3,7 +3,7 @@ and the local chunk index: which chunks the cache can rebuild from objects it ho
 
 A file of at least `chunking.min_size` bytes is stored on a remote as its chunks plus
 a chunk list, so a new version that changed 1% uploads about 1% of the bytes. The
-cutting is pyfastcdc's compiled FastCDC, which runs at ~1.5 GB/s with the chunk hashes:
+cutting is pyfastcdc's compiled FastCDC, which runs at ~1.4 GiB/s with the chunk hashes:
 disk speed.
 
 The local index is one chunk list file per cached object that gitmv has cut or assembled,
@@ -32,7 +32,7 @@ from gitmv.store.hashing import ALGORITHMS, Oid, hash_bytes, new_hasher
 from gitmv.store.layout import list_key, parse_object_key
 
 LOCAL_LISTS = "chunk-lists"  # below the cache root
-MAX_LIST_ENTRIES = 10_000_000  # a 10 TB object at 1 MiB chunks; anything larger is hostile
+MAX_LIST_ENTRIES = 10_000_000  # a 9.5 TiB object at 1 MiB chunks; anything larger is hostile
 DEFAULT_MIN_SIZE = 8 * 1024 * 1024
 DEFAULT_AVG_SIZE = 1024 * 1024
 

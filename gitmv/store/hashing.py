@@ -88,7 +88,11 @@ def hash_file(path: Path | str, algorithm: str = DEFAULT_ALGORITHM) -> tuple[Oid
 
 
 def copy_and_hash(
-    src: Path | str, dst_fd: int, algorithm: str = DEFAULT_ALGORITHM, sync: bool = False
+    src: Path | str,
+    dst_fd: int,
+    algorithm: str = DEFAULT_ALGORITHM,
+    sync: bool = False,
+    advance: Callable[[int], None] | None = None,
 ) -> tuple[Oid, int]:
     """Copy `src` to `dst_fd` and return the hash and size of what was written.
 
@@ -193,7 +197,24 @@ def hash_fd(fd: int, algorithm: str) -> tuple[Oid, int]:
     return Oid(algorithm, h.hexdigest()), offset
 
 
-def _copy_hashing(src: Path | str, dst_fd: int, algorithm: str) -> tuple[Oid, int]:
+def _telling(
+    writeback: Callable[[int, int, int], None] | None, advance: Callable[[int], None] | None
+) -> Callable[[int, int, int], None] | None:
+    """The kernel copy's per-piece callback: write-back, and progress."""
+    if advance is None:
+        return writeback
+
+    def written(fd: int, offset: int, length: int) -> None:
+        if writeback is not None:
+            writeback(fd, offset, length)
+        advance(length)
+
+    return written
+
+
+def _copy_hashing(
+    src: Path | str, dst_fd: int, algorithm: str, advance: Callable[[int], None] | None = None
+) -> tuple[Oid, int]:
     h = new_hasher(algorithm)
     size = 0
     buf = bytearray(BLOCK)
@@ -206,4 +227,6 @@ def _copy_hashing(src: Path | str, dst_fd: int, algorithm: str) -> tuple[Oid, in
             while written < n:
                 written += os.write(dst_fd, chunk[written:])
             size += n
+            if advance is not None:
+                advance(n)
     return Oid(algorithm, h.hexdigest()), size

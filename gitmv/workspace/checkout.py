@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from gitmv.base import atomic
 from gitmv.base.errors import GitmvError
+from gitmv.base.progress import NullProgress, Progress
 from gitmv.repo.context import Repo
 from gitmv.store.hashing import Oid
 from gitmv.store.manifest import ManifestEntry, decode
@@ -43,12 +44,22 @@ def checkout(
     pointers: Sequence[tuple[str, Pointer]],
     force: bool = False,
     done: Mapping[str, str] | None = None,
+    progress: Progress | None = None,
 ) -> CheckoutReport:
     """Materialize each (artifact, pointer) from the cache; never destroy bytes the cache
     does not hold. `done`: artifacts already checked out (`CheckoutOnArrival`), with their
-    outcome."""
+    outcome. `progress` counts artifacts and their bytes as they are written."""
     outcomes: dict[str, str] = dict(done or {})
     todo = [(rel, p) for rel, p in pointers if rel not in outcomes]
+    meter = progress or NullProgress()
+    meter.start(len(todo), sum(p.size for _, p in todo))
+
+    def one_file(rel: str, p: Pointer) -> str:
+        outcome = _checkout_file(repo, repo.abspath(rel), p, links, force)
+        meter.advance(p.size)
+        meter.object_done()
+        return outcome
+
     links = repo.link_types
     prepare_writes(repo)
     # Read and check every manifest first: a hostile one must stop us before any write.
@@ -64,17 +75,19 @@ def checkout(
     with ThreadPoolExecutor(1) as side:
         # Files on a thread of their own, beside the folders: a large one is a kernel copy,
         # a folder thousands of small system calls; on two CPUs each alone leaves one idle.
-        pending = [
-            (rel, side.submit(_checkout_file, repo, repo.abspath(rel), p, links, force))
-            for rel, p in files
-        ]
+        pending = [(rel, side.submit(one_file, rel, p)) for rel, p in files]
         for rel, p in todo:
             if p.kind == "dir":
                 outcomes[rel] = (
-                    _checkout_dir(repo, repo.abspath(rel), p, manifests[rel], links, force)
+                    _checkout_dir(
+                        repo, repo.abspath(rel), p, manifests[rel], links, force, meter.advance
+                    )
                     if rel in manifests
                     else "not_cached"
                 )
+                if outcomes[rel] != "restored":  # nothing written: its bytes count as done
+                    meter.advance(p.size)
+                meter.object_done()
         for rel, future in pending:
             outcomes[rel] = future.result()
     by_outcome: dict[str, list[str]] = {name: [] for name in OUTCOMES}
@@ -132,8 +145,16 @@ def _checkout_file(repo: Repo, path: Path, p: Pointer, links: list[str], force: 
 
 
 def _checkout_dir(
-    repo: Repo, path: Path, p: Pointer, entries: list[ManifestEntry], links: list[str], force: bool
+    repo: Repo,
+    path: Path,
+    p: Pointer,
+    entries: list[ManifestEntry],
+    links: list[str],
+    force: bool,
+    advance: Callable[[int], None] = lambda n: None,
 ) -> str:
+    """Restore a folder artifact; `advance` is told of its bytes (all of them, once it is
+    "restored"): the files already right at once, the others as each is written."""
     if os.path.lexists(path) and not (path.is_dir() and not path.is_symlink()):
         if not force and not is_backed_up(repo, path, p.oid.algorithm):
             return "modified"
@@ -178,10 +199,12 @@ def _checkout_dir(
         os.makedirs(folder, exist_ok=True)
 
     label = repo.display(str(path.relative_to(repo.root)))
+    advance(p.size - sum(e.size for _, e in copies))
 
     def place(item: tuple[str, ManifestEntry]) -> tuple[str, Key, str]:
         dst, e = item
         st = repo.cache.materialize(e.oid, dst, links, e.exec, f"{label}/{e.path}")
+        advance(e.size)
         return dst, stat_key(st), str(e.oid)
 
     repo.state.put_many(scan.parallel(place, copies, repo.jobs), trusted=True)
