@@ -264,7 +264,8 @@ def history(name: Name, json_out: Json = False) -> None:
         return
     rows = [["when", "event", "version", "stage", "who", "tag"]]
     for e in artifact.events:
-        rows.append([_when(e), e.action, e.version or "-", e.stage or "-", e.who, e.tag])
+        action = e.action if e.label is None else f"{e.action} {e.label}"
+        rows.append([_when(e), action, e.version or "-", e.stage or "-", e.who, e.tag])
     _table(rows)
 
 
@@ -353,6 +354,7 @@ def _event_json(e: Event) -> dict[str, Any]:
         "name": e.name,
         "version": e.version,
         "stage": e.stage,
+        "label": e.label,
         "tag": e.tag,
         "commit": e.commit,
         "author": e.tagger_name,
@@ -370,6 +372,8 @@ def _what(e: Event) -> str:
     if e.action in ("assign", "unassign"):
         arrow = "->" if e.action == "assign" else "-x"
         return f"{e.action} {e.version} {arrow} {e.stage}"
+    if e.label is not None:
+        return f"{e.action} {e.label}"
     return f"{e.action} {e.version or ''}".rstrip()
 
 
