@@ -114,6 +114,11 @@ class Term:
             return _version_matches(found, self.bounds, self.op, self.value)
         if self.key == "date":
             return all(_compare(found, op, bound) for op, bound in self.bounds)
+        if self.key == "author" and self.op in ("=", "!="):
+            # `Name <email>`: either part alone names the author too, in any case
+            name, _, email = str(found).partition(" <")
+            said = {str(found).lower(), name.lower(), email.rstrip(">").lower()}
+            return (self.value.lower() in said) == (self.op == "=")
         if isinstance(found, tuple):
             if self.op == "!=":
                 return not any(_test(item, "=", self.value) for item in found)
