@@ -88,7 +88,7 @@ class _Reader:
             inner = col + len(body) - len(rest)
             if not rest:
                 self.pos += 1
-                items.append(self._value_after(col, None))
+                items.append(self._value_after(col, None, item=True))
             elif _KEY.fullmatch(rest) and not rest.startswith(("'", '"')):
                 self.lines[self.pos] = (inner, rest)
                 items.append(self.mapping(inner))
@@ -97,14 +97,17 @@ class _Reader:
                 items.append(scalar(rest))
         return items
 
-    def _value_after(self, col: int, value: str | None) -> Any:
+    def _value_after(self, col: int, value: str | None, item: bool = False) -> Any:
+        """The value of a key (or, `item`, a sequence item) at `col` whose line ends at
+        `value`: that scalar, else the block below it, else null."""
         if value is not None and value.strip():
             return scalar(value)
         if self.pos < len(self.lines):
             next_col, next_body = self.lines[self.pos]
             if next_col > col:
                 return self.node(next_col)
-            if next_col == col and (next_body.startswith("- ") or next_body == "-"):
+            dash = next_body.startswith("- ") or next_body == "-"
+            if next_col == col and dash and not item:
                 return self.sequence(col)  # a sequence may sit at its key's own indent
         return None
 
