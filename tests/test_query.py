@@ -165,7 +165,10 @@ _scalars = st.one_of(
     st.none(),
     st.text(alphabet="abcXYZ019 ./:-_@#'\"yesnoTruefalse", max_size=12),
     st.sampled_from(
-        ["3.11.7", "xxh128:" + "ab" * 16, "yes", "No", "null", "1e5", "0x1F", "017", ""]
+        [
+            *("3.11.7", "xxh128:" + "ab" * 16, "yes", "No", "null", "1e5", "0x1F", "017", ""),
+            *("0b1", "12e45", "1234abcd", "0123", "0e1", "9f" * 20, "12" * 20, "1e-5", "-0.0"),
+        ]
     ),
 )
 _values = st.recursive(

@@ -25,7 +25,7 @@ from gitmv.registry.query import (
     parse_terms,
     sort_key,
 )
-from gitmv.registry.tags import Registry, VersionState, load
+from gitmv.registry.tags import Event, Registry, VersionState, load
 from gitmv.repo.context import Repo
 from gitmv.store import pointer
 
@@ -92,8 +92,9 @@ def find(
     authors = githistory.commit_authors(repo.root, [s.commit for s in states if not s.registered])
     loaded = bulk.read_versions(repo, states)
     by_ref = {(s.name, s.version): s for s in states}
+    facts = _facts(registry)
     candidates = [
-        _candidate(registry, v, by_ref[(v.name, v.version)], authors) for v in loaded.versions
+        _candidate(facts, v, by_ref[(v.name, v.version)], authors) for v in loaded.versions
     ]
     chosen = [c for c in candidates if all(t.matches(c[1]) for t in terms)]
     if sort is not None:
@@ -122,20 +123,46 @@ def find(
     return FindReport(hits, tuple(keys), len(candidates), loaded.problems)
 
 
+@dataclass
+class _Facts:
+    """What the events say of each version of one name, read in one pass over them."""
+
+    registered_by: dict[str, Event] = field(default_factory=dict)  # the latest registration
+    labels: dict[str, set[str]] = field(default_factory=dict)  # held by label events
+    ever: dict[str, set[str]] = field(default_factory=dict)  # stages ever assigned
+
+
+def _facts(registry: Registry) -> dict[str, _Facts]:
+    found: dict[str, _Facts] = {}
+    for name, artifact in registry.artifacts.items():
+        f = found[name] = _Facts()
+        for e in artifact.events:  # oldest first
+            if e.version is None:
+                continue
+            if e.action == "register":
+                f.registered_by[e.version] = e
+            elif e.action == "assign" and e.stage:
+                f.ever.setdefault(e.version, set()).add(e.stage)
+            elif e.label is not None:
+                held = f.labels.setdefault(e.version, set())
+                if e.action == "label":
+                    held.add(e.label)
+                else:
+                    held.discard(e.label)
+    return found
+
+
 def _candidate(
-    registry: Registry,
+    facts: Mapping[str, _Facts],
     v: Version,
     state: VersionState,
     authors: Mapping[str, tuple[str, int]],
 ) -> tuple[Version, Candidate]:
-    artifact = registry.artifacts[v.name]
-    register = next(
-        (e for e in reversed(artifact.events) if e.action == "register" and e.version == v.version),
-        None,
-    )
+    f = facts[v.name]
+    register = f.registered_by.get(v.version)
     raw = v.meta.get("labels")
     own = [str(x) for x in raw] if isinstance(raw, list) else [str(raw)] if raw else []
-    labels = tuple(sorted({*own, *artifact.labels(v.version)}))
+    labels = tuple(sorted({*own, *f.labels.get(v.version, ())}))
     inputs: list[str] = []
     for item in v.meta.get("inputs") or ():
         if isinstance(item, Mapping):
@@ -148,7 +175,7 @@ def _candidate(
         v.name,
         v.version,
         state.stages,
-        artifact.stages_ever(v.version),
+        tuple(sorted(f.ever.get(v.version, ()))),
         author,
         date,
         labels,

@@ -11,10 +11,14 @@ falls back to reading its commit's tree.
 
 from __future__ import annotations
 
+import contextlib
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from gitmv.base import git
+from gitmv.base.atomic import write_bytes
 from gitmv.base.errors import GitmvError
 from gitmv.registry import metaread
 from gitmv.registry.artifacts import Version, artifact_at, registry_name
@@ -44,16 +48,64 @@ def registered(registry: Registry) -> list[VersionState]:
 
 
 def read_versions(repo: Repo, states: Sequence[VersionState]) -> Loaded:
-    """The `Version` of each state, in the order given (stage left None)."""
+    """The `Version` of each state, in the order given (stage left None).
+
+    What a name's pointer at a commit says never changes, so each one read is kept in
+    `.git/gitmv/registry-versions.json` (`CACHE`), and git is asked only about the rest.
+    """
+    cache = _load_cache(repo)
+    missing = [s for s in states if _key(s) not in cache]
+    problems: tuple[str, ...] = ()
+    if missing:
+        fresh, problems = _read(repo, missing)
+        if fresh:
+            cache.update(fresh)
+            _save_cache(repo, cache)
+    versions = []
+    for s in states:
+        entry = cache.get(_key(s))
+        if entry is not None:
+            path, kind, oid, size, meta = entry
+            versions.append(Version(s.name, s.version, None, s.commit, path, kind, oid, size, meta))
+    return Loaded(tuple(versions), problems)
+
+
+CACHE = "registry-versions.json"
+_FORMAT = 1
+Entry = tuple[str, str, str, int, dict[str, Any]]  # path, kind, oid, size, meta
+
+
+def _key(state: VersionState) -> str:
+    return f"{state.name}\t{state.commit}"
+
+
+def _load_cache(repo: Repo) -> dict[str, Entry]:
+    try:
+        doc = json.loads((repo.gitmv_dir / CACHE).read_bytes())
+        if doc.get("format") != _FORMAT:
+            return {}
+        return {k: (v[0], v[1], v[2], int(v[3]), v[4]) for k, v in doc["versions"].items()}
+    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
+        return {}  # none yet, or damaged: it is only a copy of what git holds
+
+
+def _save_cache(repo: Repo, cache: dict[str, Entry]) -> None:
+    data = json.dumps({"format": _FORMAT, "versions": cache}, separators=(",", ":"))
+    with contextlib.suppress(OSError):  # a read-only repository reads git every time
+        repo.gitmv_dir.mkdir(parents=True, exist_ok=True)
+        write_bytes(repo.gitmv_dir / CACHE, data.encode())
+
+
+def _read(repo: Repo, states: Sequence[VersionState]) -> tuple[dict[str, Entry], tuple[str, ...]]:
+    """Each state's pointer from git: the guessed paths in one batch, else its whole tree."""
     guesses = _guessed_paths(repo, {s.name for s in states})
     specs = {
         s: [f"{s.commit}:{path}{pointer.SUFFIX}" for path in guesses.get(s.name, [s.name])]
         for s in states
     }
-    blobs = git.read_paths_at(
-        repo.root, [x for many in specs.values() for x in many], pointer.MAX_SIZE
-    )
-    versions: list[Version] = []
+    wanted = [x for many in specs.values() for x in many]
+    blobs = git.read_paths_at(repo.root, wanted, pointer.MAX_SIZE)
+    entries: dict[str, Entry] = {}
     problems: list[str] = []
     for state in states:
         found: tuple[str, Pointer] | None = None
@@ -77,20 +129,8 @@ def read_versions(repo: Repo, states: Sequence[VersionState]) -> Loaded:
             continue
         path, p = found
         meta = plain(p.meta) if isinstance(p.meta, dict) else {}
-        versions.append(
-            Version(
-                state.name,
-                state.version,
-                None,
-                state.commit,
-                path,
-                p.kind,
-                str(p.oid),
-                p.size,
-                meta,
-            )
-        )
-    return Loaded(tuple(versions), tuple(problems))
+        entries[_key(state)] = (path, p.kind, str(p.oid), p.size, meta)
+    return entries, tuple(problems)
 
 
 def parse(data: bytes, label: str) -> Pointer:

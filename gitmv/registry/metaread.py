@@ -19,6 +19,10 @@ _KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_.\-/]*):(?: +(.*))?")
 _INT = re.compile(r"-?(0|[1-9][0-9]{0,17})")
 _FLOAT = re.compile(r"-?(0|[1-9][0-9]*)\.[0-9]+(e[-+][0-9]+)?")
 _WORD = re.compile(r"[A-Za-z_/][A-Za-z0-9_./:@+=\-]*|[0-9]+(\.[0-9]+){2,}")
+# A hex digest that starts with a digit (a commit sha): text, unless YAML reads it as a
+# number (`12e45` a float, `0b1` an int) or it has no letter at all (`0123` an octal int).
+_HEX = re.compile(r"[0-9][0-9a-f]*[a-f][0-9a-f]*")
+_HEX_NUMBER = re.compile(r"[0-9]+e[0-9]+|0b[0-9a-f]*")
 _SPECIAL = frozenset(["y", "n", "yes", "no", "on", "off", "true", "false", "null", "nan", "inf"])
 _SCALARS: dict[str, Any] = {"true": True, "false": False, "null": None, "~": None}
 
@@ -129,5 +133,7 @@ def scalar(text: str) -> Any:
     if len(text) >= 2 and text[0] == text[-1] == '"' and not set(text[1:-1]) & {'"', "\\"}:
         return text[1:-1]
     if _WORD.fullmatch(text) and text.lower() not in _SPECIAL and ": " not in text:
+        return text
+    if _HEX.fullmatch(text) and not _HEX_NUMBER.fullmatch(text):
         return text
     raise _Unsupported

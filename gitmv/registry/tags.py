@@ -115,18 +115,6 @@ class ArtifactState:
                     held.discard(e.label)
         return tuple(sorted(held))
 
-    def stages_ever(self, version: str) -> tuple[str, ...]:
-        """Every stage `version` was ever assigned, sorted."""
-        return tuple(
-            sorted(
-                {
-                    e.stage
-                    for e in self.events
-                    if e.version == version and e.stage and e.action == "assign"
-                }
-            )
-        )
-
     def active_assignments(self, stage: str) -> list[tuple[str, Event]]:
         """(version, its latest assignment) for each version that `stage` is in effect for,
         most recent first: the first holds the stage, the next would hold it without it."""

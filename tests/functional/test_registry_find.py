@@ -366,3 +366,14 @@ def test_gto_reads_a_registry_with_label_tags(history: Path) -> None:
     assert shown["churn"]["stage"] == {"production": "v1.1.0", "staging": "v2.0.0"}
     events = gto("history", "churn")
     assert "label" not in events and "churn#staging" in events
+
+
+def test_the_version_cache_is_only_a_copy(history: Path) -> None:
+    """find keeps what it read of each version in .git/gitmv; a damaged copy changes nothing."""
+    before = gitmv(history, "registry", "find", "--json").stdout
+    cache = history / ".git/gitmv/registry-versions.json"
+    assert cache.is_file()
+    cache.write_text('{"format": 1, "versions": {"churn\\tnonsense": [1]}')
+    assert gitmv(history, "registry", "find", "--json").stdout == before
+    cache.unlink()
+    assert gitmv(history, "registry", "find", "--json").stdout == before
