@@ -87,7 +87,8 @@ C = candidate(
         ("label~Q", True),
         ("input=data/march.csv", True),
         ("input~april", False),
-        ("author=alice", False),
+        ("author=alice", True),
+        ("author=smith", False),
         ("author=Alice Smith", True),
         ("author=ALICE@example.com", True),
         ("author!=bob@example.com", True),
@@ -121,6 +122,8 @@ def test_a_term_matches_as_documented(text: str, expected: bool) -> None:
         ("version=1.2.3.4", "is not a version"),
         ("date>=yesterday", "bad date 'yesterday'"),
         ("date~2024", "a date compares"),
+        ("metrics.accuracy=>0.9", "no operator is '=>'"),
+        ("a==1", "no operator is '=='"),
     ],
 )
 def test_a_bad_filter_raises_a_query_error_naming_it(text: str, says: str) -> None:

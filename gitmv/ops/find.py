@@ -105,7 +105,9 @@ def find(
         chosen.sort(key=lambda c: (c[1].date, c[1].name), reverse=not desc)
     if limit is not None:
         chosen = chosen[:limit]
-    keys = list(dict.fromkeys(t.key for t in terms if t.key not in ("name", "version")))
+    # name, version, date and author are columns of every table already
+    shown = ("name", "version", "date", "author")
+    keys = list(dict.fromkeys(t.key for t in terms if t.key not in shown))
     if sort is not None and sort not in keys:
         keys.append(sort)
     hits = tuple(

@@ -29,7 +29,8 @@ OPERATORS = ("!=", "<=", ">=", "=", "<", ">", "~")
 _TERM = re.compile(r"^(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)\s*(?P<op>!=|<=|>=|=|<|>|~)(?P<value>.*)$")
 _PARTIAL_VERSION = re.compile(r"^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?(-[0-9A-Za-z.\-]+)?$")
 _NUMBER = re.compile(r"^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$")
-# Fields of a version itself; any other key is read from its meta block.
+# Fields of a version itself (author: `Name <email>`; `=` takes the name, the email or the
+# email's user part alone, in any case); any other key is read from its meta block.
 FIELDS = (
     "name",
     "version",
@@ -117,7 +118,8 @@ class Term:
         if self.key == "author" and self.op in ("=", "!="):
             # `Name <email>`: either part alone names the author too, in any case
             name, _, email = str(found).partition(" <")
-            said = {str(found).lower(), name.lower(), email.rstrip(">").lower()}
+            email = email.rstrip(">").lower()
+            said = {str(found).lower(), name.lower(), email, email.partition("@")[0]}
             return (self.value.lower() in said) == (self.op == "=")
         if isinstance(found, tuple):
             if self.op == "!=":
@@ -135,6 +137,11 @@ def parse_term(text: str) -> Term:
     key, op, value = match["key"], match["op"], match["value"].strip()
     if not value:
         raise QueryError(f"bad filter {text!r}: no value after {op!r}", hint=SYNTAX)
+    if value[0] in "=<>!~":
+        raise QueryError(
+            f"bad filter {text!r}: no operator is {op + value[0]!r}",
+            hint="the operators are = != < <= > >= ~, e.g. metrics.accuracy>=0.9",
+        )
     if key.endswith(".") or ".." in key:
         raise QueryError(f"bad filter {text!r}: {key!r} is not a key", hint=SYNTAX)
     if key == "version":

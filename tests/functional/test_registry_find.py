@@ -222,6 +222,7 @@ def test_author_and_date_range(history: Path) -> None:
     assert found(history, "author=alice@example.com") == ["churn@v2.0.0", "churn@v1.0.0"]
     assert found(history, "author=bob jones") == ["ensemble@v1.0.0", "churn@v1.1.0"]
     assert found(history, "author~carol") == ["fraud@v0.1.0"]
+    assert found(history, "author=carol") == ["fraud@v0.1.0"]  # the email's user part
     between = found(history, "--since", "2024-02-01", "--until", "2024-03-01")
     assert between == ["ensemble@v1.0.0", "churn@v1.1.0"]
     assert found(history, "date>=2024-03-15") == ["fraud@v0.1.0"]
@@ -269,6 +270,7 @@ def test_json_is_one_document_with_everything_a_script_needs(history: Path) -> N
         (["version>=1.2,2"], "'2' needs an operator"),
         (["label<x"], "'label<x'"),
         (["date~2024"], "'date~2024'"),
+        (["metrics.accuracy=>0.9"], "'metrics.accuracy=>0.9'"),
         (["date>=yesterday"], "bad date 'yesterday'"),
         (["--since", "last week"], "bad date 'last week'"),
         (["--sort", "a b"], "--sort key 'a b'"),
