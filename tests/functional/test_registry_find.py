@@ -175,6 +175,8 @@ def test_text_filters_name_type_and_substring(history: Path) -> None:
 
 
 def test_labels_from_add_and_from_the_label_tag(history: Path) -> None:
+    assert api.resolve("churn@v1.0.0", history).meta["labels"] == ["fraud"]  # add --label
+    assert "labels" not in api.resolve("churn@v1.1.0", history).meta  # not inherited
     assert found(history, "label=fraud") == ["churn@v2.0.0", "churn@v1.0.0"]
     assert found(history, "label!=fraud", "name=churn") == ["churn@v1.1.0"]
     events = json.loads(gitmv(history, "registry", "history", "churn", "--json").stdout)
@@ -204,6 +206,17 @@ def test_label_remove_and_relabel_are_events(tmp_path: Path, history: Path) -> N
     for bad in (["churn@v9.0.0", "x"], ["churn@production", "x"], ["churn@v1.1.0", "no good"]):
         proc = gitmv(clone, "registry", "label", *bad, code=1)
         assert proc.stderr.startswith("error:") and "Traceback" not in proc.stderr
+
+
+def test_a_bad_label_at_add_changes_nothing(tmp_path: Path, history: Path) -> None:
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(history), str(clone))
+    gitmv(clone, "init", "--no-hooks")
+    (clone / "models/churn.pkl").write_text("w5")
+    before = (clone / "models/churn.pkl.gmv").read_bytes()
+    proc = gitmv(clone, "add", "models/churn.pkl", "--label", "not ok", code=1)
+    assert proc.stderr.startswith("error: 'not ok' cannot be a label")
+    assert (clone / "models/churn.pkl.gmv").read_bytes() == before
 
 
 def test_stage_now_and_ever(history: Path) -> None:
