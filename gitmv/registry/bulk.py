@@ -128,7 +128,8 @@ def _read(repo: Repo, states: Sequence[VersionState]) -> tuple[dict[str, Entry],
             problems.append(f"{state.name}@{state.version}: {exc.message}")
             continue
         path, p = found
-        meta = plain(p.meta) if isinstance(p.meta, dict) else {}
+        meta = p.meta if p.doc is None else plain(p.meta)  # no doc: read as plain data
+        meta = meta if isinstance(meta, dict) else {}
         entries[_key(state)] = (path, p.kind, str(p.oid), p.size, meta)
     return entries, tuple(problems)
 

@@ -22,7 +22,7 @@ _WORD = re.compile(r"[A-Za-z_/][A-Za-z0-9_./:@+=\-]*|[0-9]+(\.[0-9]+){2,}")
 # A hex digest that starts with a digit (a commit sha): text, unless YAML reads it as a
 # number (`12e45` a float, `0b1` an int) or it has no letter at all (`0123` an octal int).
 _HEX = re.compile(r"[0-9][0-9a-f]*[a-f][0-9a-f]*")
-_HEX_NUMBER = re.compile(r"[0-9]+e[0-9]+|0b[0-9a-f]*")
+_HEX_NUMBER = re.compile(r"[0-9]+e[0-9]+|0b[01]+")
 _SPECIAL = frozenset(["y", "n", "yes", "no", "on", "off", "true", "false", "null", "nan", "inf"])
 _SCALARS: dict[str, Any] = {"true": True, "false": False, "null": None, "~": None}
 
@@ -33,14 +33,13 @@ class _Unsupported(Exception):
 
 def load(text: str) -> dict[str, Any] | None:
     """The document as plain dicts and lists, or None if it is outside the subset read here."""
+    if "#" in text or "\t" in text or "\r" in text:
+        return None
     lines: list[tuple[int, str]] = []
     for raw in text.split("\n"):
-        if "#" in raw or "\t" in raw or "\r" in raw:
-            return None
-        body = raw.rstrip(" ")
-        if body.strip():
-            indent = len(body) - len(body.lstrip(" "))
-            lines.append((indent, body[indent:]))
+        body = raw.strip(" ")
+        if body:
+            lines.append((len(raw) - len(raw.lstrip(" ")), body))
     if not lines or lines[0][0] != 0 or lines[0][1] in ("---", "..."):
         return None
     try:
@@ -70,11 +69,10 @@ class _Reader:
             col, body = self.lines[self.pos]
             if col < indent:
                 break
-            match = _KEY.fullmatch(body)
-            if col > indent or match is None or body.startswith("- "):
+            if col > indent:
                 raise _Unsupported
-            key, value = match[1], match[2]
-            if key in found or key.lower() in _SPECIAL:
+            key, value = _key_value(body)
+            if key in found:
                 raise _Unsupported
             self.pos += 1
             found[key] = self._value_after(col, value)
@@ -116,7 +114,36 @@ class _Reader:
         return None
 
 
+def _key_value(body: str) -> tuple[str, str | None]:
+    """`key: value` -> (key, value or None); a line that is no such pair: _Unsupported."""
+    found = _PAIRS.get(body)
+    if found is None:
+        match = _KEY.fullmatch(body)
+        if match is None or body.startswith("- ") or match[1].lower() in _SPECIAL:
+            raise _Unsupported
+        if len(_PAIRS) > 50_000:
+            _PAIRS.clear()
+        found = _PAIRS[body] = (match[1], match[2])
+    return found
+
+
+_PAIRS: dict[str, tuple[str, str | None]] = {}
+
+
 def scalar(text: str) -> Any:
+    # Pointers repeat their values (`kind: file`, `python: 3.11.7`): each is read once.
+    found = _SEEN.get(text, _Unsupported)
+    if found is _Unsupported:
+        if len(_SEEN) > 50_000:  # a long-lived process (the API) must not grow without end
+            _SEEN.clear()
+        found = _SEEN[text] = _scalar(text)
+    return [] if found == [] else {} if found == {} else found  # never share a container
+
+
+_SEEN: dict[str, Any] = {}
+
+
+def _scalar(text: str) -> Any:
     text = text.strip()
     if text in _SCALARS:
         return _SCALARS[text]
