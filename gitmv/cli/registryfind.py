@@ -13,7 +13,9 @@ import typer
 
 from gitmv.cli._app import echo, emit_json, fail, warn
 from gitmv.cli.common import open_repo
-from gitmv.cli.registry import Json, _scalar, _table, registry_app
+from gitmv.cli.registryapp import Json, registry_app
+from gitmv.cli.registryapp import scalar as _scalar
+from gitmv.cli.registryapp import table as _table
 
 if TYPE_CHECKING:
     from gitmv.registry.artifacts import Version
