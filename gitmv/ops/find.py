@@ -130,7 +130,8 @@ class _Facts:
     """What the events say of each version of one name, read in one pass over them."""
 
     registered_by: dict[str, Event] = field(default_factory=dict)  # the latest registration
-    labels: dict[str, set[str]] = field(default_factory=dict)  # held by label events
+    # label events in order: (True to put on | False to take off, label)
+    labelling: dict[str, list[tuple[bool, str]]] = field(default_factory=dict)
     ever: dict[str, set[str]] = field(default_factory=dict)  # stages ever assigned
 
 
@@ -146,11 +147,7 @@ def _facts(registry: Registry) -> dict[str, _Facts]:
             elif e.action == "assign" and e.stage:
                 f.ever.setdefault(e.version, set()).add(e.stage)
             elif e.label is not None:
-                held = f.labels.setdefault(e.version, set())
-                if e.action == "label":
-                    held.add(e.label)
-                else:
-                    held.discard(e.label)
+                f.labelling.setdefault(e.version, []).append((e.action == "label", e.label))
     return found
 
 
@@ -164,7 +161,13 @@ def _candidate(
     register = f.registered_by.get(v.version)
     raw = v.meta.get("labels")
     own = [str(x) for x in raw] if isinstance(raw, list) else [str(raw)] if raw else []
-    labels = tuple(sorted({*own, *f.labels.get(v.version, ())}))
+    held = set(own)  # given at add, then the events put labels on and take them off
+    for on, label in f.labelling.get(v.version, ()):
+        if on:
+            held.add(label)
+        else:
+            held.discard(label)
+    labels = tuple(sorted(held))
     inputs: list[str] = []
     for item in v.meta.get("inputs") or ():
         if isinstance(item, Mapping):

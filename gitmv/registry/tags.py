@@ -104,9 +104,10 @@ class ArtifactState:
     def version(self, label: str) -> VersionState | None:
         return next((v for v in self.versions if v.version == label), None)
 
-    def labels(self, version: str) -> tuple[str, ...]:
-        """The labels the registry events have put on `version` and not taken off, sorted."""
-        held: set[str] = set()
+    def labels(self, version: str, given: Iterable[str] = ()) -> tuple[str, ...]:
+        """The labels of `version`, sorted: those `given` when it was made (its pointer's
+        `meta.labels`), then each label event in order puts one on or takes one off."""
+        held = set(given)
         for e in self.events:
             if e.version == version and e.label is not None:
                 if e.action == "label":

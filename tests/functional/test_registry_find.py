@@ -201,6 +201,10 @@ def test_label_remove_and_relabel_are_events(tmp_path: Path, history: Path) -> N
     assert found(clone, "label=audit") == []
     run(clone, "carol", "2024-05-03", "registry", "label", "churn@v1.1.0", "audit")
     assert found(clone, "label=audit") == ["churn@v1.1.0"]
+    # a label given at add comes off the same way
+    run(clone, "carol", "2024-05-04", "registry", "label", "churn@v1.0.0", "fraud", "--remove")
+    assert found(clone, "label=fraud") == ["churn@v2.0.0"]
+    assert found(history, "label=fraud") == ["churn@v2.0.0", "churn@v1.0.0"]  # not pushed
     tags = git(clone, "tag", "--list", "churn@v1.1.0@label=*").split()
     assert len(tags) == 3 and sum(t.split("#")[0].endswith("!") for t in tags) == 1
     for bad in (["churn@v9.0.0", "x"], ["churn@production", "x"], ["churn@v1.1.0", "no good"]):
