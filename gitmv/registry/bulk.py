@@ -84,9 +84,22 @@ def _load_cache(repo: Repo) -> dict[str, Entry]:
         doc = json.loads((repo.gitmv_dir / CACHE).read_bytes())
         if doc.get("format") != _FORMAT:
             return {}
-        return {k: (v[0], v[1], v[2], int(v[3]), v[4]) for k, v in doc["versions"].items()}
+        entries = {k: _entry(v) for k, v in doc["versions"].items()}
+        return {k: v for k, v in entries.items() if v is not None}
     except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
         return {}  # none yet, or damaged: it is only a copy of what git holds
+
+
+def _entry(value: Any) -> Entry | None:
+    """A cached entry, or None for one this version of gitmv did not write."""
+    if not isinstance(value, list) or len(value) != 5:
+        return None
+    path, kind, oid, size, meta = value
+    if not (isinstance(path, str) and isinstance(kind, str) and isinstance(oid, str)):
+        return None
+    if not isinstance(size, int) or isinstance(size, bool) or not isinstance(meta, dict):
+        return None
+    return path, kind, oid, size, meta
 
 
 def _save_cache(repo: Repo, cache: dict[str, Entry]) -> None:

@@ -392,7 +392,10 @@ def test_the_version_cache_is_only_a_copy(history: Path) -> None:
     before = gitmv(history, "registry", "find", "--json").stdout
     cache = history / ".git/gitmv/registry-versions.json"
     assert cache.is_file()
-    cache.write_text('{"format": 1, "versions": {"churn\\tnonsense": [1]}')
+    entries = json.loads(cache.read_text())["versions"]
+    for n, key in enumerate(sorted(entries)):  # damaged entries of real versions
+        entries[key] = [[1], ["a", "b", "c", 1, "meta"], None, ["a", "b", "c", True, {}]][n % 4]
+    cache.write_text(json.dumps({"format": 1, "versions": entries}))
     assert gitmv(history, "registry", "find", "--json").stdout == before
     cache.unlink()
     assert gitmv(history, "registry", "find", "--json").stdout == before
