@@ -53,42 +53,34 @@ def used_by(repo: Repo, target: str) -> UsedBy:
     stages = {(s.name, s.version): s.stages for s in states}
     versions = loaded.versions
     kind, path, oid = _target(repo, target, versions)
+    # every (version, input path) by the path and by the oid of the input: one pass
+    by_path: dict[str, list[tuple[Version, str]]] = {}
+    by_oid: dict[str, list[tuple[Version, str]]] = {}
+    for v in versions:
+        items = v.meta.get("inputs")
+        for item in items if isinstance(items, list) else ():
+            if isinstance(item, Mapping):
+                made = (v, str(item.get("path")))
+                by_path.setdefault(str(item.get("path")), []).append(made)
+                by_oid.setdefault(str(item.get("oid")), []).append(made)
+    first = by_path.get(path, []) if path is not None else by_oid.get(str(oid), [])
     users: list[User] = []
     seen: set[tuple[str, str]] = set()
-    # (path or None, oid or None, what it is called) of the things reached so far
-    frontier: list[tuple[str | None, str | None, str]] = [(path, oid, target)]
+    layer = [(v, input_path, target) for v, input_path in first]
     depth = 0
-    while frontier:
+    while layer:
         depth += 1
-        reached: list[tuple[str | None, str | None, str]] = []
-        for v in versions:
+        reached: list[tuple[Version, str, str]] = []
+        for v, input_path, via in layer:
             if (v.name, v.version) in seen:
                 continue
-            hit = _made_from(v.meta, frontier)
-            if hit is None:
-                continue
-            via, input_path = hit
             seen.add((v.name, v.version))
             users.append(User(v, stages.get((v.name, v.version), ()), depth, via, input_path))
-            reached.append((None, v.oid, v.ref))
-        frontier = reached
+            # one level further: the versions whose inputs hold these exact bytes
+            reached += [(w, p, v.ref) for w, p in by_oid.get(v.oid, [])]
+        layer = reached
     users.sort(key=lambda u: (u.depth, u.version.name, u.version.version))
     return UsedBy(target, kind, tuple(users), loaded.problems)
-
-
-def _made_from(
-    meta: Mapping[str, object], frontier: list[tuple[str | None, str | None, str]]
-) -> tuple[str, str] | None:
-    items = meta.get("inputs")
-    for item in items if isinstance(items, list) else ():
-        if not isinstance(item, Mapping):
-            continue
-        for path, oid, label in frontier:
-            if (path is None or item.get("path") == path) and (
-                oid is None or item.get("oid") == oid
-            ):
-                return label, str(item.get("path"))
-    return None
 
 
 def _target(
