@@ -108,7 +108,7 @@ def find(
     # name, version, date and author are columns of every table already
     shown = ("name", "version", "date", "author")
     keys = list(dict.fromkeys(t.key for t in terms if t.key not in shown))
-    if sort is not None and sort not in keys:
+    if sort is not None and sort not in keys and sort not in shown:
         keys.append(sort)
     hits = tuple(
         Hit(
