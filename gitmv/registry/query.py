@@ -148,7 +148,10 @@ def parse_term(text: str) -> Term:
         return Term(key, op, value, text, _version_bounds(text, op, value))
     if key == "date":
         if op == "~":
-            raise QueryError(f"bad filter {text!r}: a date compares with = < <= > >= !=")
+            raise QueryError(
+                f"bad filter {text!r}: a date compares with = != < <= > >=",
+                hint="e.g. date>=2024-03-01, or --since 2024-03-01 --until 2024-03-31",
+            )
         return Term(key, op, value, text, ((op, parse_date(value, text)),))
     if key in _TEXT_ONLY and op in ("<", "<=", ">", ">="):
         raise QueryError(f"bad filter {text!r}: {key} is not ordered; use =, != or ~", hint=SYNTAX)
