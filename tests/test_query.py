@@ -97,6 +97,14 @@ C = candidate(
         ("date<2024-03-10", False),
         ("date<=2024-03-10T12:00:00+00:00", True),
         ("date>2024-03-10T13:00:00+02:00", True),  # 11:00 UTC
+        ("date=2024-03-10", True),  # a day alone is the whole day
+        ("date!=2024-03-10", False),
+        ("date<=2024-03-10", True),
+        ("date>2024-03-10", False),
+        ("date>=2024-03-10", True),
+        ("date>2024-03-09", True),
+        ("date=2024-03-10T12:00:00+00:00", True),
+        ("date=2024-03-10T12:00:01+00:00", False),
         ("size>1000", True),
         ("size<1e3", False),
         ("path~churn", True),

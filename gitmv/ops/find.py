@@ -19,9 +19,8 @@ from gitmv.registry.artifacts import Version, registry_name
 from gitmv.registry.query import (
     Candidate,
     QueryError,
-    Term,
     check_sort_key,
-    parse_date,
+    date_term,
     parse_terms,
     sort_key,
 )
@@ -71,9 +70,9 @@ def find(
     if stage is not None:
         terms.append(parse_terms([f"stage={stage}"])[0])
     if since is not None:
-        terms.append(Term("date", ">=", since, f"--since {since}", ((">=", parse_date(since)),)))
+        terms.append(date_term(">=", since, f"--since {since}"))
     if until is not None:
-        terms.append(Term("date", "<=", until, f"--until {until}", (("<=", parse_date(until)),)))
+        terms.append(date_term("<=", until, f"--until {until}"))
     if sort is not None:
         check_sort_key(sort)
     if limit is not None and limit < 0:

@@ -6,7 +6,7 @@ OP is one of `=`, `!=`, `<`, `<=`, `>`, `>=`, `~` (substring, any case). KEY is 
 of the version (`name`, `version`, `stage`, `stage.ever`, `author`, `date`, `label`,
 `input`, `path`, `oid`, `commit`, `size`) or else a dotted key of its `meta` block
 (`meta.` in front reaches a meta key that shares a field's name). Values compare as
-numbers when both sides are numbers, as versions for `version`, as instants for `date`,
+numbers when both sides are numbers, as versions for `version`, as days or instants for `date`,
 else as text. A list (labels, inputs) matches when any of its items does; `!=` when none
 does. A missing key matches `!=` only.
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from gitmv.base.errors import GitmvError
@@ -114,7 +114,7 @@ class Term:
         if self.key == "version":
             return _version_matches(found, self.bounds, self.op, self.value)
         if self.key == "date":
-            return all(_compare(found, op, bound) for op, bound in self.bounds)
+            return all(_date_matches(found, op, span) for op, span in self.bounds)
         if self.key == "author" and self.op in ("=", "!="):
             # `Name <email>`: either part alone names the author too, in any case
             name, _, email = str(found).partition(" <")
@@ -152,7 +152,7 @@ def parse_term(text: str) -> Term:
                 f"bad filter {text!r}: a date compares with = != < <= > >=",
                 hint="e.g. date>=2024-03-01, or --since 2024-03-01 --until 2024-03-31",
             )
-        return Term(key, op, value, text, ((op, parse_date(value, text)),))
+        return date_term(op, value, text)
     if key in _TEXT_ONLY and op in ("<", "<=", ">", ">="):
         raise QueryError(f"bad filter {text!r}: {key} is not ordered; use =, != or ~", hint=SYNTAX)
     return Term(key, op, value, text)
@@ -188,6 +188,35 @@ def sort_key(c: Candidate, key: str) -> tuple[Any, ...]:
 
 
 # -- dates -----------------------------------------------------------------------------------
+
+
+def date_term(op: str, value: str, text: str) -> Term:
+    """`date OP D`. A day alone (`2024-03-10`) is the whole day, UTC: `date=D` is any time
+    that day, `date<=D` (`--until D`) includes it, `date>D` starts the day after."""
+    return Term("date", op, value, text, ((op, date_span(value, text)),))
+
+
+def date_span(text: str, where: str | None = None) -> tuple[datetime, datetime]:
+    """(start, end) of a date as written: a day for `YYYY-MM-DD`, else one instant."""
+    start = parse_date(text, where)
+    day = len(text.strip()) == 10
+    return start, start + timedelta(days=1) if day else start
+
+
+def _date_matches(found: Any, op: str, span: tuple[datetime, datetime]) -> bool:
+    if not isinstance(found, datetime):
+        return op == "!="
+    start, end = span
+    within = start <= found < end if end > start else found == start
+    if op in ("=", "!="):
+        return within == (op == "=")
+    if op == "<":
+        return found < start
+    if op == "<=":
+        return found < end if end > start else found <= start
+    if op == ">":
+        return found >= end if end > start else found > start
+    return found >= start
 
 
 def parse_date(text: str, where: str | None = None) -> datetime:

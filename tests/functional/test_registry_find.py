@@ -243,6 +243,9 @@ def test_author_and_date_range(history: Path) -> None:
     between = found(history, "--since", "2024-02-01", "--until", "2024-03-01")
     assert between == ["ensemble@v1.0.0", "churn@v1.1.0"]
     assert found(history, "date>=2024-03-15") == ["fraud@v0.1.0"]
+    # a day alone is the whole day: --until includes it
+    assert found(history, "--since", "2024-02-10", "--until", "2024-02-10") == ["churn@v1.1.0"]
+    assert found(history, "date=2024-03-20") == ["fraud@v0.1.0"]
 
 
 def test_sort_desc_and_limit(history: Path) -> None:
