@@ -15,6 +15,7 @@ Each function is a thin call into the verb the CLI runs too (`gitmv.ops.get`), s
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 from collections.abc import Sequence
@@ -53,6 +54,7 @@ __all__ = [
     "StatusReport",
     "Version",
     "add",
+    "find",
     "get",
     "mv",
     "open",
@@ -62,6 +64,7 @@ __all__ = [
     "resolve",
     "rm",
     "status",
+    "used_by",
 ]
 
 RepoLike = str | os.PathLike[str] | Repo
@@ -80,6 +83,50 @@ def resolve(ref: str, repo: RepoLike = ".", *, loaded: registry.Registry | None 
     against one reading of the tags.
     """
     return resolve_version(_repo(repo), ref, loaded)[0]
+
+
+def find(
+    *filters: str,
+    repo: RepoLike = ".",
+    stage: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    sort: str | None = None,
+    desc: bool = False,
+    limit: int | None = None,
+    all_commits: bool = False,
+) -> list[Version]:
+    """The registered versions passing every filter, as `gitmv registry find` finds them.
+
+        >>> gitmv.api.find("metrics.accuracy>=0.9", "label=fraud", sort="metrics.accuracy",
+        ...                desc=True, limit=5)
+
+    A filter is `KEY OP VALUE` (docs/registry.md, "Finding versions"). Newest first unless
+    `sort` names a key. Each is the `Version` `resolve` returns (`stage` set when `stage`
+    was asked for). Raises `QueryError` (a `GitmvError`) for a filter that means nothing.
+    """
+    from gitmv.ops.find import find as _find
+
+    report = _find(
+        _repo(repo),
+        filters,
+        all_commits=all_commits,
+        stage=stage,
+        since=since,
+        until=until,
+        sort=sort,
+        desc=desc,
+        limit=limit,
+    )
+    return [dataclasses.replace(h.version, stage=stage) for h in report.hits]
+
+
+def used_by(target: str, repo: RepoLike = ".") -> list[Version]:
+    """Every registered version made from `target` (a PATH, an OID or NAME@vX.Y.Z), directly
+    or through versions made from it, nearest first (`gitmv registry used-by`)."""
+    from gitmv.ops.usedby import used_by as _used_by
+
+    return [u.version for u in _used_by(_repo(repo), target).users]
 
 
 def read_meta(ref: str, repo: RepoLike = ".") -> dict[str, Any]:
@@ -135,6 +182,7 @@ def add(
     metrics: str | os.PathLike[str] | None = None,
     inputs: Sequence[str | os.PathLike[str]] = (),
     keep_meta: bool = False,
+    labels: Sequence[str] = (),
 ) -> AddReport:
     """Track files or folders as `gitmv add` does: cache the bytes, write `<path>.gmv`, list
     the artifact in `.gitignore`, and stage both (committing is left to you).
@@ -145,7 +193,8 @@ def add(
     a scalar; dotted keys nest). `params`, `metrics`: a YAML or JSON file to record.
     `inputs`: tracked, clean artifacts this one was made from. Any of these also records
     the code commit and Python environment (docs/registry.md). `keep_meta`: a new version
-    carries the old params, metrics and inputs over.
+    carries the old params, metrics and inputs over. `labels`: the version's
+    `meta.labels` (`--label`).
 
     Returns an `AddReport`: `.artifacts`, one `AddResult` per path in order: `.path`
     (root-relative), `.pointer` (the `Pointer` written: `.oid`, `.size`, `.kind`, `.files`,
@@ -161,6 +210,7 @@ def add(
     metrics_file = None if metrics is None else os.fspath(metrics)
     made_from = tuple(os.fspath(i) for i in inputs)
     options = MetaOptions(name, type, tuple(meta), params_file, metrics_file, made_from)
+    options = dataclasses.replace(options, labels=tuple(labels))
     return _add(handle, [os.fspath(p) for p in paths], options, keep_meta=keep_meta)
 
 

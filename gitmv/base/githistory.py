@@ -147,3 +147,16 @@ def unmerged_pointers(root: Path) -> list[tuple[int, str, str]]:
         _mode, sha, stage = meta.split(" ")
         found.append((int(stage), sha, path))
     return found
+
+
+def commit_authors(root: Path, commits: Sequence[str]) -> dict[str, tuple[str, int]]:
+    """commit -> (`Author <email>`, author time in epoch seconds), in one `git log --no-walk`."""
+    if not commits:
+        return {}
+    fmt = "--format=%H%x00%an <%ae>%x00%at"
+    found = {}
+    for line in out(["log", "--no-walk=unsorted", fmt, *commits, "--"], root).splitlines():
+        sha, who, seconds = [*line.split("\0"), "", ""][:3]
+        if seconds.isdigit():
+            found[sha] = (who, int(seconds))
+    return found

@@ -35,6 +35,8 @@ _GROUPS = {
     "mv": "manage",
     "doctor": "manage",
 }
+# A group whose commands two modules register (the second on the first's sub-app).
+_MORE = {"registry": "registryfind"}
 _WORKSPACE = frozenset({"init", "add", "status", "checkout", "ls", "diff"})
 
 
@@ -54,6 +56,8 @@ def load_app(command: str | None = None) -> typer.Typer:
     wanted = [_GROUPS[command]] if command in _GROUPS else list(dict.fromkeys(_GROUPS.values()))
     for module in wanted:
         importlib.import_module(f"gitmv.cli.{module}")
+        if module in _MORE:
+            importlib.import_module(f"gitmv.cli.{_MORE[module]}")
     return app
 
 

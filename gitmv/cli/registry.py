@@ -14,20 +14,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from gitmv.cli._app import app, echo, emit_json, fail, human_size, warn
+from gitmv.cli._app import echo, emit_json, fail, human_size, warn
 from gitmv.cli.common import open_repo
+from gitmv.cli.registryapp import Json, registry_app
+from gitmv.cli.registryapp import scalar as _scalar
+from gitmv.cli.registryapp import table as _table
 
 if TYPE_CHECKING:
     from gitmv.ops.promote import Outcome
     from gitmv.registry.tags import Event
 
-registry_app = typer.Typer(
-    help="Register model versions and move them through stages (GTO-compatible git tags).",
-    no_args_is_help=True,
-)
-app.add_typer(registry_app, name="registry")
-
-Json = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 Name = Annotated[str, typer.Argument(help="The model's registry name (its meta.name or path).")]
 Ref = Annotated[
     str, typer.Argument(help="NAME@vX.Y.Z, NAME@STAGE, NAME@latest, or NAME (the latest).")
@@ -267,7 +263,8 @@ def history(name: Name, json_out: Json = False) -> None:
         return
     rows = [["when", "event", "version", "stage", "who", "tag"]]
     for e in artifact.events:
-        rows.append([_when(e), e.action, e.version or "-", e.stage or "-", e.who, e.tag])
+        action = e.action if e.label is None else f"{e.action} {e.label}"
+        rows.append([_when(e), action, e.version or "-", e.stage or "-", e.who, e.tag])
     _table(rows)
 
 
@@ -362,6 +359,7 @@ def _event_json(e: Event) -> dict[str, Any]:
         "name": e.name,
         "version": e.version,
         "stage": e.stage,
+        "label": e.label,
         "tag": e.tag,
         "commit": e.commit,
         "author": e.tagger_name,
@@ -379,18 +377,6 @@ def _what(e: Event) -> str:
     if e.action in ("assign", "unassign"):
         arrow = "->" if e.action == "assign" else "-x"
         return f"{e.action} {e.version} {arrow} {e.stage}"
+    if e.label is not None:
+        return f"{e.action} {e.label}"
     return f"{e.action} {e.version or ''}".rstrip()
-
-
-def _scalar(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def _table(rows: Sequence[Sequence[str]]) -> None:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())

@@ -99,6 +99,10 @@ def add(
             "--keep-meta", help="Carry the previous version's params, metrics, inputs over."
         ),
     ] = False,
+    labels: Annotated[
+        list[str] | None,
+        typer.Option("--label", help="A label for this version (meta.labels); repeatable."),
+    ] = None,
     json_out: Json = False,
 ) -> None:
     """Track files or folders: cache the bytes, write and stage `<path>.gmv`.
@@ -108,11 +112,15 @@ def add(
     an artifact with a meta block is described afresh: params, metrics and inputs are not
     carried over unless given again, or with --keep-meta.
     """
+    import dataclasses
+
     from gitmv.ops.add import add as do_add
     from gitmv.ops.inputs import MetaOptions
 
     repo = open_repo(hooks="install")
     options = MetaOptions(name, kind, tuple(meta or ()), params, metrics, tuple(inputs or ()))
+    if labels:
+        options = dataclasses.replace(options, labels=tuple(labels))
     # a bar once there is enough to hash to take a while (hashing runs at ~1 GiB/s)
     with LazyProgress("add", "files", min_bytes=HASH_BAR_BYTES) as bar:
         report = do_add(repo, paths, options, keep_meta=keep_meta, progress=bar)

@@ -20,7 +20,7 @@ from typing import Any
 from gitmv.base import git
 from gitmv.base.errors import GitmvError
 from gitmv.registry import meta as metablock
-from gitmv.registry.grammar import check_name
+from gitmv.registry.grammar import check_label, check_name
 from gitmv.repo.context import Repo
 from gitmv.repo.pointers import collect, read_pointer, tracked
 from gitmv.store import pointer
@@ -38,10 +38,12 @@ class MetaOptions:
     params_file: str | None = None
     metrics_file: str | None = None
     inputs: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()  # --label: meta.labels of the version being added
 
     def given(self) -> bool:
         return bool(
-            self.name is not None
+            self.labels
+            or self.name is not None
             or self.type is not None
             or self.pairs
             or self.params_file
@@ -83,6 +85,8 @@ def build(repo: Repo, options: MetaOptions, targets: Sequence[str]) -> dict[str,
             elif isinstance(old.get(top), dict):
                 meta[top] = metablock.plain(old[top])  # an identity mapping: added to
         metablock.set_dotted(meta, key, value)
+    if options.labels:
+        meta["labels"] = sorted({check_label(label) for label in options.labels})
     if options.inputs:
         meta["inputs"] = resolve_inputs(repo, options.inputs, targets)
     meta.update(derived(repo))

@@ -11,7 +11,9 @@ from typing import Any, Literal
 
 from gitmv.base.errors import GitmvError
 
-Action = Literal["register", "deregister", "assign", "unassign", "deprecate", "create"]
+Action = Literal[
+    "register", "deregister", "assign", "unassign", "deprecate", "create", "label", "unlabel"
+]
 
 _NAME = r"[a-zA-Z0-9]([a-zA-Z0-9\-/_]*[a-zA-Z0-9])?"
 _DIRNAME = r"[a-zA-Z0-9\-_./]+"
@@ -28,6 +30,14 @@ _TAG_RE = re.compile(
     rf"(((#(?P<stage>{_NAME})|@(?P<version>v{_SEMVER}))(?P<cancel>!?))"
     r"|@((?P<deprecated>deprecated)|(?P<created>created)))"
     r"(#(?P<counter>[0-9]+))?$"
+)
+# gitmv's own event: a label put on (or taken off, `!`) a registered version. GTO's tag
+# pattern is anchored and has no `@label=`, so GTO lists these tags as foreign and skips them.
+_LABEL = r"[a-zA-Z0-9]([a-zA-Z0-9\-_]*[a-zA-Z0-9])?"
+_LABEL_RE = re.compile(f"^{_LABEL}$")
+_LABEL_TAG_RE = re.compile(
+    rf"^(?P<artifact>({_DIRNAME}=)?{_NAME})@(?P<version>v{_SEMVER})"
+    rf"@label=(?P<label>{_LABEL})(?P<cancel>!?)(#(?P<counter>[0-9]+))?$"
 )
 # Words a reference reads specially, so no stage may be called them.
 RESERVED_STAGES = frozenset({"latest", "greatest", "deprecated", "created"})
@@ -111,6 +121,16 @@ def check_stage(stage: str) -> str:
     return stage
 
 
+def check_label(label: str) -> str:
+    if not _LABEL_RE.match(label):
+        raise GitmvError(
+            f"{label!r} cannot be a label",
+            hint="a label uses letters, digits, '-' and '_', and starts and ends with a "
+            "letter or digit, e.g. fraud or q1-review",
+        )
+    return label
+
+
 # -- tag names -------------------------------------------------------------------------------
 
 
@@ -121,10 +141,14 @@ class TagName:
     version: str | None = None
     stage: str | None = None
     counter: int | None = None
+    label: str | None = None
 
     def __str__(self) -> str:
         base = self.name.replace(":", "=")
-        if self.action in ("register", "deregister"):
+        if self.action in ("label", "unlabel"):
+            text = f"{base}@{self.version}@label={self.label}"
+            text += "!" if self.action == "unlabel" else ""
+        elif self.action in ("register", "deregister"):
             text = f"{base}@{self.version}" + ("!" if self.action == "deregister" else "")
         elif self.action in ("assign", "unassign"):
             text = f"{base}#{self.stage}" + ("!" if self.action == "unassign" else "")
@@ -135,6 +159,12 @@ class TagName:
 
 def parse_tag_name(text: str) -> TagName | None:
     """The registry meaning of a tag name, or None for any other tag (`v1.0`, `release`)."""
+    labelled = _LABEL_TAG_RE.match(text)
+    if labelled:
+        action: Action = "unlabel" if labelled["cancel"] == "!" else "label"
+        number = int(labelled["counter"]) if labelled["counter"] else None
+        name = labelled["artifact"].replace("=", ":")
+        return TagName(name, action, labelled["version"], None, number, labelled["label"])
     match = _TAG_RE.match(text)
     if not match:
         return None
@@ -142,7 +172,7 @@ def parse_tag_name(text: str) -> TagName | None:
     counter = int(match["counter"]) if match["counter"] else None
     cancel = match["cancel"] == "!"
     if match["version"]:
-        action: Action = "deregister" if cancel else "register"
+        action = "deregister" if cancel else "register"
         return TagName(name, action, version=match["version"], counter=counter)
     if match["stage"]:
         action = "unassign" if cancel else "assign"

@@ -15,10 +15,10 @@ from gitmv.base.errors import GitmvError
 
 # Keys gitmv computes itself; `--meta` may not set them.
 COMPUTED = ("inputs", "code", "env")
-ORDER = ("name", "type", "params", "metrics", "inputs", "code", "env")
+ORDER = ("name", "type", "params", "metrics", "labels", "inputs", "code", "env")
 # Keys that describe how one version was made: a new version never inherits them silently.
 # Every other key (name, type, keys the user wrote by hand) is the artifact's identity.
-PER_VERSION = ("params", "metrics", "inputs", "code", "env")
+PER_VERSION = ("params", "metrics", "labels", "inputs", "code", "env")
 
 
 def next_meta(

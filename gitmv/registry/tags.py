@@ -3,6 +3,8 @@
 Tags are the only state. `NAME@vX.Y.Z` registers a version at a commit, `NAME@vX.Y.Z!`
 withdraws it, `NAME#STAGE#N` assigns a stage to the version registered at the tag's
 commit, `NAME#STAGE!#N` withdraws that assignment, `NAME@deprecated` retires the name.
+gitmv's own `NAME@vX.Y.Z@label=L#N` puts label L on a version (`...=L!#N` takes it off);
+GTO skips those tags.
 Which version holds a stage follows GTO's default (`gto show`, sorted by time): among the
 versions whose latest event for that stage is an assignment, the most recent assignment.
 Every tag is read with one `git for-each-ref`, so a registry of thousands of tags loads
@@ -37,6 +39,8 @@ _RANK: dict[str, int] = {
     "assign": 3,
     "unassign": 3,
     "deprecate": 4,
+    "label": 5,
+    "unlabel": 5,
 }
 
 
@@ -59,6 +63,7 @@ class Event:
     date: datetime  # aware, in the tagger's own UTC offset
     message: str
     signed: bool
+    label: str | None = None  # label events (`NAME@vX.Y.Z@label=L#N`): the label
 
     @property
     def who(self) -> str:
@@ -98,6 +103,18 @@ class ArtifactState:
 
     def version(self, label: str) -> VersionState | None:
         return next((v for v in self.versions if v.version == label), None)
+
+    def labels(self, version: str, given: Iterable[str] = ()) -> tuple[str, ...]:
+        """The labels of `version`, sorted: those `given` when it was made (its pointer's
+        `meta.labels`), then each label event in order puts one on or takes one off."""
+        held = set(given)
+        for e in self.events:
+            if e.version == version and e.label is not None:
+                if e.action == "label":
+                    held.add(e.label)
+                else:
+                    held.discard(e.label)
+        return tuple(sorted(held))
 
     def active_assignments(self, stage: str) -> list[tuple[str, Event]]:
         """(version, its latest assignment) for each version that `stage` is in effect for,
@@ -204,6 +221,7 @@ def _event(parsed: TagName, record: git.TagRecord, at_commit: Mapping[str, str])
         _date(record.timestamp, record.utc_offset),
         message,
         record.signed,
+        parsed.label,
     )
 
 

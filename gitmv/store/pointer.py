@@ -204,3 +204,9 @@ def render(pointer: Pointer) -> str:
 
 def write(path: Path, pointer: Pointer) -> None:
     write_bytes(path, render(pointer).encode("utf-8"))
+
+
+def from_plain(doc: Any, name: str) -> Pointer:
+    """The pointer a document already read as plain data says (by a reader of pointers in
+    bulk, `gitmv.registry.metaread`), checked as `parse` checks one; no `doc` is kept."""
+    return _validate(doc, name, keep=False)
