@@ -1,0 +1,214 @@
+"""Run the console examples of a Markdown page, as a reader would type them.
+
+Sybil (a maintained library for testing examples in documentation) finds the blocks
+(```console fences and `<!-- invisible-code-block: console -->` comments, in page order)
+and the `<!-- skip: ... -->` markers; this module is only the part Sybil cannot know: how
+to run one `$ command` line in a shell and compare what it prints. docs/contributing.md
+describes the convention for the writers of the pages.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import subprocess
+import sys
+import unittest
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sybil import Example, Sybil
+from sybil.parsers.markdown import CodeBlockParser, SkipParser
+
+# What the reader sees as the page's scratch folder; the real one is a pytest tmp folder.
+# Commands may name it (`gitmv remote add origin /tmp/gmvdoc/remote`); output shows it.
+SHOWN_ROOT = "/tmp/gmvdoc"
+
+# Fixed dates and identity: commit ids on the pages are then the ones a run prints.
+PINNED_ENV = {
+    "GIT_AUTHOR_NAME": "Ada Lovelace",
+    "GIT_AUTHOR_EMAIL": "ada@example.com",
+    "GIT_COMMITTER_NAME": "Ada Lovelace",
+    "GIT_COMMITTER_EMAIL": "ada@example.com",
+    "GIT_AUTHOR_DATE": "2026-01-05T12:00:00+00:00",
+    "GIT_COMMITTER_DATE": "2026-01-05T12:00:00+00:00",
+    "COLUMNS": "100",
+    "NO_COLOR": "1",
+    "TERM": "dumb",
+    "LC_ALL": "C.UTF-8",
+}
+
+COMMAND_TIMEOUT = 120  # seconds; a hung command fails its example instead of the suite
+
+
+@dataclass
+class Shell:
+    """One page's shell: its scratch folder, and the folder `cd` left it in."""
+
+    root: Path
+    env: dict[str, str]
+    cwd: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.cwd = self.root
+
+    def run(self, command: str) -> tuple[int, str]:
+        """Run one command line in bash (stdout and stderr together, as a terminal shows
+        them); remember the folder it ends in, as an interactive shell would."""
+        state = self.root / ".docshell-cwd"
+        script = 'cd "$1" || exit 99\neval "$2"\nrc=$?\npwd > "$3"\nexit $rc\n'
+        proc = subprocess.run(
+            ["bash", "-c", script, "docshell", str(self.cwd), _real(command, self), str(state)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=self.env,
+            timeout=COMMAND_TIMEOUT,
+            text=True,
+        )
+        if state.exists():
+            self.cwd = Path(state.read_text().strip())
+            state.unlink()
+        return proc.returncode, proc.stdout.replace(str(self.root), SHOWN_ROOT)
+
+
+def _real(command: str, shell: Shell) -> str:
+    return command.replace(SHOWN_ROOT, str(shell.root))
+
+
+def make_shell(root: Path) -> Shell:
+    """A shell whose `gitmv` is this checkout's (`python -m gitmv` with the test
+    interpreter), and whose `python3` is that interpreter too."""
+    bin_dir = root / ".docshell-bin"
+    bin_dir.mkdir(parents=True)
+    for name, line in (
+        ("gitmv", f'exec "{sys.executable}" -m gitmv "$@"'),
+        ("python3", f'exec "{sys.executable}" "$@"'),
+        ("python", f'exec "{sys.executable}" "$@"'),
+    ):
+        path = bin_dir / name
+        path.write_text(f"#!/bin/sh\n{line}\n")
+        path.chmod(0o755)
+    env = {**os.environ, **PINNED_ENV, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    env.pop("GITMV_DEBUG", None)
+    return Shell(root, env)
+
+
+@dataclass(frozen=True)
+class Step:
+    command: str
+    expected: list[str]
+    line: int  # of the `$` line, within the block
+
+
+def parse_block(text: str) -> list[Step]:
+    """`$ cmd` lines (a trailing backslash continues one), each followed by its output."""
+    steps: list[Step] = []
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if not line.startswith("$ ") and line != "$":
+            if not steps:
+                raise ValueError(f"output before the first `$ ` command: {line!r}")
+            steps[-1].expected.append(line)
+            i += 1
+            continue
+        start = i
+        command = line[2:]
+        while command.endswith("\\") and i + 1 < len(lines):
+            i += 1
+            command += "\n" + lines[i]  # bash reads the backslash-newline itself
+        steps.append(Step(command, [], start))
+        i += 1
+    return steps
+
+
+_EXIT_LINE = re.compile(r"\[(\d+)\]")
+
+
+def expected_exit(expected: list[str]) -> tuple[int | None, list[str]]:
+    """The exit code the page promises: `[N]` as the last output line says N; an `error:`
+    line says non-zero (None); otherwise 0."""
+    if expected and _EXIT_LINE.fullmatch(expected[-1].strip()):
+        return int(expected[-1].strip()[1:-1]), expected[:-1]
+    if any(line.startswith(("error:", "fatal:", "Usage:")) for line in expected):
+        return None, expected
+    return 0, expected
+
+
+def matches(expected: list[str], actual: str) -> bool:
+    """`...` (or `…`) alone on a line stands for any lines, none included; `...` inside a
+    line for any text on that line. Trailing spaces and blank lines at the end do not count."""
+    pattern = []
+    for line in _trim(expected):
+        if line.strip() in ("...", "…"):
+            pattern.append(r"(?:[^\n]*\n)*?")
+        else:
+            parts = [re.escape(part) for part in line.rstrip().split("...")]
+            pattern.append("[^\n]*?".join(parts) + r"\n")
+    got = "".join(line + "\n" for line in _trim(actual.splitlines()))
+    return re.fullmatch("".join(pattern), got) is not None
+
+
+def _trim(lines: list[str]) -> list[str]:
+    out = [line.rstrip() for line in lines]
+    while out and not out[-1]:
+        out.pop()
+    return out
+
+
+def evaluate_console(example: Example) -> str | None:
+    shell: Shell = example.namespace["shell"]
+    for step in parse_block(str(example.parsed)):
+        want_code, want_lines = expected_exit(step.expected)
+        code, output = shell.run(step.command)
+        where = f"{example.path}:{example.line + step.line + 1}"
+        if not matches(want_lines, output):
+            diff = "\n".join(
+                difflib.unified_diff(
+                    _trim(want_lines),
+                    _trim(output.splitlines()),
+                    "page",
+                    "run",
+                    lineterm="",
+                )
+            )
+            return f"{where}: `$ {step.command}` printed other output:\n{diff}"
+        ok = code != 0 if want_code is None else code == want_code
+        if not ok:
+            promised = "non-zero" if want_code is None else str(want_code)
+            return (
+                f"{where}: `$ {step.command}` exited {code}, the page promises {promised}"
+                f" (an `error:` line means non-zero; `[N]` as the last line means N)\n"
+                f"{output}"
+            )
+    return None
+
+
+SYBIL = Sybil(
+    parsers=[CodeBlockParser(language="console", evaluator=evaluate_console), SkipParser()],
+)
+
+
+@dataclass
+class PageRun:
+    ran: int = 0
+    skipped: list[str] = field(default_factory=list)  # "page:line: reason"
+
+
+def run_page(page: Path, root: Path) -> PageRun:
+    """Every console example of `page`, in page order, in one scratch folder `root`.
+    Raises SybilFailure (with the diff) on the first that fails."""
+    document = SYBIL.parse(page)
+    document.namespace["shell"] = make_shell(root)
+    result = PageRun()
+    for example in document.examples():
+        try:
+            example.evaluate()
+        except unittest.SkipTest as skip:  # `<!-- skip: next "reason" -->`: go on
+            result.skipped.append(f"{page.name}:{example.line}: {skip}")
+        else:
+            result.ran += 1
+    return result
