@@ -9,6 +9,7 @@ describes the convention for the writers of the pages.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 import re
@@ -56,7 +57,7 @@ class Shell:
     def run(self, command: str) -> tuple[int, str]:
         """Run one command line in bash (stdout and stderr together, as a terminal shows
         them); remember the folder it ends in, as an interactive shell would."""
-        state = self.root / ".docshell-cwd"
+        state = self.root.parent / "cwd"
         script = 'cd "$1" || exit 99\neval "$2"\nrc=$?\npwd > "$3"\nexit $rc\n'
         proc = subprocess.run(
             ["bash", "-c", script, "docshell", str(self.cwd), _real(command, self), str(state)],
@@ -77,11 +78,15 @@ def _real(command: str, shell: Shell) -> str:
     return command.replace(SHOWN_ROOT, str(shell.root))
 
 
-def make_shell(root: Path) -> Shell:
-    """A shell whose `gitmv` is this checkout's (`python -m gitmv` with the test
-    interpreter), and whose `python3` is that interpreter too."""
-    bin_dir = root / ".docshell-bin"
+def make_shell(scratch: Path) -> Shell:
+    """A shell in `scratch/work` (the page's `/tmp/gmvdoc`) with a home of its own in
+    `scratch/home`: git's identity and `init.defaultBranch main`, no system config; its
+    `gitmv` is this checkout's (`python -m gitmv` with the test interpreter), and its
+    `python3` is that interpreter too."""
+    work, home = scratch / "work", scratch / "home"
+    bin_dir = home / "bin"
     bin_dir.mkdir(parents=True)
+    work.mkdir()
     for name, line in (
         ("gitmv", f'exec "{sys.executable}" -m gitmv "$@"'),
         ("python3", f'exec "{sys.executable}" "$@"'),
@@ -90,9 +95,22 @@ def make_shell(root: Path) -> Shell:
         path = bin_dir / name
         path.write_text(f"#!/bin/sh\n{line}\n")
         path.chmod(0o755)
-    env = {**os.environ, **PINNED_ENV, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
-    env.pop("GITMV_DEBUG", None)
-    return Shell(root, env)
+    (home / "gitconfig").write_text(
+        "[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n"
+        "[commit]\n\tgpgsign = false\n[tag]\n\tgpgsign = false\n"
+    )
+    (home / "templates").mkdir()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "GITMV_"))},
+        **PINNED_ENV,
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / "xdg"),
+        "GIT_CONFIG_GLOBAL": str(home / "gitconfig"),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_TEMPLATE_DIR": str(home / "templates"),
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+    }
+    return Shell(work, env)
 
 
 @dataclass(frozen=True)
@@ -161,30 +179,47 @@ def _trim(lines: list[str]) -> list[str]:
 
 def evaluate_console(example: Example) -> str | None:
     shell: Shell = example.namespace["shell"]
+    rewritten: list[str] | None = [] if "updates" in example.namespace else None
     for step in parse_block(str(example.parsed)):
         want_code, want_lines = expected_exit(step.expected)
         code, output = shell.run(step.command)
         where = f"{example.path}:{example.line + step.line + 1}"
-        if not matches(want_lines, output):
-            diff = "\n".join(
-                difflib.unified_diff(
-                    _trim(want_lines),
-                    _trim(output.splitlines()),
-                    "page",
-                    "run",
-                    lineterm="",
-                )
-            )
-            return f"{where}: `$ {step.command}` printed other output:\n{diff}"
-        ok = code != 0 if want_code is None else code == want_code
-        if not ok:
-            promised = "non-zero" if want_code is None else str(want_code)
-            return (
-                f"{where}: `$ {step.command}` exited {code}, the page promises {promised}"
-                f" (an `error:` line means non-zero; `[N]` as the last line means N)\n"
-                f"{output}"
-            )
+        failure = _compare(step, want_code, want_lines, code, output)
+        if rewritten is not None:  # --update: keep what still holds, write what ran
+            rewritten.append(f"$ {step.command}")
+            rewritten.extend(step.expected if failure is None else _as_shown(code, output))
+        elif failure is not None:
+            return f"{where}: `$ {step.command}` {failure}"
+    if rewritten is not None:
+        example.namespace["updates"].append((example, rewritten))
     return None
+
+
+def _compare(
+    step: Step, want_code: int | None, want_lines: list[str], code: int, output: str
+) -> str | None:
+    if not matches(want_lines, output):
+        diff = "\n".join(
+            difflib.unified_diff(
+                _trim(want_lines), _trim(output.splitlines()), "page", "run", lineterm=""
+            )
+        )
+        return f"printed other output:\n{diff}"
+    if not (code != 0 if want_code is None else code == want_code):
+        promised = "non-zero" if want_code is None else str(want_code)
+        return (
+            f"exited {code}, the page promises {promised} (an `error:` line means"
+            f" non-zero; `[N]` as the last line means N)\n{output}"
+        )
+    return None
+
+
+def _as_shown(code: int, output: str) -> list[str]:
+    lines = _trim(output.splitlines())
+    want_code, _ = expected_exit(lines)
+    if not (code != 0 if want_code is None else code == want_code):
+        lines.append(f"[{code}]")
+    return lines
 
 
 SYBIL = Sybil(
@@ -212,3 +247,36 @@ def run_page(page: Path, root: Path) -> PageRun:
         else:
             result.ran += 1
     return result
+
+
+def update_page(page: Path, root: Path) -> int:
+    """Run `page` and write each block's actual output into it where the page's no longer
+    matches (wildcards that still match are kept); returns how many blocks changed.
+    For a writer: review the diff, then put `...` back where output varies."""
+    document = SYBIL.parse(page)
+    document.namespace["shell"] = make_shell(root)
+    updates: list[tuple[Example, list[str]]] = []
+    document.namespace["updates"] = updates
+    for example in document.examples():
+        with contextlib.suppress(unittest.SkipTest):
+            example.evaluate()
+    text = page.read_text()
+    changed = 0
+    for example, lines in reversed(updates):  # from the end: earlier offsets stay valid
+        old = str(example.parsed)
+        new = "".join(line + "\n" for line in lines)
+        if new == old:
+            continue
+        start, end = example.region.start, example.region.end
+        text = text[:start] + text[start:end].replace(old, new, 1) + text[end:]
+        changed += 1
+    page.write_text(text)
+    return changed
+
+
+if __name__ == "__main__":
+    import tempfile
+
+    for name in sys.argv[1:]:
+        with tempfile.TemporaryDirectory(prefix="gmvdoc-") as scratch:
+            print(f"{name}: {update_page(Path(name), Path(scratch))} blocks rewritten")
