@@ -50,6 +50,7 @@ class Shell:
     root: Path
     env: dict[str, str]
     cwd: Path = field(init=False)
+    status: int = 0  # of the last command, for `$?`
 
     def __post_init__(self) -> None:
         self.cwd = self.root
@@ -58,9 +59,11 @@ class Shell:
         """Run one command line in bash (stdout and stderr together, as a terminal shows
         them); remember the folder it ends in, as an interactive shell would."""
         state = self.root.parent / "cwd"
-        script = 'cd "$1" || exit 99\neval "$2"\nrc=$?\npwd > "$3"\nexit $rc\n'
+        # `(exit N)` first: `$?` is the previous command's status, as `echo $?` expects
+        script = 'cd "$1" || exit 99\n(exit "$4")\neval "$2"\nrc=$?\npwd > "$3"\nexit $rc\n'
+        args = [str(self.cwd), _real(command, self), str(state), str(self.status)]
         proc = subprocess.run(
-            ["bash", "-c", script, "docshell", str(self.cwd), _real(command, self), str(state)],
+            ["bash", "-c", script, "docshell", *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -71,11 +74,15 @@ class Shell:
         if state.exists():
             self.cwd = Path(state.read_text().strip())
             state.unlink()
+        self.status = proc.returncode
         return proc.returncode, proc.stdout.replace(str(self.root), SHOWN_ROOT)
 
 
 def _real(command: str, shell: Shell) -> str:
     return command.replace(SHOWN_ROOT, str(shell.root))
+
+
+_AS_GITMV = "import sys; sys.argv[0] = 'gitmv'; from gitmv.cli import main; main()"
 
 
 def make_shell(scratch: Path) -> Shell:
@@ -88,7 +95,8 @@ def make_shell(scratch: Path) -> Shell:
     bin_dir.mkdir(parents=True)
     work.mkdir()
     for name, line in (
-        ("gitmv", f'exec "{sys.executable}" -m gitmv "$@"'),
+        # `python -m gitmv` would name itself so in usage lines; a user's `gitmv` says gitmv
+        ("gitmv", f'exec "{sys.executable}" -c "{_AS_GITMV}" "$@"'),
         ("python3", f'exec "{sys.executable}" "$@"'),
         ("python", f'exec "{sys.executable}" "$@"'),
     ):
