@@ -124,12 +124,15 @@ def make_shell(scratch: Path) -> Shell:
 @dataclass(frozen=True)
 class Step:
     command: str
+    source: list[str]  # the page's lines for it: `$ ...`, continuations
     expected: list[str]
     line: int  # of the `$` line, within the block
 
 
 def parse_block(text: str) -> list[Step]:
-    """`$ cmd` lines (a trailing backslash continues one), each followed by its output."""
+    """`$ cmd` lines, each followed by its output. A command goes on on the next line
+    after a trailing backslash, and on `> ` lines (the shell's own continuation prompt,
+    as a heredoc shows on a terminal)."""
     steps: list[Step] = []
     lines = text.splitlines()
     i = 0
@@ -143,11 +146,14 @@ def parse_block(text: str) -> list[Step]:
             continue
         start = i
         command = line[2:]
-        while command.endswith("\\") and i + 1 < len(lines):
-            i += 1
-            command += "\n" + lines[i]  # bash reads the backslash-newline itself
-        steps.append(Step(command, [], start))
         i += 1
+        while i < len(lines) and (
+            command.endswith("\\") or lines[i].startswith("> ") or lines[i] == ">"
+        ):
+            # bash reads a backslash-newline itself; `> ` is the prompt, not the text
+            command += "\n" + (lines[i][2:] if lines[i].startswith(">") else lines[i])
+            i += 1
+        steps.append(Step(command, lines[start:i], [], start))
     return steps
 
 
@@ -194,7 +200,7 @@ def evaluate_console(example: Example) -> str | None:
         where = f"{example.path}:{example.line + step.line + 1}"
         failure = _compare(step, want_code, want_lines, code, output)
         if rewritten is not None:  # --update: keep what still holds, write what ran
-            rewritten.append(f"$ {step.command}")
+            rewritten.extend(step.source)
             rewritten.extend(step.expected if failure is None else _as_shown(code, output))
         elif failure is not None:
             return f"{where}: `$ {step.command}` {failure}"

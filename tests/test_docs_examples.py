@@ -70,3 +70,6 @@ def test_wildcards() -> None:
     assert not matches(["a", "b"], "a\nb\nc\n")
     steps = parse_block("$ echo a \\\n  b\na b\n$ true\n")
     assert [s.command for s in steps] == ["echo a \\\n  b", "true"]
+    steps = parse_block("$ cat > f <<'EOF'\n> one\n>\n> EOF\n$ cat f\none\n\n")
+    assert steps[0].command == "cat > f <<'EOF'\none\n\nEOF"
+    assert (steps[1].command, steps[1].expected) == ("cat f", ["one", ""])
