@@ -38,6 +38,7 @@ PINNED_ENV = {
     "NO_COLOR": "1",
     "TERM": "dumb",
     "LC_ALL": "C.UTF-8",
+    "DVC_NO_ANALYTICS": "1",
 }
 
 COMMAND_TIMEOUT = 120  # seconds; a hung command fails its example instead of the suite
@@ -70,6 +71,7 @@ class Shell:
             env=self.env,
             timeout=COMMAND_TIMEOUT,
             text=True,
+            errors="replace",  # a page that `cat`s a binary file fails on its diff, not here
         )
         if state.exists():
             self.cwd = Path(state.read_text().strip())
@@ -116,7 +118,10 @@ def make_shell(scratch: Path) -> Shell:
         "GIT_CONFIG_GLOBAL": str(home / "gitconfig"),
         "GIT_CONFIG_NOSYSTEM": "1",
         "GIT_TEMPLATE_DIR": str(home / "templates"),
-        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        # then the test interpreter's own bin: the test requirements (dvc) that pages use
+        "PATH": os.pathsep.join(
+            [str(bin_dir), str(Path(sys.executable).parent), os.environ["PATH"]]
+        ),
     }
     return Shell(work, env)
 
