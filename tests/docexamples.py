@@ -257,6 +257,8 @@ def run_page(page: Path, root: Path) -> PageRun:
     Raises SybilFailure (with the diff) on the first that fails."""
     document = SYBIL.parse(page)
     document.namespace["shell"] = make_shell(root)
+    # for `<!-- skip: start if(not git_lfs, reason="...") -->`
+    document.namespace["git_lfs"] = _has_git_lfs()
     result = PageRun()
     for example in document.examples():
         try:
@@ -268,12 +270,17 @@ def run_page(page: Path, root: Path) -> PageRun:
     return result
 
 
+def _has_git_lfs() -> bool:
+    return subprocess.run(["git", "lfs", "version"], capture_output=True).returncode == 0
+
+
 def update_page(page: Path, root: Path) -> int:
     """Run `page` and write each block's actual output into it where the page's no longer
     matches (wildcards that still match are kept); returns how many blocks changed.
     For a writer: review the diff, then put `...` back where output varies."""
     document = SYBIL.parse(page)
     document.namespace["shell"] = make_shell(root)
+    document.namespace["git_lfs"] = _has_git_lfs()
     updates: list[tuple[Example, list[str]]] = []
     document.namespace["updates"] = updates
     for example in document.examples():
