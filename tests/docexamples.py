@@ -13,8 +13,11 @@ import contextlib
 import difflib
 import os
 import re
+import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import unittest
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,44 +47,88 @@ PINNED_ENV = {
 COMMAND_TIMEOUT = 120  # seconds; a hung command fails its example instead of the suite
 
 
+# Loopback servers a page starts (`moto_server -H 127.0.0.1 -p 5000 ...`): the page shows
+# these ports, the run uses free ones, so parallel runs do not collide.
+SHOWN_PORTS = (5000, 9023)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 @dataclass
 class Shell:
-    """One page's shell: its scratch folder, and the folder `cd` left it in."""
+    """One page's shell: its scratch folder, the folder `cd` left it in, the variables
+    `export` set, and the processes it left running."""
 
     root: Path
     env: dict[str, str]
     cwd: Path = field(init=False)
     status: int = 0  # of the last command, for `$?`
+    groups: list[int] = field(default_factory=list)  # process groups, one per command
+    ports: dict[int, int] = field(default_factory=dict)  # shown -> real
 
     def __post_init__(self) -> None:
         self.cwd = self.root
+        self.ports = {shown: _free_port() for shown in SHOWN_PORTS}
 
     def run(self, command: str) -> tuple[int, str]:
         """Run one command line in bash (stdout and stderr together, as a terminal shows
-        them); remember the folder it ends in, as an interactive shell would."""
-        state = self.root.parent / "cwd"
+        them); remember the folder it ends in and what it exported, as an interactive
+        shell would. Output goes to a file, not a pipe: a server started with `&` then
+        does not hold the command open."""
+        state = self.root.parent
         # `(exit N)` first: `$?` is the previous command's status, as `echo $?` expects
-        script = 'cd "$1" || exit 99\n(exit "$4")\neval "$2"\nrc=$?\npwd > "$3"\nexit $rc\n'
-        args = [str(self.cwd), _real(command, self), str(state), str(self.status)]
-        proc = subprocess.run(
-            ["bash", "-c", script, "docshell", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=self.env,
-            timeout=COMMAND_TIMEOUT,
-            text=True,
-            errors="replace",  # a page that `cat`s a binary file fails on its diff, not here
+        script = (
+            '[ -f "$3/env" ] && . "$3/env"\ncd "$1" || exit 99\n(exit "$4")\neval "$2"\n'
+            'rc=$?\npwd > "$3/cwd"\nexport -p > "$3/env"\nexit $rc\n'
         )
-        if state.exists():
-            self.cwd = Path(state.read_text().strip())
-            state.unlink()
-        self.status = proc.returncode
-        return proc.returncode, proc.stdout.replace(str(self.root), SHOWN_ROOT)
+        args = [str(self.cwd), self._real(command), str(state), str(self.status)]
+        with tempfile.TemporaryFile() as out:
+            proc = subprocess.Popen(
+                ["bash", "-c", script, "docshell", *args],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=self.env,
+                start_new_session=True,  # its own group: what it leaves running is found
+            )
+            self.groups.append(proc.pid)
+            try:
+                code = proc.wait(timeout=COMMAND_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.close()
+                raise
+            out.seek(0)
+            # a page that `cat`s a binary file fails on its diff, not here
+            text = out.read().decode("utf-8", errors="replace")
+        if (state / "cwd").exists():
+            self.cwd = Path((state / "cwd").read_text().strip())
+            (state / "cwd").unlink()
+        self.status = code
+        return code, self._shown(text)
 
+    def close(self) -> None:
+        """End what the page left running (a server started with `&`)."""
+        for group in self.groups:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(group, signal.SIGTERM)
 
-def _real(command: str, shell: Shell) -> str:
-    return command.replace(SHOWN_ROOT, str(shell.root))
+    def _real(self, command: str) -> str:
+        command = command.replace(SHOWN_ROOT, str(self.root))
+        for shown, real in self.ports.items():
+            command = command.replace(f"127.0.0.1:{shown}", f"127.0.0.1:{real}")
+            command = command.replace(f"-p {shown}", f"-p {real}")
+            command = command.replace(f"--port {shown}", f"--port {real}")
+        return command
+
+    def _shown(self, text: str) -> str:
+        text = text.replace(str(self.root), SHOWN_ROOT)
+        for shown, real in self.ports.items():
+            text = text.replace(f"127.0.0.1:{real}", f"127.0.0.1:{shown}")
+        return text
 
 
 _AS_GITMV = "import sys; sys.argv[0] = 'gitmv'; from gitmv.cli import main; main()"
@@ -260,13 +307,16 @@ def run_page(page: Path, root: Path) -> PageRun:
     # for `<!-- skip: start if(not git_lfs, reason="...") -->`
     document.namespace["git_lfs"] = _has_git_lfs()
     result = PageRun()
-    for example in document.examples():
-        try:
-            example.evaluate()
-        except unittest.SkipTest as skip:  # `<!-- skip: next "reason" -->`: go on
-            result.skipped.append(f"{page.name}:{example.line}: {skip}")
-        else:
-            result.ran += 1
+    try:
+        for example in document.examples():
+            try:
+                example.evaluate()
+            except unittest.SkipTest as skip:  # `<!-- skip: next "reason" -->`: go on
+                result.skipped.append(f"{page.name}:{example.line}: {skip}")
+            else:
+                result.ran += 1
+    finally:
+        document.namespace["shell"].close()
     return result
 
 
@@ -283,9 +333,12 @@ def update_page(page: Path, root: Path) -> int:
     document.namespace["git_lfs"] = _has_git_lfs()
     updates: list[tuple[Example, list[str]]] = []
     document.namespace["updates"] = updates
-    for example in document.examples():
-        with contextlib.suppress(unittest.SkipTest):
-            example.evaluate()
+    try:
+        for example in document.examples():
+            with contextlib.suppress(unittest.SkipTest):
+                example.evaluate()
+    finally:
+        document.namespace["shell"].close()
     text = page.read_text()
     changed = 0
     for example, lines in reversed(updates):  # from the end: earlier offsets stay valid
@@ -301,8 +354,6 @@ def update_page(page: Path, root: Path) -> int:
 
 
 if __name__ == "__main__":
-    import tempfile
-
     for name in sys.argv[1:]:
         with tempfile.TemporaryDirectory(prefix="gmvdoc-") as scratch:
             print(f"{name}: {update_page(Path(name), Path(scratch))} blocks rewritten")

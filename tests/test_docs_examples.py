@@ -7,6 +7,7 @@ docs/contributing.md; the runner in tests/docexamples.py.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -73,3 +74,20 @@ def test_wildcards() -> None:
     steps = parse_block("$ cat > f <<'EOF'\n> one\n>\n> EOF\n$ cat f\none\n\n")
     assert steps[0].command == "cat > f <<'EOF'\none\n\nEOF"
     assert (steps[1].command, steps[1].expected) == ("cat f", ["one", ""])
+
+
+def test_exports_carry_over_and_servers_are_ended(tmp_path: Path) -> None:
+    # a page's server listens on the port it shows (5000), mapped to a free one; what it
+    # starts with `&` is ended with the page
+    page = _page(
+        tmp_path,
+        "```console\n$ export GREETING=hi\n$ echo $GREETING\nhi\n"
+        "$ python3 -m http.server -b 127.0.0.1 5000 >/dev/null 2>&1 & echo $! > pid; sleep 1\n"
+        "$ echo http://127.0.0.1:5000\nhttp://127.0.0.1:5000\n```\n",
+    )
+    run_page(page, tmp_path / "run")
+    pid = int((tmp_path / "run/work/pid").read_text())
+    time.sleep(0.5)
+    stat = Path(f"/proc/{pid}/stat")
+    # gone, or a zombie that nobody reaped yet (its parent shell has exited)
+    assert not stat.exists() or stat.read_text().split(") ")[1].startswith("Z")
