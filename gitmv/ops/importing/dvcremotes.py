@@ -14,6 +14,7 @@ from typing import Any
 from gitmv.base.config import is_secret
 from gitmv.base.errors import GitmvError
 from gitmv.ops.importing.dvcfiles import DvcRemoteConfig
+from gitmv.ops.remotes import stage_config
 from gitmv.repo.context import Repo
 
 # DVC's option name -> gitmv's (the storage library's keyword where gitmv passes it through).
@@ -103,3 +104,5 @@ def write(repo: Repo, plans: list[RemotePlan], dvc_default: str | None) -> None:
         default = dvc_default if dvc_default in names else (plans[0].name if plans else None)
         if default:
             repo.config.set("project", "core.remote", default)
+    if plans:  # staged with the pointers, as `gitmv remote add` does: a commit takes both
+        stage_config(repo, "project")
