@@ -22,7 +22,7 @@ from gitmv.base.atomic import is_temp_name, temp_name
 from gitmv.base.config import redact_url
 from gitmv.base.errors import RemoteError
 from gitmv.remotes.credentials import scrub_secrets
-from gitmv.remotes.filesystems import CONNECT_TIMEOUT, callback, filesystem
+from gitmv.remotes.filesystems import CONNECT_TIMEOUT, callback, filesystem, missing_package
 from gitmv.remotes.options import RemoteSpec
 from gitmv.remotes.remote import OnBytes, Remote, corrupt_source
 from gitmv.remotes.retries import is_transient, looks_like, status_of, with_retries
@@ -64,11 +64,7 @@ class FsspecRemote(Remote):
         try:
             return filesystem(self.protocol, dict(self.spec.options), self.jobs)
         except ImportError as exc:
-            package = exc.name or "a package"
-            raise RemoteError(
-                f"remote {self.label}: the {self.protocol}:// protocol needs {package}",
-                hint=f"install it: pip install {package}",
-            ) from None
+            raise missing_package(self.protocol, self.spec.url, self.spec.name, exc) from None
         except (ValueError, TypeError) as exc:
             raise RemoteError(
                 f"remote {self.label}: bad option: {self._scrub(str(exc))}",
