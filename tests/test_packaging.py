@@ -195,3 +195,17 @@ def test_an_sftp_remote_without_paramiko_names_fsspecs_package(repo: Path) -> No
     assert_clean_error(proc)
     assert "error: remote 'box' (sftp://host/models): the sftp:// protocol needs" in proc.stderr
     assert "paramiko" in proc.stderr.split("hint:", 1)[1]
+
+
+def test_the_lowest_direct_run_in_ci_installs_the_declared_floors() -> None:
+    """.ci/run's second venv takes the test tools' bounds from the `test` extra, word for
+    word: a floor raised in pyproject.toml and not there would leave it untested."""
+    script = (PROJECT / ".ci" / "run").read_text()
+    assert "--resolution lowest-direct" in script and "-e '.[all]'" in script
+    start = script.index("--resolution lowest-direct")
+    command = script[start : script.index("\n.venv", start)]
+    tools = re.findall(r"'([A-Za-z][^']*)'", command)
+    assert tools, command
+    declared = set(PYPROJECT["optional-dependencies"]["test"])
+    for tool in tools:
+        assert tool in declared, f"{tool} is not the test extra's bound"

@@ -82,6 +82,15 @@ class FsspecRemote(Remote):
         except Exception as exc:
             raise self._error(exc, what) from exc
 
+    def _bucket_info(self, bucket: str, timed: dict[str, Any]) -> object:
+        """The bucket's entry; FileNotFoundError when there is no such bucket. s3fs before
+        2025.10 says FileNotFoundError for an empty bucket too, where a listing (empty)
+        tells the two apart."""
+        try:
+            return self.fs.info(bucket, **timed)
+        except FileNotFoundError:
+            return self.fs.ls(bucket, refresh=True, **timed)
+
     def check(self, *, write: bool = False) -> None:
         endpoint = self.spec.options.get("endpoint_url")
         if isinstance(endpoint, str) and endpoint:
@@ -95,7 +104,7 @@ class FsspecRemote(Remote):
         if self.object_store:
             bucket = self.root.split("/", 1)[0]
             try:
-                with_retries(lambda: self.fs.info(bucket, **timed), budget)
+                with_retries(lambda: self._bucket_info(bucket, timed), budget)
             except FileNotFoundError:
                 raise RemoteError(
                     f"remote {self.label}: the bucket {bucket!r} does not exist",
