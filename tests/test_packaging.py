@@ -202,8 +202,10 @@ def test_the_lowest_direct_run_in_ci_installs_the_declared_floors() -> None:
     word: a floor raised in pyproject.toml and not there would leave it untested."""
     script = (PROJECT / ".ci" / "run").read_text()
     assert "--resolution lowest-direct" in script and "-e '.[all]'" in script
-    start = script.index("--resolution lowest-direct")
-    command = script[start : script.index("\n.venv", start)]
+    lines = script[script.index("--resolution lowest-direct") :].splitlines()
+    # the command: its first line and the continuation lines after each trailing backslash
+    end = next(i for i, line in enumerate(lines) if not line.endswith("\\"))
+    command = "\n".join(lines[: end + 1])
     tools = re.findall(r"'([A-Za-z][^']*)'", command)
     assert tools, command
     declared = set(PYPROJECT["optional-dependencies"]["test"])
