@@ -53,7 +53,7 @@ def add_remote(
     config."""
     check_name(name)
     check_url(url, cwd=Path(repo.cwd), root=repo.root, git_dir=repo.paths.common_dir)
-    check_protocol(url)
+    check_protocol(url, name)
     if "://" not in url and not os.path.isabs(os.path.expanduser(url)):
         # typed relative to where the user stands; stored relative to the repository root,
         # which is what every clone resolves it against

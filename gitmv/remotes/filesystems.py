@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from gitmv.base.config import redact_url
-from gitmv.base.errors import GitmvError
+from gitmv.base.errors import GitmvError, RemoteError
 from gitmv.remotes.credentials import s3_credentials
 
 CONNECT_TIMEOUT = 3.0
@@ -22,28 +22,70 @@ CONNECT_TIMEOUT = 3.0
 RETRY_OPTIONS = ("retries", "retry_timeout", "retry_delay")
 
 
-def check_installed(url: str) -> None:
-    """The protocol of `url` (which has a `://`) is one fsspec knows, with its package
-    installed."""
-    protocol = url.split("://", 1)[0].lower()
-    import fsspec  # here: only `remote add` and transfers pay for it
-    from fsspec.registry import known_implementations, registry
+# The extra of gitmv that brings each protocol's package: `pip install gitmv` alone has
+# folder remotes, without the S3 and GCS stacks.
+EXTRAS = {"s3": "s3", "s3a": "s3", "gs": "gcs", "gcs": "gcs"}
 
-    shown = redact_url(url)
+
+def check_installed(url: str, name: str | None = None) -> None:
+    """The protocol of `url` (which has a `://`) is one fsspec knows, with its package
+    installed. `name` is the remote's, for the error."""
+    protocol = url.split("://", 1)[0].lower()
+    try:
+        import fsspec  # here: only `remote add` and transfers pay for it
+        from fsspec.registry import known_implementations, registry
+    except ImportError:
+        # s3fs and gcsfs bring fsspec; `pip install gitmv` alone has neither.
+        raise missing_package(protocol, url, name, "fsspec") from None
+
     if protocol not in known_implementations and protocol not in registry:
         raise GitmvError(
-            f"unknown storage protocol {protocol!r} in the remote URL {shown!r}",
+            f"unknown storage protocol {protocol!r} in the remote URL {redact_url(url)!r}",
             hint="use a folder, file://, s3://, gs://, or another fsspec protocol",
         )
     try:
         fsspec.get_filesystem_class(protocol)
     except ImportError as exc:
-        known = known_implementations.get(protocol, {})
-        package = str(getattr(exc, "name", None) or known.get("err") or "its package")
-        raise GitmvError(
-            f"the {protocol}:// protocol of the remote URL {shown!r} is not installed",
-            hint=package if " " in package else f"install it: pip install {package}",
-        ) from None
+        raise missing_package(protocol, url, name, exc) from None
+
+
+def missing_package(
+    protocol: str, url: str, name: str | None, cause: ImportError | str
+) -> RemoteError:
+    """The error for a remote whose protocol's package is not installed: it names the remote
+    and the protocol, and the hint says what to install (gitmv's extra for S3 and GCS, else
+    the package fsspec names for the protocol)."""
+    shown = redact_url(url)
+    where = f"remote {name!r} ({shown})" if name else f"the remote URL {shown!r}"
+    if isinstance(cause, str):
+        package = cause
+    else:
+        package = str(cause.name or "") or _fsspec_package(protocol) or "its package"
+    extra = EXTRAS.get(protocol)
+    if extra:
+        package = {"s3": "s3fs", "gcs": "gcsfs"}[extra]
+        hint = f"pip install 'gitmv[{extra}]'"
+    elif package == "fsspec":
+        hint = f"pip install fsspec (and then the package it names for {protocol}://)"
+    elif " " in package:  # fsspec's own sentence, e.g. "Install paramiko to access SSH/SFTP"
+        hint = package
+        package = "its package"
+    else:
+        hint = f"pip install {package}"
+    return RemoteError(
+        f"{where}: the {protocol}:// protocol needs {package}, which is not installed",
+        hint=hint,
+    )
+
+
+def _fsspec_package(protocol: str) -> str | None:
+    """What fsspec says to install for `protocol` ("Install paramiko to access SSH/SFTP")."""
+    try:
+        from fsspec.registry import known_implementations
+    except ImportError:
+        return None
+    err = known_implementations.get(protocol, {}).get("err")
+    return str(err) if err else None
 
 
 def filesystem(protocol: str, options: dict[str, Any], jobs: int) -> Any:

@@ -22,7 +22,7 @@ from gitmv.base.atomic import is_temp_name, temp_name
 from gitmv.base.config import redact_url
 from gitmv.base.errors import RemoteError
 from gitmv.remotes.credentials import scrub_secrets
-from gitmv.remotes.filesystems import CONNECT_TIMEOUT, callback, filesystem
+from gitmv.remotes.filesystems import CONNECT_TIMEOUT, callback, filesystem, missing_package
 from gitmv.remotes.options import RemoteSpec
 from gitmv.remotes.remote import OnBytes, Remote, corrupt_source
 from gitmv.remotes.retries import is_transient, looks_like, status_of, with_retries
@@ -64,11 +64,7 @@ class FsspecRemote(Remote):
         try:
             return filesystem(self.protocol, dict(self.spec.options), self.jobs)
         except ImportError as exc:
-            package = exc.name or "a package"
-            raise RemoteError(
-                f"remote {self.label}: the {self.protocol}:// protocol needs {package}",
-                hint=f"install it: pip install {package}",
-            ) from None
+            raise missing_package(self.protocol, self.spec.url, self.spec.name, exc) from None
         except (ValueError, TypeError) as exc:
             raise RemoteError(
                 f"remote {self.label}: bad option: {self._scrub(str(exc))}",
@@ -86,6 +82,15 @@ class FsspecRemote(Remote):
         except Exception as exc:
             raise self._error(exc, what) from exc
 
+    def _bucket_info(self, bucket: str, timed: dict[str, Any]) -> object:
+        """The bucket's entry; FileNotFoundError when there is no such bucket. s3fs before
+        2025.10 says FileNotFoundError for an empty bucket too, where a listing (empty)
+        tells the two apart."""
+        try:
+            return self.fs.info(bucket, **timed)
+        except FileNotFoundError:
+            return self.fs.ls(bucket, refresh=True, **timed)
+
     def check(self, *, write: bool = False) -> None:
         endpoint = self.spec.options.get("endpoint_url")
         if isinstance(endpoint, str) and endpoint:
@@ -99,7 +104,7 @@ class FsspecRemote(Remote):
         if self.object_store:
             bucket = self.root.split("/", 1)[0]
             try:
-                with_retries(lambda: self.fs.info(bucket, **timed), budget)
+                with_retries(lambda: self._bucket_info(bucket, timed), budget)
             except FileNotFoundError:
                 raise RemoteError(
                     f"remote {self.label}: the bucket {bucket!r} does not exist",

@@ -85,11 +85,12 @@ def normalize_options(options: Mapping[str, object]) -> dict[str, object]:
     return check_options(out)
 
 
-def check_protocol(url: str) -> None:
+def check_protocol(url: str, name: str | None = None) -> None:
     """A URL's protocol must be one fsspec knows, with its package installed: `remote add`
-    refuses `s4://` or an `sftp://` without paramiko now, not at the first push."""
-    if "://" in url:
-        filesystems.check_installed(url)
+    refuses `s4://` or an `sftp://` without paramiko (or `s3://` without gitmv[s3]) now, not
+    at the first push. `name` is the remote's, for the error."""
+    if "://" in url and not url.startswith("file://"):
+        filesystems.check_installed(url, name)
 
 
 @dataclass(frozen=True)

@@ -84,7 +84,7 @@ def plan(
         try:
             check_name(remote.name)
             check_url(url, cwd=repo.root, root=repo.root, git_dir=repo.paths.common_dir)
-            check_protocol(url)
+            check_protocol(url, remote.name)
             options = normalize_options(options)
         except GitmvError as exc:
             notes.append(f"DVC remote {remote.name} is not carried over: {exc.message}")
