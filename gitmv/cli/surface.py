@@ -12,14 +12,14 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
-from gitmv.cli import render
+from gitmv.cli import coercion, render
 
 try:  # Typer 0.28 runs on its own copy of Click; older ones on Click itself
     from typer._click import exceptions
 except ImportError:  # pragma: no cover (Typer < 0.28)
     from click import exceptions  # type: ignore[no-redef]
 from typer import Abort
-from typer.core import TyperGroup, TyperOption
+from typer.core import TyperGroup
 
 if TYPE_CHECKING:
     import typer
@@ -55,22 +55,21 @@ def build(app: typer.Typer) -> Any:
 def _decorate(command: Any, path: tuple[str, ...]) -> None:
     command.params.extend(
         [
-            TyperOption(
+            coercion.flag(
                 param_decls=["-q", "--quiet"],
-                is_flag=True,
                 expose_value=False,
                 callback=_level(-1),
                 help="Print only errors, warnings and the answer asked for; no progress.",
             ),
-            TyperOption(
+            coercion.flag(
                 param_decls=["-v", "--verbose"],
-                is_flag=True,
                 expose_value=False,
                 callback=_level(1),
                 help="Print more detail (every file changed, timings).",
             ),
         ]
     )
+    coercion.install(command)
     if " ".join(path) in ANSWERS and command.callback is not None:
         command.callback = _answering(command.callback)
     if isinstance(command, TyperGroup):
