@@ -135,19 +135,32 @@ def test_hooks_with_nothing_to_do_load_nothing_heavy(
         proc, modules = probe(repo, tmp_path, "hook", *args, stdin=stdin)
         assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", ""), case
         assert loaded(modules, HOOK_HEAVY) == [], case
-        if case in ("switch -c (same commit)", "push the remote has", "amend"):
-            # decided from git's arguments alone: not even the repository is opened
-            assert "gitmv.repo.context" not in modules and "subprocess" not in modules, case
+        # decided by git alone: the repository (config, cache, stat cache) is not opened
+        assert "gitmv.repo.context" not in modules, case
+        if case in ("switch -c (same commit)", "file checkout", "amend", "push the remote has"):
+            # decided from git's arguments alone: no git process either
+            assert "subprocess" not in modules, case
 
 
 def test_a_hook_with_work_still_does_it(project: tuple[Path, str, str], tmp_path: Path) -> None:
     """The no-op shortcuts must not swallow real work: a clone's first checkout restores the
-    model, and a malformed pre-push line is still refused."""
+    model, a checkout to a commit with another version of it restores that one, and a
+    malformed pre-push line is still refused."""
     repo, _, head = project
     (repo / "model.bin").unlink()
     proc, _ = probe(repo, tmp_path, "hook", "post-checkout", "0" * 40, head, "1")
     assert proc.returncode == 0, proc.stderr
     assert "gitmv: restored model.bin" in proc.stderr
+    assert (repo / "model.bin").read_bytes() == b"weights" * 1000
+    # a new version on a branch: switching back and forth restores each version
+    git(repo, "switch", "-q", "-c", "v2")
+    (repo / "model.bin").write_bytes(b"v2")
+    run_gitmv(repo, "add", "model.bin")
+    git(repo, "-c", "user.name=a", "-c", "user.email=a@b", "commit", "-qam", "v2")
+    v2 = git(repo, "rev-parse", "HEAD").strip()
+    git(repo, "switch", "-q", "-")
+    proc, _ = probe(repo, tmp_path, "hook", "post-checkout", v2, head, "1")
+    assert "gitmv: restored model.bin" in proc.stderr, proc.stderr
     assert (repo / "model.bin").read_bytes() == b"weights" * 1000
     bad = run_gitmv(repo, "hook", "pre-push", "origin", "x", code=None)
     assert bad.returncode == 0  # no stdin from git (run by hand): nothing to push

@@ -33,13 +33,13 @@ def run(name: str, args: Sequence[str]) -> int:
     args = _pre_commit_args(name) if under_pre_commit else list(args)
     if name == "pre-push":
         lines = _pre_commit_push_lines() if under_pre_commit else _stdin_lines()
-        if _nothing_to_push(lines):
+        if _nothing_to_push(lines) or _no_pointer_pushed(args, lines):
             return 0
         repo = _open_gitmv_repo()
         if repo is None:  # not a gitmv repository: nothing to upload
             return 0
         return _pre_push(repo, args, lines)
-    if _nothing_to_restore(name, args):
+    if _nothing_to_restore(name, args) or _no_pointer_changed(name, args):
         return 0
     try:
         repo = _open_gitmv_repo()
@@ -82,6 +82,47 @@ def _nothing_to_restore(name: str, args: Sequence[str]) -> bool:
     if name == "post-rewrite":
         return len(args) >= 1 and args[0] != "rebase"
     return False
+
+
+# Asked of git alone, before the repository is opened (its config, cache and stat cache,
+# ~10 ms): whether the commits involved touch any pointer file. The same git questions
+# `ops.hooks` asks; when the answer is "some", the hook asks them again there.
+
+
+def _no_pointer_changed(name: str, args: Sequence[str]) -> bool:
+    """A branch checkout between two commits whose pointer files are the same."""
+    if name != "post-checkout" or len(args) < 3:
+        return False
+    prev, new = args[0], args[1]
+    if not prev.strip("0") or not new.strip("0"):  # a clone's checkout: everything is new
+        return False
+    from pathlib import Path
+
+    from gitmv.base import git
+
+    try:
+        return not git.changed_pointer_files(Path.cwd(), prev, new)
+    except GitmvError:
+        return False  # not a repository, an unknown commit: the full path says what to
+
+
+def _no_pointer_pushed(args: Sequence[str], lines: Sequence[str]) -> bool:
+    """A push whose new commits (those the remote lacks) change no pointer file."""
+    if len(args) < 2 or any(len(line.split()) not in (0, 4) for line in lines):
+        return False
+    from pathlib import Path
+
+    from gitmv.base import githistory
+
+    refs = [line.split() for line in lines if line.strip()]
+    tips = [r[1] for r in refs if r[1].strip("0")]  # zeros: a deletion
+    known = [r[3] for r in refs if r[3].strip("0")]
+    here = Path.cwd()
+    try:
+        commits = githistory.commits_not_on(here, tips, known, args[0])
+        return not githistory.pointer_blobs_in(here, commits)
+    except GitmvError:
+        return False
 
 
 def _open_gitmv_repo() -> Repo | None:
