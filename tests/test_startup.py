@@ -142,6 +142,13 @@ def test_hooks_with_nothing_to_do_load_nothing_heavy(
             assert "subprocess" not in modules, case
 
 
+def test_the_hook_runner_knows_where_the_project_config_is() -> None:
+    from gitmv.base.config import PROJECT_FILE
+    from gitmv.cli import hookrun
+
+    assert str(PROJECT_FILE) == hookrun._PROJECT_FILE
+
+
 def test_a_hook_with_work_still_does_it(project: tuple[Path, str, str], tmp_path: Path) -> None:
     """The no-op shortcuts must not swallow real work: a clone's first checkout restores the
     model, a checkout to a commit with another version of it restores that one, and a

@@ -2,8 +2,9 @@
 
 The shims call this on every checkout, merge, rebase and push; `gitmv.cli.main` sends
 `hook` here before Typer is imported, since Typer alone costs a third of start-up. A hook
-with nothing to do (a checkout that stays on its commit, a push the remote already has)
-returns before it opens the repository or imports the verbs: see `_nothing_to_do`.
+with nothing to do returns before it opens the repository or imports the verbs: from
+git's arguments alone (`_nothing_to_push`, `_nothing_to_restore`), or from one or two git
+calls (`_no_pointer_pushed`, `_no_pointer_changed`). docs/startup.md lists the cases.
 """
 
 from __future__ import annotations
@@ -86,7 +87,11 @@ def _nothing_to_restore(name: str, args: Sequence[str]) -> bool:
 
 # Asked of git alone, before the repository is opened (its config, cache and stat cache,
 # ~10 ms): whether the commits involved touch any pointer file. The same git questions
-# `ops.hooks` asks; when the answer is "some", the hook asks them again there.
+# `ops.hooks` asks; when the answer is "some", the hook asks them again there. Only where
+# gitmv is set up: git runs hooks at the top of the work tree, so `.gitmv/config.yaml`
+# (base.config.PROJECT_FILE) is there; elsewhere (hooks installed `--global`) opening the
+# repository is the one git call that says "not gitmv", as before.
+_PROJECT_FILE = ".gitmv/config.yaml"
 
 
 def _no_pointer_changed(name: str, args: Sequence[str]) -> bool:
@@ -96,6 +101,8 @@ def _no_pointer_changed(name: str, args: Sequence[str]) -> bool:
     prev, new = args[0], args[1]
     if not prev.strip("0") or not new.strip("0"):  # a clone's checkout: everything is new
         return False
+    if not os.path.isfile(_PROJECT_FILE):
+        return False
     from pathlib import Path
 
     from gitmv.base import git
@@ -103,12 +110,14 @@ def _no_pointer_changed(name: str, args: Sequence[str]) -> bool:
     try:
         return not git.changed_pointer_files(Path.cwd(), prev, new)
     except GitmvError:
-        return False  # not a repository, an unknown commit: the full path says what to
+        return False  # an unknown commit, say: the full path says what went wrong
 
 
 def _no_pointer_pushed(args: Sequence[str], lines: Sequence[str]) -> bool:
     """A push whose new commits (those the remote lacks) change no pointer file."""
     if len(args) < 2 or any(len(line.split()) not in (0, 4) for line in lines):
+        return False
+    if not os.path.isfile(_PROJECT_FILE):
         return False
     from pathlib import Path
 
