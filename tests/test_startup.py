@@ -27,6 +27,8 @@ HEAVY += ("gitmv.remotes",)
 HOOK_HEAVY = (*HEAVY, "gitmv.ops.checkout", "gitmv.workspace.checkout", "gitmv.hooks.install")
 HOOK_HEAVY += ("sqlite3", "gitmv.ops.push", "gitmv.ops.pull")
 
+STATUS_UNUSED = ("gitmv.store.cache", "gitmv.store.manifest", "gitmv.base.githistory", "shutil")
+
 PROBE = """
 import atexit, os, sys
 
@@ -115,6 +117,8 @@ def test_clean_status_with_meta_and_a_relative_remote_url_loads_nothing_heavy(
             assert '"state": "clean"' in proc.stdout
         # ruamel here would mean the meta block or the config fell off the quick reader
         assert loaded(modules, HEAVY) == [], args
+        # nor what a status of files never asks: the object cache, folder manifests, history
+        assert loaded(modules, STATUS_UNUSED) == [], args
 
 
 def test_hooks_with_nothing_to_do_load_nothing_heavy(
@@ -169,7 +173,7 @@ def test_a_hook_with_work_still_does_it(project: tuple[Path, str, str], tmp_path
     proc, _ = probe(repo, tmp_path, "hook", "post-checkout", v2, head, "1")
     assert "gitmv: restored model.bin" in proc.stderr, proc.stderr
     assert (repo / "model.bin").read_bytes() == b"weights" * 1000
-    bad = run_gitmv(repo, "hook", "pre-push", "origin", "x", code=None)
-    assert bad.returncode == 0  # no stdin from git (run by hand): nothing to push
+    bad = run_gitmv(repo, "hook", "pre-push", code=None)  # not as git runs it
+    assert bad.returncode == 1 and "expects git's two arguments" in bad.stderr
     proc, _ = probe(repo, tmp_path, "hook", "pre-push", "origin", "x", stdin="one two\n")
     assert proc.returncode == 1 and "error: pre-push: cannot read git's line" in proc.stderr

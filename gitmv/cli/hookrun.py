@@ -34,7 +34,8 @@ def run(name: str, args: Sequence[str]) -> int:
     args = _pre_commit_args(name) if under_pre_commit else list(args)
     if name == "pre-push":
         lines = _pre_commit_push_lines() if under_pre_commit else _stdin_lines()
-        if _nothing_to_push(lines) or _no_pointer_pushed(args, lines):
+        # git always passes two arguments; without them, `_pre_push` says what is wrong
+        if len(args) >= 2 and (_nothing_to_push(lines) or _no_pointer_pushed(args, lines)):
             return 0
         repo = _open_gitmv_repo()
         if repo is None:  # not a gitmv repository: nothing to upload
@@ -115,7 +116,7 @@ def _no_pointer_changed(name: str, args: Sequence[str]) -> bool:
 
 def _no_pointer_pushed(args: Sequence[str], lines: Sequence[str]) -> bool:
     """A push whose new commits (those the remote lacks) change no pointer file."""
-    if len(args) < 2 or any(len(line.split()) not in (0, 4) for line in lines):
+    if any(len(line.split()) not in (0, 4) for line in lines):
         return False
     if not os.path.isfile(_PROJECT_FILE):
         return False
