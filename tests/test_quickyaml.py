@@ -175,7 +175,7 @@ lines = st.lists(
 @settings(max_examples=1500, deadline=None)
 @given(lines)
 def test_on_any_text_it_agrees_with_ruamel_or_stays_out(text_lines: list[str]) -> None:
-    text = "\n".join(text_lines) + "\n"
+    text = "inputs:\n" + "\n".join(text_lines) + "\n"
     got = quickyaml.load(text)
     if got is not None:
         assert got == ruamel(text), text
@@ -213,3 +213,32 @@ def test_what_gitmv_writes_it_reads_and_agrees_with_ruamel(doc: dict[str, Any]) 
     got = quickyaml.load(text)
     assert got is not None, text
     assert got == ruamel(text), text
+
+
+block_lines = st.lists(
+    st.builds(
+        lambda indent, dash, body: f"{' ' * indent}{dash}{body}",
+        st.sampled_from([0, 2, 2, 4, 4, 6, 3]),
+        st.sampled_from(["", "- ", "- ", "-  ", "-"]),
+        st.one_of(
+            nice_keys.map(lambda k: k + ":"),
+            st.builds(
+                lambda k, v: f"{k}: {v}", nice_keys, st.sampled_from(["x", "1", "0.5", "../r"])
+            ),
+            st.sampled_from(["x", "3.11.7", "a b", "~", "yes", "[1]", "'q'"]),
+        ),
+    ),
+    min_size=1,
+    max_size=7,
+)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(block_lines)
+def test_on_nested_blocks_and_sequences_it_agrees_with_ruamel_or_stays_out(
+    text_lines: list[str],
+) -> None:
+    text = "inputs:\n" + "\n".join(text_lines) + "\n"
+    got = quickyaml.load(text)
+    if got is not None:
+        assert got == ruamel(text), text
