@@ -25,9 +25,10 @@ HEAVY += ("gitmv.remotes",)
 # and what a hook with nothing to do must not load either: the checkout verbs, the hook
 # installer, the stat cache's sqlite3
 HOOK_HEAVY = (*HEAVY, "gitmv.ops.checkout", "gitmv.workspace.checkout", "gitmv.hooks.install")
-HOOK_HEAVY += ("sqlite3", "gitmv.ops.push", "gitmv.ops.pull")
+HOOK_HEAVY += ("sqlite3", "_sqlite3", "gitmv.ops.push", "gitmv.ops.pull")
 
 STATUS_UNUSED = ("gitmv.store.cache", "gitmv.store.manifest", "gitmv.base.githistory", "shutil")
+STATUS_UNUSED += ("datetime",)  # loaded by `import sqlite3`; the stat cache uses its C core
 
 PROBE = """
 import atexit, os, sys

@@ -9,12 +9,12 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-# sqlite3 (and the datetime it loads) is imported on the first query, not here: a hook with
-# nothing to do opens the repository, and so builds a StatCache, but never asks it anything
+# sqlite is imported on the first query, not here: a hook with nothing to do never asks
 # (mypy reads this constant as typing's).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import sqlite3
+    from types import ModuleType
 
 # A file written within this window of its hashing may change again inside the same
 # mtime tick; such entries are not remembered (git's "racy clean" problem).
@@ -52,10 +52,8 @@ class StatCache:
         if self.broken is not None:
             raise _Degraded
         if self._db is None:
-            import sqlite3
-
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(
+            db = _sqlite().connect(
                 self.path, timeout=60, isolation_level=None, check_same_thread=False
             )
             db.execute("PRAGMA journal_mode=WAL")
@@ -161,16 +159,29 @@ class _Degraded(Exception):
     """The stat cache was given up earlier in this command."""
 
 
+def _sqlite() -> ModuleType:
+    """The sqlite3 module's C core. `import sqlite3` also runs sqlite3.dbapi2, whose adapters
+    for dates load the whole pure-Python datetime module first: a fifth of a clean `status`'s
+    imports. The stat cache stores only text and whole numbers, which need no adapter; the
+    connection, cursor and exception classes are the same objects as sqlite3's."""
+    try:
+        import _sqlite3
+
+        return _sqlite3
+    except ImportError:  # an interpreter built without it: the public module, as before
+        import sqlite3
+
+        return sqlite3
+
+
 def _failures() -> tuple[type[BaseException], ...]:
     """sqlite's failures (disk full, I/O error, a corrupt file: all DatabaseError) and the
-    folder it cannot create; `_Degraded` once given up. A function, so that sqlite3 is
+    folder it cannot create; `_Degraded` once given up. A function, so that sqlite is
     imported when something fails, not at start-up."""
-    import sqlite3
-
-    return (sqlite3.OperationalError, sqlite3.DatabaseError, OSError, _Degraded)
+    sqlite = _sqlite()
+    return (sqlite.OperationalError, sqlite.DatabaseError, OSError, _Degraded)
 
 
 def _sqlite_error() -> type[BaseException]:
-    import sqlite3
-
-    return sqlite3.Error
+    error: type[BaseException] = _sqlite().Error
+    return error
