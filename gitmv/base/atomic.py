@@ -6,7 +6,6 @@ import contextlib
 import errno
 import itertools
 import os
-import shutil
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -169,6 +168,8 @@ def no_space_error(exc: OSError, folder: str | Path, needed: int | None = None) 
     what = "quota exceeded" if exc.errno == errno.EDQUOT else "no space left"
     parts = [f"{_human(needed)} needed"] if needed else []
     with contextlib.suppress(OSError):
+        import shutil  # here: shutil loads bz2 and lzma, a cost to every start
+
         parts.append(f"{_human(shutil.disk_usage(folder).free)} free")
     detail = "; " + ", ".join(parts) if parts else ""
     return GitmvError(

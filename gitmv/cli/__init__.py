@@ -1,14 +1,21 @@
-"""Command-line entry point: parse, call the core, render; map errors to exit codes."""
+"""Command-line entry point: parse, call the core, render; map errors to exit codes.
+
+Start-up matters here: `--version`, a plain `status` and the hooks git runs on every checkout
+and push take fast paths that import neither Typer nor `typing` (see docs/startup.md), so this
+module imports only what every command needs.
+"""
 
 from __future__ import annotations
 
-import errno
+import errno  # built into the interpreter: free
 import os
 import sys
-import traceback
-from typing import TYPE_CHECKING
 
 from gitmv.base.errors import GitmvError
+
+# Not `from typing import TYPE_CHECKING`: importing typing costs a few ms of every start;
+# mypy treats any constant of this name as typing's.
+TYPE_CHECKING = False
 
 if TYPE_CHECKING:
     import typer
@@ -66,6 +73,12 @@ def main() -> None:
     Ctrl-C."""
     args = sys.argv[1:]
     try:
+        if args == ["--version"]:
+            # What Typer's eager `--version` option prints (gitmv.cli.workspace), without Typer.
+            from gitmv import __version__
+
+            sys.stdout.write(f"gitmv {__version__}\n")
+            return
         if len(args) >= 2 and args[0] == "hook" and not args[1].startswith("-"):
             # The shims run this on every checkout, merge and push: skip Typer's start-up.
             from gitmv.cli import hookrun
@@ -103,6 +116,8 @@ def _command(args: list[str]) -> str | None:
 
 def _internal(exc: Exception) -> None:
     if os.environ.get("GITMV_DEBUG"):
+        import traceback  # here, not at the top: it costs every start several ms
+
         traceback.print_exc()
     _error(
         f"internal error: {type(exc).__name__}: {exc}",

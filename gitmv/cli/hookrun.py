@@ -1,40 +1,48 @@
 """Running a git hook: what `gitmv hook NAME ARGS...` does, with no Typer in the way.
 
 The shims call this on every checkout, merge, rebase and push; `gitmv.cli.main` sends
-`hook` here before Typer is imported, since Typer alone costs a third of start-up.
+`hook` here before Typer is imported, since Typer alone costs a third of start-up. A hook
+with nothing to do returns before it opens the repository or imports the verbs: from
+git's arguments alone (`_nothing_to_push`, `_nothing_to_restore`), or from one or two git
+calls (`_no_pointer_pushed`, `_no_pointer_changed`). docs/startup.md lists the cases.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from gitmv.base.errors import GitmvError, NotARepository, NotInitialised
-from gitmv.cli.progress import LazyProgress
-from gitmv.cli.render import human_size
+from gitmv.hooks.check import HOOKS
 
+# Neither typing nor the progress bar and the verbs at import: a no-op hook, run by git on
+# every checkout and push, never needs them (mypy reads this constant as typing's).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from gitmv.ops.hooks import PrePushReport, RestoreReport
     from gitmv.repo.context import Repo
 
 
 def run(name: str, args: Sequence[str]) -> int:
     """Run hook `name` with git's arguments; the exit code for git."""
-    from gitmv.ops.hooks import HOOKS
-
     if name not in HOOKS:
         raise GitmvError(f"unknown hook {name!r}", hint=f"one of: {', '.join(HOOKS)}")
     # pre-commit runs a hook with no arguments (and git's stdin already read).
     under_pre_commit = not args and bool(os.environ.get("PRE_COMMIT"))
     args = _pre_commit_args(name) if under_pre_commit else list(args)
     if name == "pre-push":
+        lines = _pre_commit_push_lines() if under_pre_commit else _stdin_lines()
+        # git always passes two arguments; without them, `_pre_push` says what is wrong
+        if len(args) >= 2 and (_nothing_to_push(lines) or _no_pointer_pushed(args, lines)):
+            return 0
         repo = _open_gitmv_repo()
         if repo is None:  # not a gitmv repository: nothing to upload
             return 0
-        lines = _pre_commit_push_lines() if under_pre_commit else _stdin_lines()
         return _pre_push(repo, args, lines)
+    if _nothing_to_restore(name, args) or _no_pointer_changed(name, args):
+        return 0
     try:
         repo = _open_gitmv_repo()
         if repo is not None:
@@ -49,6 +57,84 @@ def run(name: str, args: Sequence[str]) -> int:
     return 0
 
 
+def _nothing_to_push(lines: Sequence[str]) -> bool:
+    """Whether every pushed ref is one the remote already has, or a deletion: then no
+    commit is new and no pointer can be (what `ops.hooks.pre_push` would find, without
+    opening the repository or running git). A line that is not git's four words is not
+    judged here: `pre_push` reports it."""
+    for line in lines:
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) != 4:
+            return False
+        local_sha, remote_sha = parts[1], parts[3]
+        deleted = not local_sha.strip("0")  # git's all-zeros name (base.git.is_null_sha)
+        if not deleted and local_sha != remote_sha:
+            return False
+    return True
+
+
+def _nothing_to_restore(name: str, args: Sequence[str]) -> bool:
+    """The cases where `ops.hooks` restores nothing, whatever the repository: a file checkout
+    or one that stays on its commit (`git switch -c`), an amend. Checked here so that these
+    hooks return before opening the repository; `ops.hooks` checks the same first."""
+    if name == "post-checkout":
+        return len(args) >= 3 and (args[2] != "1" or args[0] == args[1])
+    if name == "post-rewrite":
+        return len(args) >= 1 and args[0] != "rebase"
+    return False
+
+
+# Asked of git alone, before the repository is opened (its config, cache and stat cache,
+# ~10 ms): whether the commits involved touch any pointer file. The same git questions
+# `ops.hooks` asks; when the answer is "some", the hook asks them again there. Only where
+# gitmv is set up: git runs hooks at the top of the work tree, so `.gitmv/config.yaml`
+# (base.config.PROJECT_FILE) is there; elsewhere (hooks installed `--global`) opening the
+# repository is the one git call that says "not gitmv", as before.
+_PROJECT_FILE = ".gitmv/config.yaml"
+
+
+def _no_pointer_changed(name: str, args: Sequence[str]) -> bool:
+    """A branch checkout between two commits whose pointer files are the same."""
+    if name != "post-checkout" or len(args) < 3:
+        return False
+    prev, new = args[0], args[1]
+    if not prev.strip("0") or not new.strip("0"):  # a clone's checkout: everything is new
+        return False
+    if not os.path.isfile(_PROJECT_FILE):
+        return False
+    from pathlib import Path
+
+    from gitmv.base import git
+
+    try:
+        return not git.changed_pointer_files(Path.cwd(), prev, new)
+    except GitmvError:
+        return False  # an unknown commit, say: the full path says what went wrong
+
+
+def _no_pointer_pushed(args: Sequence[str], lines: Sequence[str]) -> bool:
+    """A push whose new commits (those the remote lacks) change no pointer file."""
+    if any(len(line.split()) not in (0, 4) for line in lines):
+        return False
+    if not os.path.isfile(_PROJECT_FILE):
+        return False
+    from pathlib import Path
+
+    from gitmv.base import githistory
+
+    refs = [line.split() for line in lines if line.strip()]
+    tips = [r[1] for r in refs if r[1].strip("0")]  # zeros: a deletion
+    known = [r[3] for r in refs if r[3].strip("0")]
+    here = Path.cwd()
+    try:
+        commits = githistory.commits_not_on(here, tips, known, args[0])
+        return not githistory.pointer_blobs_in(here, commits)
+    except GitmvError:
+        return False
+
+
 def _open_gitmv_repo() -> Repo | None:
     from gitmv.repo.context import Repo
 
@@ -59,6 +145,7 @@ def _open_gitmv_repo() -> Repo | None:
 
 
 def _run_post(repo: Repo, name: str, args: Sequence[str]) -> RestoreReport:
+    from gitmv.cli.progress import LazyProgress
     from gitmv.ops import hooks
 
     def arg(i: int) -> str:
@@ -75,6 +162,7 @@ def _run_post(repo: Repo, name: str, args: Sequence[str]) -> RestoreReport:
 
 
 def _pre_push(repo: Repo, args: Sequence[str], lines: Sequence[str]) -> int:
+    from gitmv.cli.progress import LazyProgress
     from gitmv.ops import hooks
 
     if len(args) < 2:
@@ -91,6 +179,8 @@ def _stdin_lines() -> list[str]:
 
 
 def _render_push(repo: Repo, report: PrePushReport) -> int:
+    from gitmv.cli.render import human_size
+
     result = report.result
     if result is None:
         return 0
@@ -115,6 +205,8 @@ def _render_push(repo: Repo, report: PrePushReport) -> int:
 
 
 def _render_restore(repo: Repo, report: RestoreReport) -> None:
+    from gitmv.cli.render import human_size
+
     fetched = report.fetched
     if fetched is not None and fetched.transferred:
         n, size = fetched.transferred, human_size(fetched.nbytes)

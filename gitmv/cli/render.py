@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-from typing import Any
+
+# Neither json nor typing at import: the hooks and a plain `status` load this module and
+# never need them (a few ms of every start; mypy reads this constant as typing's).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # -q (-1), normal (0) or -v (1), set once per run by the shared options (gitmv.cli.surface);
 # `_keep_output`: a query command's answer is printed even under -q.
@@ -51,6 +55,8 @@ def error(message: str, hint: str | None = None) -> None:
 
 
 def emit_json(data: Any) -> None:
+    import json
+
     # default=str: a meta block may hold YAML dates
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
 

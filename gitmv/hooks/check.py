@@ -6,10 +6,12 @@ to import; this module defines none.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING
-
+# Path and Repo only in annotations, and no typing: every hook git runs imports this module
+# for HOOKS, and a no-op one must not pay for pathlib (mypy reads this constant as typing's).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from gitmv.repo.context import Repo
 
 HOOKS = ("pre-push", "post-checkout", "post-merge", "post-rewrite")

@@ -17,35 +17,55 @@ from typing import TYPE_CHECKING
 
 from gitmv.base import git
 from gitmv.base.errors import GitmvError, RemoteError
-from gitmv.hooks.install import (
-    HOOKS,
-    MARKER,
-    HookChange,
-    InstallReport,
-    install,
-    install_global,
-    install_into,
-    is_ours,
-    render_shim,
-    uninstall,
-    uninstall_from,
-    uninstall_global,
-)
-from gitmv.ops.checkout import checkout
-from gitmv.repo.context import Repo
+from gitmv.hooks.check import HOOKS, MARKER, is_ours
 from gitmv.repo.pointers import pointers_to_push, read_pointer
 from gitmv.store import pointer
-from gitmv.store.pointer import Pointer
-from gitmv.workspace.checkout import discard
 
 if TYPE_CHECKING:
     from gitmv.base.progress import Progress
+    from gitmv.hooks.install import (
+        HookChange,
+        InstallReport,
+        install,
+        install_global,
+        install_into,
+        render_shim,
+        uninstall,
+        uninstall_from,
+        uninstall_global,
+    )
     from gitmv.ops.fetch import FetchReport
     from gitmv.ops.pull import PullReport
     from gitmv.ops.push import PushReport
+    from gitmv.repo.context import Repo
+    from gitmv.store.pointer import Pointer
 
-# The install side lives in gitmv.hooks.install (light: every command asks it whether the
-# hooks are there); callers reach it from here too.
+# The install side lives in gitmv.hooks.install, and callers reach it from here too; it is
+# loaded when first asked for (PEP 562), as are the checkout verbs (in `restore`): a hook
+# with no pointer to restore or upload, run by git on every checkout and push, needs neither.
+_INSTALL_NAMES = frozenset(
+    [
+        "HookChange",
+        "InstallReport",
+        "install",
+        "install_global",
+        "install_into",
+        "render_shim",
+        "uninstall",
+        "uninstall_from",
+        "uninstall_global",
+    ]
+)
+
+
+def __getattr__(name: str) -> object:
+    if name in _INSTALL_NAMES:
+        from gitmv.hooks import install as _install
+
+        return getattr(_install, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "HOOKS",
     "MARKER",
@@ -231,6 +251,9 @@ def restore(
     for name in dict.fromkeys(pointer_files):
         (present if os.path.isfile(repo.root / name) else gone).append(name)
     if gone:
+        # imported only here and below: a checkout that changes no pointer must not pay for them
+        from gitmv.workspace.checkout import discard
+
         artifacts = [pointer.artifact_path(name) for name in gone]
         in_git = set(git.tracked_files(repo.root, artifacts))
         report.removed, kept = discard(repo, [a for a in artifacts if a not in in_git])
@@ -238,6 +261,8 @@ def restore(
     wanted = _readable(repo, [pointer.artifact_path(name) for name in present], report)
     if not wanted:
         return report
+    from gitmv.ops.checkout import checkout
+
     first = checkout(repo, [repo.display(a) for a, _ in wanted])
     report.restored.extend(first.restored)
     report.modified.extend(first.modified)

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gitmv.base import git
 from gitmv.base.config import PROJECT_FILE, Config, local_jobs
 from gitmv.base.errors import GitmvError, NotInitialised
-from gitmv.store.cache import Cache
 from gitmv.store.state import StatCache
+
+if TYPE_CHECKING:
+    from gitmv.store.cache import Cache
 
 _CONFIG_HINT = "fix it in .gitmv/config.yaml or the local config (.git/gitmv/config.yaml)"
 
@@ -22,9 +26,17 @@ _CONFIG_HINT = "fix it in .gitmv/config.yaml or the local config (.git/gitmv/con
 class Repo:
     paths: git.RepoPaths
     config: Config
-    cache: Cache
+    cache_root: Path  # `cache` opens it when first asked
     state: StatCache
     cwd: Path
+
+    @functools.cached_property
+    def cache(self) -> Cache:
+        """The object cache, made on first use: a clean `status` of files and a hook with
+        nothing to restore never ask, and so never import the store's modules."""
+        from gitmv.store.cache import Cache
+
+        return Cache(self.cache_root)
 
     @property
     def root(self) -> Path:
@@ -57,7 +69,7 @@ class Repo:
         return cls(
             paths,
             config,
-            Cache(cache_root),
+            cache_root,
             StatCache(paths.common_dir / "gitmv" / "state.sqlite"),
             here.absolute(),
         )

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from gitmv.base import git, githistory
+from gitmv.base import git
 from gitmv.base.errors import GitmvError, PointerError
 from gitmv.repo.context import Repo
 from gitmv.store import pointer
@@ -128,12 +128,16 @@ def work_tree_files(root: Path) -> list[PointerFile]:
 
 def index_files(repo: Repo, worktree: Path) -> list[PointerFile]:
     """The pointer files staged in `worktree`'s index (any worktree of the repository)."""
+    from gitmv.base import githistory  # here: a clean status needs none of it
+
     return _blob_files(repo.root, [(p, sha, "") for p, sha in githistory.index_pointers(worktree)])
 
 
 def unmerged_files(repo: Repo) -> list[tuple[int, PointerFile]]:
     """(stage, pointer file) of each pointer file a merge left unmerged in the index: stage
     1 is the common base, 2 ours, 3 theirs."""
+    from gitmv.base import githistory  # here: a clean status needs none of it
+
     entries = githistory.unmerged_pointers(repo.root)
     files = _blob_files(repo.root, [(path, sha, "") for _, sha, path in entries])
     return [(stage, f) for (stage, _, _), f in zip(entries, files, strict=True)]
@@ -172,6 +176,8 @@ def history_files(repo: Repo, revs: Sequence[str]) -> list[PointerFile]:
     pointer that stays the same over a thousand commits is read once, so the cost grows with
     the number of versions, not of commits.
     """
+    from gitmv.base import githistory  # here: a clean status needs none of it
+
     listed = githistory.history_pointer_blobs(repo.root, revs)
     found = git.read_objects(repo.root, [sha for _, sha in listed], pointer.MAX_SIZE)
     # A tree named *.gmv is listed too (see history_pointer_blobs): not a pointer.
@@ -194,6 +200,8 @@ def in_history(repo: Repo, revs: Sequence[str]) -> list[tuple[str, Pointer]]:
 def commit_files(repo: Repo, commits: Sequence[str]) -> list[tuple[str, PointerFile]]:
     """(commit, pointer file) for each distinct pointer blob that `commits` add or change,
     with the first of `commits` that does (give them newest first to get the newest)."""
+    from gitmv.base import githistory  # here: a clean status needs none of it
+
     first: dict[str, tuple[str, str]] = {}  # blob -> (commit, path): each version once
     for commit, path, blob in githistory.pointer_blobs_in(repo.root, commits):
         first.setdefault(blob, (commit, path))
@@ -222,6 +230,8 @@ def pointers_to_push(
     new, a tag on a pushed commit among them, reads no commit at all. A broken pointer
     refuses the push, naming its commit.
     """
+    from gitmv.base import githistory  # here: a clean status needs none of it
+
     tips = [r.local_sha for r in refs if not git.is_null_sha(r.local_sha)]  # zeros: a deletion
     known = [r.remote_sha for r in refs if not git.is_null_sha(r.remote_sha)]
     commits = githistory.commits_not_on(repo.root, tips, known, remote_name)
@@ -245,6 +255,8 @@ def _parse_pushed(f: PointerFile, commit: str) -> Pointer:
 def files_everywhere(repo: Repo) -> list[PointerFile]:
     """The pointer files at every ref, every worktree's HEAD, index and work tree; the work
     trees' first, so that reports name what the user sees."""
+    from gitmv.base import githistory  # here: a clean status needs none of it
+
     entries: list[tuple[str, str, str]] = []  # (path, blob sha, label prefix)
     files: list[PointerFile] = []
     trees = set(githistory.ref_commits(repo.root))

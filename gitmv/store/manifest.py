@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
@@ -20,6 +19,8 @@ class ManifestEntry:
 
 
 def encode(entries: Iterable[ManifestEntry]) -> bytes:
+    import json  # here and in decode, not at the top: a clean `status` of files needs neither
+
     lines = []
     for e in sorted(entries, key=lambda e: e.path):
         path = json.dumps(e.path, ensure_ascii=False)
@@ -57,6 +58,8 @@ def decode(data: bytes, name: str) -> list[ManifestEntry]:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise PointerError(f"{name}: manifest is not UTF-8") from None
+    import json
+
     entries: list[ManifestEntry] = []
     seen: set[str] = set()
     for number, line in enumerate(text.splitlines(), 1):

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -211,6 +210,8 @@ class FolderStore:
 
     def get(self, key: str, dest: str | Path) -> None:
         """Copy the object to `dest` (the caller verifies it)."""
+        import shutil  # here: shutil loads bz2 and lzma, a cost to every start
+
         shutil.copyfile(f"{self._root}/{key}", dest)
 
     def read(self, key: str) -> bytes:

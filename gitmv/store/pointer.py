@@ -81,10 +81,11 @@ def parse(data: bytes, name: str) -> Pointer:
         raise _conflict(name)
     if "#" not in text:
         quick = quickyaml.load(text)
-        if quick is not None and quick.keys() <= _PLAIN_KEYS:
-            # What gitmv writes: no comment, meta or extra key that a rewrite must keep,
-            # so no ruamel document is needed (`render` writes the same bytes without it).
-            return _validate(quick, name, keep=False)
+        if quick is not None and quick.keys() <= _QUICK_KEYS:
+            # What gitmv writes: no comment or extra key that a rewrite must keep, so no
+            # ruamel document is needed (`render` writes the same bytes without it). A meta
+            # block keeps the plain document: `add` reads the old block from `doc`.
+            return _validate(quick, name, keep="meta" in quick)
     from gitmv.base import yamlio
 
     try:
@@ -94,7 +95,7 @@ def parse(data: bytes, name: str) -> Pointer:
     return _validate(doc, name)
 
 
-_PLAIN_KEYS = frozenset(("gitmv", "oid", "size", "kind", "files", "exec"))
+_QUICK_KEYS = frozenset(("gitmv", "oid", "size", "kind", "files", "exec", "meta"))
 
 
 _HINT = "restore it with `git checkout -- <pointer>`, or delete it and run `gitmv add` again"

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sqlite3
 import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
+
+# sqlite is imported on the first query, not here: a hook with nothing to do never asks
+# (mypy reads this constant as typing's).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import sqlite3
+    from types import ModuleType
 
 # A file written within this window of its hashing may change again inside the same
 # mtime tick; such entries are not remembered (git's "racy clean" problem).
@@ -38,7 +44,7 @@ class StatCache:
     def _give_up(self, exc: BaseException) -> None:
         self.broken = f"{type(exc).__name__}: {exc}"
         if self._db is not None:
-            with contextlib.suppress(sqlite3.Error):
+            with contextlib.suppress(_sqlite_error()):
                 self._db.close()
             self._db = None
 
@@ -47,7 +53,7 @@ class StatCache:
             raise _Degraded
         if self._db is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(
+            db = _sqlite().connect(
                 self.path, timeout=60, isolation_level=None, check_same_thread=False
             )
             db.execute("PRAGMA journal_mode=WAL")
@@ -71,7 +77,7 @@ class StatCache:
                     .execute("SELECT inode, size, mtime_ns, oid FROM stat WHERE path = ?", (path,))
                     .fetchone()
                 )
-            except _FAILURES as exc:
+            except _failures() as exc:
                 self._give_up(exc)
                 return None
         return row[3] if row and tuple(row[:3]) == key else None
@@ -87,7 +93,7 @@ class StatCache:
                     (prefix, prefix[:-1] + "0"),  # '0' sorts right after '/'
                 )
                 return {row[0]: ((row[1], row[2], row[3]), row[4]) for row in rows}
-            except _FAILURES as exc:
+            except _failures() as exc:
                 self._give_up(exc)
                 return {}
 
@@ -101,18 +107,18 @@ class StatCache:
             try:
                 db = self._conn()
                 db.execute("BEGIN IMMEDIATE")
-            except _FAILURES as exc:
+            except _failures() as exc:
                 self._give_up(exc)
                 return
             try:
                 db.executemany("INSERT OR REPLACE INTO stat VALUES (?, ?, ?, ?, ?)", fresh)
                 db.execute("COMMIT")
-            except _FAILURES as exc:
-                with contextlib.suppress(sqlite3.Error):
+            except _failures() as exc:
+                with contextlib.suppress(_sqlite_error()):
                     db.execute("ROLLBACK")
                 self._give_up(exc)
             except BaseException:
-                with contextlib.suppress(sqlite3.Error):
+                with contextlib.suppress(_sqlite_error()):
                     db.execute("ROLLBACK")
                 raise
 
@@ -125,7 +131,7 @@ class StatCache:
                     .execute("SELECT fingerprint, oid FROM folder WHERE path = ?", (path,))
                     .fetchone()
                 )
-            except _FAILURES as exc:
+            except _failures() as exc:
                 self._give_up(exc)
                 return None
         return row[1] if row and row[0] == fingerprint else None
@@ -138,13 +144,13 @@ class StatCache:
                 self._conn().execute(
                     "INSERT OR REPLACE INTO folder VALUES (?, ?, ?)", (path, fingerprint, oid)
                 )
-            except _FAILURES as exc:
+            except _failures() as exc:
                 self._give_up(exc)
 
     def close(self) -> None:
         with self._lock:
             if self._db is not None:
-                with contextlib.suppress(sqlite3.Error):
+                with contextlib.suppress(_sqlite_error()):
                     self._db.close()
                 self._db = None
 
@@ -153,6 +159,29 @@ class _Degraded(Exception):
     """The stat cache was given up earlier in this command."""
 
 
-# sqlite's failures (disk full, I/O error, a corrupt file: all DatabaseError) and the
-# folder it cannot create; `_Degraded` once given up.
-_FAILURES = (sqlite3.OperationalError, sqlite3.DatabaseError, OSError, _Degraded)
+def _sqlite() -> ModuleType:
+    """The sqlite3 module's C core. `import sqlite3` also runs sqlite3.dbapi2, whose adapters
+    for dates load the whole pure-Python datetime module first: a fifth of a clean `status`'s
+    imports. The stat cache stores only text and whole numbers, which need no adapter; the
+    connection, cursor and exception classes are the same objects as sqlite3's."""
+    try:
+        import _sqlite3
+
+        return _sqlite3
+    except ImportError:  # an interpreter built without it: the public module, as before
+        import sqlite3
+
+        return sqlite3
+
+
+def _failures() -> tuple[type[BaseException], ...]:
+    """sqlite's failures (disk full, I/O error, a corrupt file: all DatabaseError) and the
+    folder it cannot create; `_Degraded` once given up. A function, so that sqlite is
+    imported when something fails, not at start-up."""
+    sqlite = _sqlite()
+    return (sqlite.OperationalError, sqlite.DatabaseError, OSError, _Degraded)
+
+
+def _sqlite_error() -> type[BaseException]:
+    error: type[BaseException] = _sqlite().Error
+    return error

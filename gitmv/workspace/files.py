@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 from pathlib import Path
 
 from gitmv.base import atomic
@@ -48,6 +47,8 @@ def is_backed_up(repo: Repo, path: Path, algorithm: str) -> bool:
 
 def remove(path: Path) -> None:
     if path.is_dir() and not path.is_symlink():
+        import shutil  # here: shutil loads bz2 and lzma, a cost to every `status`
+
         shutil.rmtree(path)
     else:
         with contextlib.suppress(FileNotFoundError):

@@ -8,15 +8,17 @@ import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 import xxhash
 
 from gitmv.base.atomic import _TMP_MARK
 from gitmv.base.errors import GitmvError
 from gitmv.store.hashing import Oid, hash_bytes, hash_file
-from gitmv.store.manifest import ManifestEntry, encode
 from gitmv.store.state import Key, StatCache, stat_key
+
+if TYPE_CHECKING:
+    from gitmv.store.manifest import ManifestEntry
 
 # Files at most this big are read whole: one read call instead of a loop.
 _SMALL = 1024 * 1024
@@ -139,6 +141,8 @@ class FolderScan:
         return sum(e.size for e in self.entries)
 
     def manifest(self) -> bytes:
+        from gitmv.store.manifest import encode  # here: a status of files needs no manifest
+
         return encode(self.entries)
 
     def oid(self, algorithm: str) -> Oid:
@@ -174,6 +178,8 @@ def scan_folder(
             todo.append(f)
     hasher = store or (lambda f: hash_one(f.path, f.key[1], algorithm))
     computed = iter(parallel(hasher, todo, jobs))
+    from gitmv.store.manifest import ManifestEntry
+
     entries: list[ManifestEntry] = []
     fresh: list[tuple[str, Key, str]] = []
     for f, oid in zip(files, oids, strict=True):

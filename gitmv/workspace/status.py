@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from gitmv.repo.context import Repo
-from gitmv.store.manifest import decode
 from gitmv.store.pointer import Pointer
 from gitmv.store.state import stat_key
 from gitmv.workspace import scan
@@ -56,6 +55,8 @@ def _is_cached(repo: Repo, p: Pointer) -> bool:
         return False
     if p.kind == "file":
         return True
+    from gitmv.store.manifest import decode  # here: only folders have one (start-up time)
+
     entries = decode(repo.cache.read_bytes(p.oid), f"manifest {p.oid}")
     return all(repo.cache.has(e.oid) for e in entries)
 
