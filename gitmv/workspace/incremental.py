@@ -1,0 +1,253 @@
+"""Work that grows with the change: a folder artifact's manifest rebuilt from the last one.
+
+The stat pass stays O(files), but in C: GNU find lists every file's (type, inode, size,
+mtime, mode, path) as one byte string (`scan.quick_listing`). The folder index, written by
+`add` (and by `status` when it meets a folder in a cached state), keeps that listing beside
+the oid of the manifest it describes. The next command compares the new listing with the
+kept one as two sets of byte strings (C work, no Python object per file), looks at the few
+paths whose record changed, and patches the kept manifest's lines at those paths (sorted
+insertion by bisection). A full rescan gives the same bytes: tests/functional/
+test_incremental.py compares the two over random edit sequences.
+
+The index is only a hint. It is refused whole (and the caller rescans) when it is missing,
+garbled (its checksum fails), for another hash algorithm, when its manifest is not in the
+cache or fails its hash, or when more than `_MAX_CHANGED` paths changed (a bulk rescan is
+then cheaper). Records whose mtime falls within the racy window of the listing are left out
+of it, so a file rewritten within its mtime tick is always looked at again.
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+import json
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import xxhash
+
+from gitmv.base import atomic
+from gitmv.base.atomic import _TMP_MARK
+from gitmv.base.errors import GitmvError
+from gitmv.store.cache import Cache
+from gitmv.store.hashing import Oid, hash_bytes
+from gitmv.store.manifest import ManifestEntry, check_relpath, decode, encode
+from gitmv.store.state import _RACY_NS, Key, StatCache
+
+_MAGIC = b"gitmv-folder-index 1"
+# Beyond this many changed paths, one bulk rescan (a single stat-cache query, hashing on
+# threads) beats looking paths up one at a time.
+_MAX_CHANGED = 2000
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What find said about a folder: its stamp (`scan.quick_stamp`'s value) and its records."""
+
+    stamp: str
+    raw: bytes  # NUL-terminated records: b"f <inode> <size> <mtime> <mode> ./<path>"
+    started_ns: int  # wall clock before find ran: the racy window is measured from here
+
+
+@dataclass
+class Current:
+    """A folder's manifest as the work tree holds it now, built from the index."""
+
+    base: Oid  # the manifest the index described, patched into `lines`
+    lines: list[bytes]  # manifest lines (encode's form), sorted by path
+    size: int
+    files: int
+    examined: int  # paths whose record changed since the index
+    fresh: list[tuple[str, Key, str]] = field(default_factory=list)  # stat-cache rows
+    temps: list[str] = field(default_factory=list)  # gitmv temp files found (absolute)
+    vouched: list[tuple[str, Oid]] = field(default_factory=list)  # changed, stat cache knew
+
+    def manifest(self) -> bytes:
+        return b"\n".join(self.lines) + b"\n" if self.lines else b""
+
+
+def index_path(state: StatCache, folder: Path) -> Path:
+    """Beside the stat cache (same lifetime, never in the work tree), keyed by the folder."""
+    name = xxhash.xxh3_128_hexdigest(os.fsencode(os.path.abspath(folder)))
+    return state.path.parent / "folders" / name
+
+
+def save(
+    state: StatCache, folder: Path, listing: Listing, manifest_oid: Oid, size: int, files: int
+) -> None:
+    """Keep `listing` as the record of the work tree that `manifest_oid` describes. Only a
+    cache: a failure to write it is ignored (the next command rescans)."""
+    body = _drop_racy(listing.raw, listing.started_ns)
+    head = b"%s %s %d %d %s\n" % (
+        _MAGIC,
+        str(manifest_oid).encode(),
+        size,
+        files,
+        xxhash.xxh3_128_hexdigest(body).encode(),
+    )
+    path = index_path(state, folder)
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic.write_bytes(path, head + body)
+
+
+def forget(state: StatCache, folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(index_path(state, folder))
+
+
+def _load(state: StatCache, folder: Path, algorithm: str) -> tuple[Oid, int, int, bytes] | None:
+    """(manifest oid, size, files, kept records), or None for a missing or garbled index."""
+    try:
+        with open(index_path(state, folder), "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    head, sep, body = data.partition(b"\n")
+    fields = head.split(b" ")
+    if not sep or len(fields) != 6 or b" ".join(fields[:2]) != _MAGIC:
+        return None
+    if xxhash.xxh3_128_hexdigest(body).encode() != fields[5]:
+        return None
+    try:
+        oid = Oid.parse(fields[2].decode())
+        size, files = int(fields[3]), int(fields[4])
+    except (GitmvError, ValueError, UnicodeDecodeError):
+        return None
+    if oid.algorithm != algorithm:
+        return None
+    return oid, size, files, body
+
+
+def _drop_racy(raw: bytes, started_ns: int) -> bytes:
+    """The records minus those whose mtime is within the racy window (or in the future):
+    one regular expression over the bytes, so no Python work per record."""
+    # whole seconds, rounded down: a record of the second before is older than the window
+    limit = (started_ns - _RACY_NS) // 1_000_000_000
+    pattern = rb"(?<![^\0])[^\0 ]+ \d+ \d+ (?:%s)\.?\d*[^\0]*\0" % _at_least(limit)
+    return re.sub(pattern, b"", raw)
+
+
+def _at_least(n: int) -> bytes:
+    """A regular expression for the decimal integers >= n (n >= 0)."""
+    digits = str(n)
+    options = [rf"\d{{{len(digits) + 1},}}", digits]
+    for i, d in enumerate(digits):
+        if d != "9":
+            rest = len(digits) - i - 1
+            options.append(f"{digits[:i]}[{int(d) + 1}-9]" + (rf"\d{{{rest}}}" if rest else ""))
+    return "|".join(options).encode()
+
+
+def current(
+    folder: Path,
+    state: StatCache,
+    cache: Cache,
+    algorithm: str,
+    listing: Listing,
+    hasher: Callable[[str, int], Oid],
+) -> Current | None:
+    """The folder's manifest lines now, patched from the index; None when the index cannot
+    be trusted or too much changed (the caller then rescans in full).
+
+    `hasher(path, size)` gives the oid of a file the stat cache does not vouch for (`add`
+    stores it in the cache at the same time).
+    """
+    loaded = _load(state, folder, algorithm)
+    if loaded is None:
+        return None
+    oid, size, files, body = loaded
+    old = set(body.split(b"\0"))
+    new = set(listing.raw.split(b"\0"))
+    gone, came = old - new, new - old
+    if len(gone) + len(came) > 2 * _MAX_CHANGED:
+        return None
+    try:
+        data = cache.read_bytes(oid)
+    except (GitmvError, OSError):
+        return None
+    if hash_bytes(data, algorithm) != oid:
+        return None  # a damaged manifest object: the rescan does not trust it either
+    lines = data.split(b"\n")
+    if lines and not lines[-1]:
+        lines.pop()
+    if len(lines) != files:
+        return None
+    result = Current(oid, lines, size, files, 0)
+    now = _files_of(came, folder, result.temps)
+    touched = sorted(_files_of(gone, folder, []).keys() | now.keys())
+    result.examined = len(touched)
+    top = str(folder)
+    for rel in touched:
+        try:
+            check_relpath(rel, str(folder))
+        except GitmvError:
+            return None  # a name a manifest cannot hold: the rescan reports it as before
+        at = bisect.bisect_left(result.lines, rel, key=_path_of)
+        if at < len(result.lines) and _path_of(result.lines[at]) == rel:
+            before = _entry(result.lines[at])
+            result.size -= before.size
+            result.files -= 1
+            del result.lines[at]
+        if rel not in now:
+            continue
+        path = f"{top}/{rel}"
+        try:
+            st = os.stat(path, follow_symlinks=False)
+        except FileNotFoundError:
+            continue  # gone since find: as a rescan would not see it
+        key = (st.st_ino, st.st_size, st.st_mtime_ns)
+        known = state.get(path, key)
+        if known is not None and known.startswith(algorithm + ":"):
+            file_oid = Oid.parse(known)
+            result.vouched.append((path, file_oid))
+        else:
+            file_oid = hasher(path, st.st_size)
+            result.fresh.append((path, key, str(file_oid)))
+        entry = ManifestEntry(rel, file_oid, st.st_size, bool(st.st_mode & 0o100))
+        result.lines.insert(at, encode([entry]).rstrip(b"\n"))
+        result.size += st.st_size
+        result.files += 1
+    return result
+
+
+def _files_of(records: set[bytes], folder: Path, temps: list[str]) -> dict[str, bytes]:
+    """Relative path -> record, for the regular files among `records`; gitmv's own temp
+    files go to `temps` instead (a walk leaves them out too)."""
+    found = {}
+    for record in records:
+        if not record.startswith(b"f "):
+            continue  # folders change mtime as files come and go; their files tell it all
+        parts = record.split(b" ", 5)
+        if len(parts) != 6 or not parts[5].startswith(b"./"):
+            continue
+        rel = os.fsdecode(parts[5][2:])
+        if _TMP_MARK in rel:  # in a file's name or a folder's, as the walk skips either
+            temps.append(os.path.join(folder, rel))
+            continue
+        found[rel] = record
+    return found
+
+
+def _path_of(line: bytes) -> str:
+    path = json.loads(line)["path"]
+    assert isinstance(path, str)
+    return path
+
+
+def _entry(line: bytes) -> ManifestEntry:
+    return decode(line, "manifest line")[0]
+
+
+def lines_of(entries: list[ManifestEntry]) -> list[bytes]:
+    """Manifest lines in encode's form, sorted by path."""
+    data = encode(entries)
+    return data.rstrip(b"\n").split(b"\n") if data else []
+
+
+def settled(listing: Listing) -> bool:
+    """Whether no record of `listing` is within the racy window (it may vouch for all)."""
+    return _drop_racy(listing.raw, listing.started_ns) == listing.raw
