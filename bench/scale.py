@@ -20,6 +20,7 @@ between consecutive sizes: log(t2/t1) / log(n2/n1).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import os
@@ -32,8 +33,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import itertools
 
 import run as bench
 

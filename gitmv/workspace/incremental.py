@@ -81,13 +81,8 @@ def save(
     """Keep `listing` as the record of the work tree that `manifest_oid` describes. Only a
     cache: a failure to write it is ignored (the next command rescans)."""
     body = _drop_racy(listing.raw, listing.started_ns)
-    head = b"%s %s %d %d %s\n" % (
-        _MAGIC,
-        str(manifest_oid).encode(),
-        size,
-        files,
-        xxhash.xxh3_128_hexdigest(body).encode(),
-    )
+    fields = b"%s %d %d" % (str(manifest_oid).encode(), size, files)
+    head = b"%s %s %s\n" % (_MAGIC, fields, _checksum(fields, body))
     path = index_path(state, folder)
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -110,8 +105,8 @@ def _load(state: StatCache, folder: Path, algorithm: str) -> tuple[Oid, int, int
     fields = head.split(b" ")
     if not sep or len(fields) != 6 or b" ".join(fields[:2]) != _MAGIC:
         return None
-    if xxhash.xxh3_128_hexdigest(body).encode() != fields[5]:
-        return None
+    if _checksum(b" ".join(fields[2:5]), body) != fields[5]:
+        return None  # garbled, or its fields and records do not belong together
     try:
         oid = Oid.parse(fields[2].decode())
         size, files = int(fields[3]), int(fields[4])
@@ -120,6 +115,10 @@ def _load(state: StatCache, folder: Path, algorithm: str) -> tuple[Oid, int, int
     if oid.algorithm != algorithm:
         return None
     return oid, size, files, body
+
+
+def _checksum(fields: bytes, body: bytes) -> bytes:
+    return xxhash.xxh3_128_hexdigest(fields + b"\n" + body).encode()
 
 
 def _drop_racy(raw: bytes, started_ns: int) -> bytes:
