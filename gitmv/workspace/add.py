@@ -187,8 +187,9 @@ def _store(repo: Repo, rel: str, algorithm: str, old: Pointer | None) -> Pointer
                     cache.add_file(Path(file), algorithm)
             manifest_oid = cache.add_small(now.manifest(), algorithm)
             repo.state.put_many(now.fresh)
-            incremental.save(repo.state, path, listing, manifest_oid, now.size, now.files)
-            if incremental.settled(listing):
+            size, count = now.size, now.files
+            incremental.save(repo.state, path, listing, manifest_oid, size, count, now.came)
+            if incremental.settled(listing, now.came):
                 repo.state.put_folder(str(path), listing.stamp, str(manifest_oid), 0)
             return Pointer(manifest_oid, now.size, "dir", files=now.files)
     quick = listing.stamp if listing is not None else None

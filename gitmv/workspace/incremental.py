@@ -61,6 +61,7 @@ class Current:
     size: int
     files: int
     examined: int  # paths whose record changed since the index
+    came: set[bytes] = field(default_factory=set)  # find records new since the index
     fresh: list[tuple[str, Key, str]] = field(default_factory=list)  # stat-cache rows
     temps: list[str] = field(default_factory=list)  # gitmv temp files found (absolute)
     vouched: list[tuple[str, Oid]] = field(default_factory=list)  # changed, stat cache knew
@@ -76,11 +77,21 @@ def index_path(state: StatCache, folder: Path) -> Path:
 
 
 def save(
-    state: StatCache, folder: Path, listing: Listing, manifest_oid: Oid, size: int, files: int
+    state: StatCache,
+    folder: Path,
+    listing: Listing,
+    manifest_oid: Oid,
+    size: int,
+    files: int,
+    changed: set[bytes] | None = None,
 ) -> None:
     """Keep `listing` as the record of the work tree that `manifest_oid` describes. Only a
-    cache: a failure to write it is ignored (the next command rescans)."""
-    body = _drop_racy(listing.raw, listing.started_ns)
+    cache: a failure to write it is ignored (the next command rescans).
+
+    `changed`: the records new since the last index (`Current.came`), when known: the
+    others were out of the racy window then, so they still are, and only these are looked at.
+    """
+    body = _without_racy(listing, changed)
     fields = b"%s %d %d" % (str(manifest_oid).encode(), size, files)
     head = b"%s %s %s\n" % (_MAGIC, fields, _checksum(fields, body))
     path = index_path(state, folder)
@@ -175,7 +186,7 @@ def current(
         lines.pop()
     if len(lines) != files:
         return None
-    result = Current(oid, lines, size, files, 0)
+    result = Current(oid, lines, size, files, 0, came)
     now = _files_of(came, folder, result.temps)
     touched = sorted(_files_of(gone, folder, []).keys() | now.keys())
     result.examined = len(touched)
@@ -247,6 +258,31 @@ def lines_of(entries: list[ManifestEntry]) -> list[bytes]:
     return data.rstrip(b"\n").split(b"\n") if data else []
 
 
-def settled(listing: Listing) -> bool:
-    """Whether no record of `listing` is within the racy window (it may vouch for all)."""
+def settled(listing: Listing, changed: set[bytes] | None = None) -> bool:
+    """Whether no record of `listing` is within the racy window (it may vouch for all);
+    `changed` as for `save`."""
+    if changed is not None:
+        return not any(_is_racy(r, listing.started_ns) for r in changed)
     return _drop_racy(listing.raw, listing.started_ns) == listing.raw
+
+
+def _without_racy(listing: Listing, changed: set[bytes] | None) -> bytes:
+    if changed is None or len(changed) > 64:
+        return _drop_racy(listing.raw, listing.started_ns)
+    body = listing.raw
+    for record in changed:
+        if _is_racy(record, listing.started_ns):
+            body = body.replace(b"\0" + record + b"\0", b"\0")
+            if body.startswith(record + b"\0"):
+                body = body[len(record) + 1 :]
+    return body
+
+
+def _is_racy(record: bytes, started_ns: int) -> bool:
+    """One record's mtime within the racy window, or unreadable (then it counts as racy)."""
+    parts = record.split(b" ", 4)
+    try:
+        seconds = int(parts[3].split(b".")[0])
+    except (IndexError, ValueError):
+        return bool(record)
+    return seconds >= (started_ns - _RACY_NS) // 1_000_000_000

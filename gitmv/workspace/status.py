@@ -98,24 +98,30 @@ def _folder_oid(repo: Repo, path: Path, algorithm: str, remember: list[Any]) -> 
         if now is not None:
             remember.extend(now.fresh)
             oid = hash_bytes(now.manifest(), algorithm)
-            _remember_folder(repo, path, listing, oid, now.size, now.files, now.examined)
+            _remember_folder(repo, path, listing, oid, now.size, now.files, now.came)
             return oid
     oid, found = scan.folder_oid(path, repo.root, state, algorithm, repo.jobs, listing)
     if found is not None:
         remember.extend(found.fresh)
         if listing is not None:
-            _remember_folder(repo, path, listing, oid, found.size, len(found.entries), -1)
+            _remember_folder(repo, path, listing, oid, found.size, len(found.entries), None)
     return oid
 
 
 def _remember_folder(
-    repo: Repo, path: Path, listing: Listing, oid: Oid, size: int, files: int, examined: int
+    repo: Repo,
+    path: Path,
+    listing: Listing,
+    oid: Oid,
+    size: int,
+    files: int,
+    came: set[bytes] | None,
 ) -> None:
     """A state whose manifest is in the cache (clean, or a version checked out) becomes the
     folder index's new base when it saves looking at paths next time; the stamp goes to
     the stat cache once no file is within its racy window."""
-    if examined != 0 and repo.cache.has(oid):
-        incremental.save(repo.state, path, listing, oid, size, files)
-    if incremental.settled(listing):
+    if came != set() and repo.cache.has(oid):  # None: a full rescan
+        incremental.save(repo.state, path, listing, oid, size, files, came)
+    if incremental.settled(listing, came):
         newest = 0  # settled: every mtime is older than the racy window
         repo.state.put_folder(str(path), listing.stamp, str(oid), newest)
