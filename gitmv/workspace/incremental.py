@@ -18,7 +18,6 @@ of it, so a file rewritten within its mtime tick is always looked at again.
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 import json
 import os
@@ -56,8 +55,8 @@ class Listing:
 class Current:
     """A folder's manifest as the work tree holds it now, built from the index."""
 
-    base: Oid  # the manifest the index described, patched into `lines`
-    lines: list[bytes]  # manifest lines (encode's form), sorted by path
+    base: Oid  # the manifest the index described, patched into `data`
+    data: bytes  # the manifest (encode's form: lines sorted by path)
     size: int
     files: int
     examined: int  # paths whose record changed since the index
@@ -67,7 +66,11 @@ class Current:
     vouched: list[tuple[str, Oid]] = field(default_factory=list)  # changed, stat cache knew
 
     def manifest(self) -> bytes:
-        return b"\n".join(self.lines) + b"\n" if self.lines else b""
+        return self.data
+
+    @property
+    def lines(self) -> list[bytes]:
+        return self.data.split(b"\n")[:-1]
 
 
 def index_path(state: StatCache, folder: Path) -> Path:
@@ -170,9 +173,7 @@ def current(
     if loaded is None:
         return None
     oid, size, files, body = loaded
-    old = set(body.split(b"\0"))
-    new = set(listing.raw.split(b"\0"))
-    gone, came = old - new, new - old
+    gone, came = _differing(body, listing.raw)
     if len(gone) + len(came) > 2 * _MAX_CHANGED:
         return None
     try:
@@ -181,27 +182,29 @@ def current(
         return None
     if hash_bytes(data, algorithm) != oid:
         return None  # a damaged manifest object: the rescan does not trust it either
-    lines = data.split(b"\n")
-    if lines and not lines[-1]:
-        lines.pop()
-    if len(lines) != files:
+    if data.count(b"\n") != files or (data and not data.endswith(b"\n")):
         return None
-    result = Current(oid, lines, size, files, 0, came)
+    result = Current(oid, data, size, files, 0, came)
     now = _files_of(came, folder, result.temps)
     touched = sorted(_files_of(gone, folder, []).keys() | now.keys())
     result.examined = len(touched)
     top = str(folder)
+    pieces: list[bytes] = []
+    done = 0  # bytes of `data` already in `pieces`
     for rel in touched:
         try:
             check_relpath(rel, str(folder))
         except GitmvError:
             return None  # a name a manifest cannot hold: the rescan reports it as before
-        at = bisect.bisect_left(result.lines, rel, key=_path_of)
-        if at < len(result.lines) and _path_of(result.lines[at]) == rel:
-            before = _entry(result.lines[at])
+        at = _find(data, rel)
+        pieces.append(data[done:at])
+        done = at
+        end = data.find(b"\n", at) + 1
+        if end and _path_of(data[at:end]) == rel:
+            before = _entry(data[at:end])
             result.size -= before.size
             result.files -= 1
-            del result.lines[at]
+            done = end
         if rel not in now:
             continue
         path = f"{top}/{rel}"
@@ -217,11 +220,45 @@ def current(
         else:
             file_oid = hasher(path, st.st_size)
             result.fresh.append((path, key, str(file_oid)))
-        entry = ManifestEntry(rel, file_oid, st.st_size, bool(st.st_mode & 0o100))
-        result.lines.insert(at, encode([entry]).rstrip(b"\n"))
+        pieces.append(encode([ManifestEntry(rel, file_oid, st.st_size, bool(st.st_mode & 0o100))]))
         result.size += st.st_size
         result.files += 1
+    if pieces:
+        pieces.append(data[done:])
+        result.data = b"".join(pieces)
     return result
+
+
+def _differing(old: bytes, new: bytes) -> tuple[set[bytes], set[bytes]]:
+    """The records only in `old`, and those only in `new`. find lists a folder's entries
+    together, so the listings are first cut at each folder's record and compared as
+    chunks (a byte comparison each, in C); only chunks that differ are cut into records.
+    A record (its path) is in one chunk of a listing, so a record of an unchanged chunk
+    is in both listings."""
+    old_chunks = set(old.split(b"\0d "))
+    new_chunks = set(new.split(b"\0d "))
+    old_records: set[bytes] = set()
+    for chunk in old_chunks - new_chunks:
+        old_records.update(chunk.split(b"\0"))
+    new_records: set[bytes] = set()
+    for chunk in new_chunks - old_chunks:
+        new_records.update(chunk.split(b"\0"))
+    return old_records - new_records, new_records - old_records
+
+
+def _find(data: bytes, rel: str) -> int:
+    """The offset of the first line of the sorted manifest `data` whose path is not below
+    `rel` (len(data) if none): a bisection over byte offsets, parsing O(log N) lines."""
+    lo, hi = 0, len(data)  # both at the start of a line (or the end)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        start = data.rfind(b"\n", lo, mid) + 1 or lo
+        end = data.find(b"\n", start)
+        if _path_of(data[start:end]) < rel:
+            lo = end + 1
+        else:
+            hi = start
+    return lo
 
 
 def _files_of(records: set[bytes], folder: Path, temps: list[str]) -> dict[str, bytes]:
@@ -250,12 +287,6 @@ def _path_of(line: bytes) -> str:
 
 def _entry(line: bytes) -> ManifestEntry:
     return decode(line, "manifest line")[0]
-
-
-def lines_of(entries: list[ManifestEntry]) -> list[bytes]:
-    """Manifest lines in encode's form, sorted by path."""
-    data = encode(entries)
-    return data.rstrip(b"\n").split(b"\n") if data else []
 
 
 def settled(listing: Listing, changed: set[bytes] | None = None) -> bool:
