@@ -3,6 +3,7 @@
 whose cost should grow with the change, not with N. gitmv beside DVC and Git LFS.
 
     nice -n 10 python3 bench/scale.py --files 20000 200000 [--tools gitmv dvc lfs]
+        [--gitmv before=/path/to/old/gitmv after=gitmv]
 
 Steps, each in a fresh repository per tool and size:
   add             first add of the folder (+ an untimed commit)
@@ -214,28 +215,39 @@ def main() -> None:
     parser.add_argument("--tools", nargs="+", default=["gitmv", "dvc", "lfs"])
     parser.add_argument("--work", type=Path, default=Path("/tmp/gitmv-scale"))
     parser.add_argument("--json", type=Path, help="also write the results here")
-    parser.add_argument("--gitmv", help="the gitmv command to time (default: as bench/run.py)")
+    parser.add_argument(
+        "--gitmv",
+        nargs="+",
+        default=[],
+        metavar="[LABEL=]CMD",
+        help="the gitmv command(s) to time, side by side (default: as bench/run.py)",
+    )
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     _lock = bench.lock_folder(args.work, "scale")
-    results: dict[str, dict[int, Result]] = {}
+    tools: dict[str, bench.Tool] = {}
     for name in args.tools:
-        tool = available(name, args.gitmv)
+        if name == "gitmv" and args.gitmv:
+            for given in args.gitmv:
+                label, _, exe = given.rpartition("=")
+                tools[f"gitmv {label}".strip()] = available("gitmv", exe)  # type: ignore[assignment]
+            continue
+        tool = available(name)
         if tool is None:
             print(f"skip {name}: not installed", flush=True)
             continue
-        print(f"{name}: {tool.version()}", flush=True)
-        results[name] = {}
+        tools[name] = tool
+    for label, tool in tools.items():
+        print(f"{label}: {tool.version()}", flush=True)
+    results: dict[str, dict[int, Result]] = {label: {} for label in tools}
     sizes = sorted(args.files)
     for n in sizes:
         src = make_source(args.work, n)
-        for name in results:
-            tool = available(name, args.gitmv)
-            assert tool is not None
+        for label, tool in tools.items():
             r = one_tool(tool, src, args.work, n)
-            results[name][n] = r
+            results[label][n] = r
             shown = ", ".join(f"{s} {t:.2f}s" for s, t in r.seconds.items())
-            print(f"{name} {n}: {shown} {r.error}", flush=True)
+            print(f"{label} {n}: {shown} {r.error}", flush=True)
     print(report(results, sizes))
     if args.json:
         data = {
