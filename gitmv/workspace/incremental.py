@@ -191,11 +191,12 @@ def current(
     top = str(folder)
     pieces: list[bytes] = []
     done = 0  # bytes of `data` already in `pieces`
-    for rel in touched:
-        try:
+    try:  # every name first: `add` stores as it goes, and bad input must store nothing
+        for rel in touched:
             check_relpath(rel, str(folder))
-        except GitmvError:
-            return None  # a name a manifest cannot hold: the rescan reports it as before
+    except GitmvError:
+        return None  # a name a manifest cannot hold: the rescan reports it as before
+    for rel in touched:
         at = _find(data, rel)
         pieces.append(data[done:at])
         done = at
