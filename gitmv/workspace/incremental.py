@@ -12,8 +12,8 @@ test_incremental.py compares the two over random edit sequences.
 The index is only a hint. It is refused whole (and the caller rescans) when it is missing,
 garbled (its checksum fails), for another hash algorithm, when its manifest is not in the
 cache or fails its hash, or when more than `_MAX_CHANGED` paths changed (a bulk rescan is
-then cheaper). Records whose mtime falls within the racy window of the listing are left out
-of it, so a file rewritten within its mtime tick is always looked at again.
+then cheaper). Records whose mtime falls within the racy window of the listing are smudged
+(`~` in front), so a file rewritten within its mtime tick is always looked at again.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from gitmv.store.manifest import ManifestEntry, check_relpath, decode, encode
 from gitmv.store.state import _RACY_NS, Key, StatCache
 
 _MAGIC = b"gitmv-folder-index 1"
+_SMUDGE = b"~"  # before a record that must never match (racy)
 # Beyond this many changed paths, one bulk rescan (a single stat-cache query, hashing on
 # threads) beats looking paths up one at a time.
 _MAX_CHANGED = 2000
@@ -135,13 +136,15 @@ def _checksum(fields: bytes, body: bytes) -> bytes:
     return xxhash.xxh3_128_hexdigest(fields + b"\n" + body).encode()
 
 
-def _drop_racy(raw: bytes, started_ns: int) -> bytes:
-    """The records minus those whose mtime is within the racy window (or in the future):
-    one regular expression over the bytes, so no Python work per record."""
+def _smudge_racy(raw: bytes, started_ns: int) -> bytes:
+    """The records, those whose mtime is within the racy window (or in the future) marked
+    `~` so that no listing ever matches them: such a file is looked at again next time,
+    and its removal is still seen (a record left out would hide it, while the manifest
+    still lists the file). One regular expression over the bytes: no Python per record."""
     # whole seconds, rounded down: a record of the second before is older than the window
     limit = (started_ns - _RACY_NS) // 1_000_000_000
     pattern = rb"(?<![^\0])[^\0 ]+ \d+ \d+ (?:%s)\.?\d*[^\0]*\0" % _at_least(limit)
-    return re.sub(pattern, b"", raw)
+    return re.sub(pattern, lambda m: _SMUDGE + m.group(0), raw)
 
 
 def _at_least(n: int) -> bytes:
@@ -267,6 +270,7 @@ def _files_of(records: set[bytes], folder: Path, temps: list[str]) -> dict[str, 
     files go to `temps` instead (a walk leaves them out too)."""
     found = {}
     for record in records:
+        record = record.removeprefix(_SMUDGE)
         if not record.startswith(b"f "):
             continue  # folders change mtime as files come and go; their files tell it all
         parts = record.split(b" ", 5)
@@ -295,18 +299,18 @@ def settled(listing: Listing, changed: set[bytes] | None = None) -> bool:
     `changed` as for `save`."""
     if changed is not None:
         return not any(_is_racy(r, listing.started_ns) for r in changed)
-    return _drop_racy(listing.raw, listing.started_ns) == listing.raw
+    return _smudge_racy(listing.raw, listing.started_ns) == listing.raw
 
 
 def _without_racy(listing: Listing, changed: set[bytes] | None) -> bytes:
     if changed is None or len(changed) > 64:
-        return _drop_racy(listing.raw, listing.started_ns)
+        return _smudge_racy(listing.raw, listing.started_ns)
     body = listing.raw
     for record in changed:
-        if _is_racy(record, listing.started_ns):
-            body = body.replace(b"\0" + record + b"\0", b"\0")
+        if record and _is_racy(record, listing.started_ns):
+            body = body.replace(b"\0" + record + b"\0", b"\0" + _SMUDGE + record + b"\0")
             if body.startswith(record + b"\0"):
-                body = body[len(record) + 1 :]
+                body = _SMUDGE + body
     return body
 
 

@@ -187,3 +187,21 @@ def test_a_garbled_stale_or_missing_index_is_never_trusted(repo: Path) -> None:
     gitmv(repo, "add", "data")
     assert read_pointer(Repo.open(repo), "data").oid == wanted
     assert index.is_file()  # add wrote a new one
+
+
+def test_files_written_within_the_racy_window_are_looked_at_again(repo: Path) -> None:
+    """Written just before `add`, then removed or rewritten at once (same second, same
+    size): the index never vouches for them, and a removal is still seen."""
+    folder = repo / "data"
+    folder.mkdir()
+    for name in ("a.bin", "b.bin", "c.bin"):
+        (folder / name).write_bytes(b"v1 " + name.encode())
+    api.add(["data"], repo=repo)
+    index = _index(repo, "data")
+    assert b"\0~f " in b"\0" + index.read_bytes().partition(b"\n")[2]  # smudged records
+    (folder / "b.bin").unlink()
+    (folder / "c.bin").write_bytes(b"v2 c.bin")  # same size, likely the same mtime tick
+    expected = _rescan(repo, folder)
+    assert api.status(["data"], repo=repo).artifacts[0].state == "modified"
+    assert api.add(["data"], repo=repo).artifacts[0].pointer.oid == hash_bytes(expected)
+    assert api.status(["data"], repo=repo).artifacts[0].state == "clean"
