@@ -39,7 +39,7 @@ def new_hasher(algorithm: str) -> Hasher:
     )
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)  # slots: 200,000 of them in a folder
 class Oid:
     """An object id: `<algorithm>:<lowercase hex>`."""
 

@@ -10,7 +10,7 @@ from gitmv.store.cache import Cache
 from gitmv.store.hashing import Oid
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: one per file of a folder
 class ManifestEntry:
     path: str
     oid: Oid

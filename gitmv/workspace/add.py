@@ -24,7 +24,7 @@ from gitmv.store.hashing import Oid
 from gitmv.store.manifest import check_relpath
 from gitmv.store.pointer import Pointer
 from gitmv.store.state import stat_key
-from gitmv.workspace import gitignore, scan
+from gitmv.workspace import gitignore, incremental, scan
 from gitmv.workspace.files import prepare_writes, sweep_beside
 
 
@@ -83,7 +83,7 @@ def store(
         sweep_beside(repo.root / (rel + pointer.SUFFIX))
     stored = []
     for rel, old in targets.items():
-        new = _store(repo, rel, algorithm, meter)
+        new = _store(repo, rel, algorithm, old, meter)
         doc = copy.deepcopy(old.doc) if old else None  # deepcopy keeps ruamel's comments
         stored.append(Stored(rel, old, new, doc))
     return stored
@@ -156,7 +156,7 @@ def _check_addable(
     return rel
 
 
-def _store(repo: Repo, rel: str, algorithm: str, meter: Progress) -> Pointer:
+def _store(repo: Repo, rel: str, algorithm: str, old: Pointer | None, meter: Progress) -> Pointer:
     """Hash the artifact into the cache; the stat cache spares unchanged files."""
     path = repo.root / rel
     cache = repo.cache
@@ -174,6 +174,11 @@ def _store(repo: Repo, rel: str, algorithm: str, meter: Progress) -> Pointer:
         repo.state.put_many([(str(path), stat_key(st), str(oid))])
         return Pointer(oid, st.st_size, "file", exec=scan.is_exec(st))
 
+    def store_path(file: str, size: int) -> Oid:
+        if size <= scan._SMALL:
+            return cache.add_small(scan.read_small(file, size), algorithm)
+        return cache.add_file(Path(file), algorithm)[0]
+
     def store(f: scan.WorkFile) -> Oid:
         if f.key[1] <= scan._SMALL:
             oid = cache.add_small(scan.read_small(f.path, f.key[1]), algorithm)
@@ -186,7 +191,23 @@ def _store(repo: Repo, rel: str, algorithm: str, meter: Progress) -> Pointer:
     jobs = repo.jobs
     # small files are synced all at once (syncfs) before the pointers: docs/reliability.md
     cache.defer_sync = True
-    quick = scan.quick_stamp(path)  # before the walk: it must not vouch for a newer state
+    listing = scan.quick_listing(path)  # before the walk: it must not vouch for a newer state
+    if listing is not None and old is not None and old.kind == "dir":
+        # Only from the manifest the pointer names: its files are in the cache (gc keeps
+        # what a work-tree pointer names), so the unchanged ones need no check each.
+        now = incremental.current(path, repo.state, cache, algorithm, listing, store_path)
+        if now is not None and now.base == old.oid:
+            for file, oid in now.vouched:  # the stat cache knew it; the cache may not
+                if not cache.has(oid):
+                    cache.add_file(Path(file), algorithm)
+            manifest_oid = cache.add_small(now.manifest(), algorithm)
+            repo.state.put_many(now.fresh)
+            size, count = now.size, now.files
+            incremental.save(repo.state, path, listing, manifest_oid, size, count, now.came)
+            if incremental.settled(listing, now.came):
+                repo.state.put_folder(str(path), listing.stamp, str(manifest_oid), 0)
+            return Pointer(manifest_oid, now.size, "dir", files=now.files)
+    quick = listing.stamp if listing is not None else None
     files = scan.walk(path, repo.root)
     label = repo.display(rel)
     for f in files:  # refuse a name a manifest could not hold, before storing anything
@@ -211,4 +232,7 @@ def _store(repo: Repo, rel: str, algorithm: str, meter: Progress) -> Pointer:
     newest = max((f.key[2] for f in files), default=0)
     stamp = scan.folder_stamp(path, files, quick)
     repo.state.put_folder(str(path), stamp, str(manifest_oid), newest)
+    if listing is not None:  # the next add or status looks only at what changed after this
+        size = result.size
+        incremental.save(repo.state, path, listing, manifest_oid, size, len(result.entries))
     return Pointer(manifest_oid, result.size, "dir", files=len(result.entries))

@@ -17,7 +17,7 @@ from gitmv.store.hashing import Oid
 from gitmv.store.manifest import ManifestEntry, decode
 from gitmv.store.pointer import Pointer
 from gitmv.store.state import Key, stat_key
-from gitmv.workspace import scan
+from gitmv.workspace import incremental, scan
 from gitmv.workspace.files import (
     is_backed_up,
     links_to_object,
@@ -62,9 +62,10 @@ def checkout(
 
     links = repo.link_types
     prepare_writes(repo)
-    # Read and check every manifest first: a hostile one must stop us before any write.
-    manifests = {
-        rel: decode(repo.cache.read_bytes(p.oid), f"manifest of {repo.display(rel)}")
+    # Read and check every manifest first (only the lines that differ from the work tree
+    # where the folder index knows it): a hostile one must stop us before any write.
+    plans = {
+        rel: _plan(repo, repo.abspath(rel), p)
         for rel, p in todo
         if p.kind == "dir" and repo.cache.has(p.oid)
     }
@@ -80,9 +81,9 @@ def checkout(
             if p.kind == "dir":
                 outcomes[rel] = (
                     _checkout_dir(
-                        repo, repo.abspath(rel), p, manifests[rel], links, force, meter.advance
+                        repo, repo.abspath(rel), p, plans[rel], links, force, meter.advance
                     )
-                    if rel in manifests
+                    if rel in plans
                     else "not_cached"
                 )
                 if outcomes[rel] != "restored":  # nothing written: its bytes count as done
@@ -144,11 +145,46 @@ def _checkout_file(repo: Repo, path: Path, p: Pointer, links: list[str], force: 
     return "restored"
 
 
+@dataclass
+class _Plan:
+    """What a folder checkout changes: the wanted entries that differ from the work tree,
+    and the work tree's entries that differ from the wanted ones (`current`; None: all of
+    them are still to be scanned, against `write`, the whole wanted manifest)."""
+
+    write: list[ManifestEntry]
+    current: dict[str, ManifestEntry] | None
+
+
+def _plan(repo: Repo, path: Path, p: Pointer) -> _Plan:
+    """Read and check the wanted manifest. Where the folder index describes the work tree,
+    only the lines that differ are decoded (and checked): work that grows with the change."""
+    data = repo.cache.read_bytes(p.oid)
+    label = f"manifest of {repo.display(str(path.relative_to(repo.root)))}"
+    listing = scan.quick_listing(path) if path.is_dir() and not path.is_symlink() else None
+    if listing is not None:
+        algorithm = p.oid.algorithm
+
+        def hasher(file: str, size: int) -> Oid:
+            return scan.hash_one(file, size, algorithm)
+
+        now = incremental.current(path, repo.state, repo.cache, algorithm, listing, hasher)
+        if now is not None:
+            atomic.sweep(now.temps)  # what a killed checkout left half-written
+            repo.state.put_many(now.fresh)
+            wanted = set(data.split(b"\n"))
+            wanted.discard(b"")
+            have = set(now.lines)
+            write = decode(b"\n".join(wanted - have), label)
+            gone = decode(b"\n".join(have - wanted), "work tree")
+            return _Plan(write, {e.path: e for e in gone})
+    return _Plan(decode(data, label), None)
+
+
 def _checkout_dir(
     repo: Repo,
     path: Path,
     p: Pointer,
-    entries: list[ManifestEntry],
+    plan: _Plan,
     links: list[str],
     force: bool,
     advance: Callable[[int], None] = lambda n: None,
@@ -159,18 +195,47 @@ def _checkout_dir(
         if not force and not is_backed_up(repo, path, p.oid.algorithm):
             return "modified"
         remove(path)
+        if plan.current is not None:  # it was a folder when planned: all of it is needed now
+            plan = _plan(repo, path, p)
+    entries = plan.write
     current: dict[str, ManifestEntry] = {}
     existed = path.is_dir()
-    if existed:
+    if plan.current is not None:
+        current = plan.current
+    elif existed:
         temps: list[str] = []
         algorithm, jobs = p.oid.algorithm, repo.jobs
         found = scan.scan_folder(path, repo.root, repo.state, algorithm, jobs, temps=temps)
         atomic.sweep(temps)  # what a killed checkout left half-written
         repo.state.put_many(found.fresh)
         current = {e.path: e for e in found.entries}
+    if plan.current is not None:  # only the differences are known: the rest is in place
+        wanted = {e.path: e for e in entries}
+        stale = [c for c in current.values() if c.path not in wanted]
+        write = entries
+        return _apply(repo, path, p, current, stale, write, links, force, existed, None, advance)
     wanted = {e.path: e for e in entries}
     stale = [c for c in current.values() if c.path not in wanted]
     write = [e for e in entries if current.get(e.path) != e]
+    keep = {os.path.dirname(e.path) for e in entries}
+    return _apply(repo, path, p, current, stale, write, links, force, existed, keep, advance)
+
+
+def _apply(
+    repo: Repo,
+    path: Path,
+    p: Pointer,
+    current: dict[str, ManifestEntry],
+    stale: list[ManifestEntry],
+    write: list[ManifestEntry],
+    links: list[str],
+    force: bool,
+    existed: bool,
+    keep: set[str] | None,
+    advance: Callable[[int], None],
+) -> str:
+    """Remove `stale`, write `write` (over `current` where it differs); `keep`: the folders
+    the wanted manifest needs (None: only those of stale files are looked at)."""
     overwrite = [current[e.path] for e in write if e.path in current]
     at_risk = [c for c in stale + overwrite if not repo.cache.has(c.oid)]
     if at_risk and not force:
@@ -184,7 +249,10 @@ def _checkout_dir(
     if existed:  # make room, and keep what is already right
         for c in stale:
             remove(path / c.path)
-        _prune_empty_dirs(path, {os.path.dirname(e.path) for e in entries})
+        if keep is not None:
+            _prune_empty_dirs(path, keep)
+        else:
+            _prune_parents(path, [c.path for c in stale], {os.path.dirname(e.path) for e in write})
         for e in write:
             dst = f"{top}/{e.path}"
             if e.path in current and current[e.path].oid == e.oid:
@@ -216,6 +284,19 @@ def _prune_empty_dirs(top: Path, keep: set[str]) -> None:
         rel = os.path.relpath(folder, top)
         if rel != "." and rel not in keep and not os.listdir(folder):
             os.rmdir(folder)
+
+
+def _prune_parents(top: Path, removed: list[str], keep: set[str]) -> None:
+    """Remove the folders that removing `removed` emptied (not those in `keep`): only their
+    parents are looked at, not the whole tree."""
+    for rel in removed:
+        folder = os.path.dirname(rel)
+        while folder and folder not in keep:
+            try:
+                os.rmdir(top / folder)
+            except OSError:
+                break  # not empty (or gone): neither are its parents
+            folder = os.path.dirname(folder)
 
 
 def _set_exec(path: Path, executable: bool) -> None:

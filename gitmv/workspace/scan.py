@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -197,13 +198,30 @@ def fingerprint(files: Sequence[WorkFile]) -> str:
 
 
 def quick_stamp(folder: Path) -> str | None:
-    """The folder's fingerprint from GNU find, which stats 20,000 files in C about twice as
-    fast as Python walks them; None where find cannot give it (then the walk's is used).
+    """The folder's fingerprint from GNU find (`quick_listing`'s stamp), or None."""
+    listing = quick_listing(folder)
+    return listing.stamp if listing is not None else None
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What find said about a folder: its stamp (`scan.quick_stamp`'s value) and its records."""
+
+    stamp: str
+    raw: bytes  # NUL-terminated records: b"f <inode> <size> <mtime> <mode> ./<path>"
+    started_ns: int  # wall clock before find ran: the racy window is measured from here
+
+
+def quick_listing(folder: Path) -> Listing | None:
+    """The folder's fingerprint and records from GNU find, which stats 20,000 files in C
+    about twice as fast as Python walks them; None where find cannot give it (then the
+    walk's is used).
 
     The top-level entries are split between one find per CPU (up to 4): stat is kernel
     work, so two finds take 30 ms where one takes 50. Folders holding symbolic links are
     left to the walk: it follows them, find does not.
     """
+    started = time.time_ns()
     try:
         names = sorted(os.listdir(folder))
     except OSError:
@@ -235,7 +253,7 @@ def quick_stamp(folder: Path) -> str | None:
     listing = b"".join(listings)
     if not complete or b"\0l " in b"\0" + listing:
         return None
-    return "find:" + xxhash.xxh3_128_hexdigest(listing)
+    return Listing("find:" + xxhash.xxh3_128_hexdigest(listing), listing, started)
 
 
 _FIND_FORMAT = "%y %i %s %T@ %m %p\\0"
@@ -248,13 +266,21 @@ def folder_stamp(folder: Path, files: Sequence[WorkFile], quick: str | None) -> 
 
 
 def folder_oid(
-    folder: Path, root: Path, state: StatCache, algorithm: str, jobs: int
+    folder: Path,
+    root: Path,
+    state: StatCache,
+    algorithm: str,
+    jobs: int,
+    listing: Listing | None = None,
 ) -> tuple[Oid, FolderScan | None]:
     """A folder's manifest oid; the stat cache answers for an unchanged folder in one lookup.
 
-    The scan is returned when one was needed (the caller may want its entries).
+    The scan is returned when one was needed (the caller may want its entries). `listing`:
+    the folder's `quick_listing`, when the caller took it already.
     """
-    quick = quick_stamp(folder)
+    if listing is None:
+        listing = quick_listing(folder)
+    quick = listing.stamp if listing is not None else None
     if quick is not None:
         cached = state.get_folder(str(folder), quick)
         if cached is not None and cached.startswith(algorithm + ":"):

@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from gitmv.repo.context import Repo
+from gitmv.store.hashing import Oid, hash_bytes
 from gitmv.store.pointer import Pointer
 from gitmv.store.state import stat_key
 from gitmv.workspace import scan
 from gitmv.workspace.files import links_to_object
+from gitmv.workspace.scan import Listing
 
 STATES = ("clean", "modified", "missing", "not-cached", "not-pushed")
 
@@ -77,8 +79,53 @@ def _matches(repo: Repo, path: Path, p: Pointer, remember: list[Any]) -> bool:
         return oid == p.oid
     if os.path.islink(path) or not path.is_dir():
         return False
-    jobs = repo.jobs
-    oid, found = scan.folder_oid(path, repo.root, repo.state, p.oid.algorithm, jobs)
+    return _folder_oid(repo, path, p.oid.algorithm, remember) == p.oid
+
+
+def _folder_oid(repo: Repo, path: Path, algorithm: str, remember: list[Any]) -> Oid:
+    """The folder's manifest oid: from the stat cache when find's stamp is unchanged, else
+    patched from the folder index (work that grows with the change), else a full rescan."""
+    state = repo.state
+    listing = scan.quick_listing(path)
+    if listing is not None:
+        cached = state.get_folder(str(path), listing.stamp)
+        if cached is not None and cached.startswith(algorithm + ":"):
+            return Oid.parse(cached)
+        from gitmv.workspace import incremental  # here: a clean status never needs it
+
+        def hasher(file: str, size: int) -> Oid:
+            return scan.hash_one(file, size, algorithm)
+
+        now = incremental.current(path, state, repo.cache, algorithm, listing, hasher)
+        if now is not None:
+            remember.extend(now.fresh)
+            oid = hash_bytes(now.manifest(), algorithm)
+            _remember_folder(repo, path, listing, oid, now.size, now.files, now.came)
+            return oid
+    oid, found = scan.folder_oid(path, repo.root, state, algorithm, repo.jobs, listing)
     if found is not None:
         remember.extend(found.fresh)
-    return oid == p.oid
+        if listing is not None:
+            _remember_folder(repo, path, listing, oid, found.size, len(found.entries), None)
+    return oid
+
+
+def _remember_folder(
+    repo: Repo,
+    path: Path,
+    listing: Listing,
+    oid: Oid,
+    size: int,
+    files: int,
+    came: set[bytes] | None,
+) -> None:
+    """A state whose manifest is in the cache (clean, or a version checked out) becomes the
+    folder index's new base when it saves looking at paths next time; the stamp goes to
+    the stat cache once no file is within its racy window."""
+    from gitmv.workspace import incremental  # here: a clean status never needs it
+
+    if came != set() and repo.cache.has(oid):  # None: a full rescan
+        incremental.save(repo.state, path, listing, oid, size, files, came)
+    if incremental.settled(listing, came):
+        newest = 0  # settled: every mtime is older than the racy window
+        repo.state.put_folder(str(path), listing.stamp, str(oid), newest)
