@@ -41,7 +41,7 @@ from gitmv.store import chunking, manifest
 from gitmv.store.cache import QUARANTINE, Cache
 from gitmv.store.hashing import ALGORITHMS, Oid
 from gitmv.store.layout import CHUNKS_DIR, list_key, parse_chunk_key, parse_object_key
-from gitmv.transfer import chunked
+from gitmv.transfer import chunked, remotecheck
 from gitmv.transfer.engine import present
 
 
@@ -258,7 +258,7 @@ def plan_remote_gc(
     gone = set(remove)
     first = tuple(o for o in remove if _is_manifest(repo.cache, o))
     kept_lists = sorted(o for o in inv.lists if o not in gone)
-    referenced, unreadable = chunked.referenced_chunks(remote, kept_lists)
+    referenced, unreadable = remotecheck.referenced_chunks(remote, kept_lists)
     # A kept chunk list nobody can read might name any chunk: then no chunk goes.
     orphans: tuple[str, ...] = ()
     if not unreadable:
