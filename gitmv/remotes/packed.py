@@ -123,8 +123,11 @@ class PackView:
         return self.where.get(key)
 
     def among(self, keys: Iterable[str]) -> set[str]:
+        wanted = set(keys)
+        if not wanted:
+            return set()  # nothing to ask: the remote is not contacted
         self.load()
-        return {k for k in keys if k in self.where}
+        return {k for k in wanted if k in self.where}
 
     def read(self, key: str) -> bytes | None:
         """The member's bytes (one ranged read); None when no pack holds it."""

@@ -228,11 +228,13 @@ class Remote:
         self.delete_keys([object_key(oid) for oid in oids])
 
     def iter_oids(self) -> Iterator[Oid]:
-        for algorithm in ALGORITHMS:
-            for key in self.iter_keys(algorithm):
-                named = parse_object_key(key)
-                if named is not None and not named.chunk_list:
-                    yield named.oid
+        """Every whole object the remote holds, loose or packed (chunk lists and chunks not)."""
+        self.packs.refresh()
+        keys = [*(k for a in ALGORITHMS for k in self.iter_keys(a)), *sorted(self.packs.where)]
+        for key in keys:
+            named = parse_object_key(key)
+            if named is not None and not named.chunk_list:
+                yield named.oid
 
     def missing(self, key: str) -> MissingObject:
         return MissingObject(

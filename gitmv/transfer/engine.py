@@ -82,7 +82,7 @@ def push(
     progress = progress or NullProgress()
     jobs = jobs or remote.jobs
     settings = settings or Settings()
-    pack = pack or PackSettings()
+    pack = pack or (PackSettings() if remote.packs_by_default else PackSettings(max_object=0))
     remote.check(write=True)
     remote.packs.refresh()
     tally = Tally()
