@@ -30,6 +30,7 @@ _GROUPS = {
     "registry": "registry",
     "remote": "remotes",
     "import": "imports",
+    "repack": "packs",
 }
 _WORKSPACE = frozenset({"init", "add", "status", "checkout", "ls", "diff"})
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Set
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol, TypeVar
@@ -180,10 +180,11 @@ class PackView:
 
     # -- writing ------------------------------------------------------------------------
 
-    def write(self, members: list[tuple[str, bytes]]) -> str:
-        """Publish one pack of `members` (key, bytes: already hash-checked by the caller),
-        then its index; returns the pack's id. The first pack of a remote writes gitmv.json
-        before it, so a remote that holds packs says so."""
+    def write(self, members: list[tuple[str, bytes]], manifests: Set[str] = frozenset()) -> str:
+        """Publish one pack of `members` (key, bytes: already hash-checked by the caller;
+        those keyed in `manifests` are marked so), then its index; returns the pack's id.
+        The first pack of a remote writes gitmv.json before it, so a remote that holds
+        packs says so."""
         self.load()
         with self._lock:
             if not self.formatted:
@@ -197,7 +198,7 @@ class PackView:
         entries: list[PackEntry] = []
         offset = 0
         for key, data in members:
-            entries.append(PackEntry(key, offset, len(data)))
+            entries.append(PackEntry(key, offset, len(data), key in manifests))
             offset += len(data)
         body = b"".join(data for _, data in members)
         ident = packs.pack_id(body)

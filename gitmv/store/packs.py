@@ -5,10 +5,12 @@ A pack `<root>/packs/<id>.pack` holds small objects and chunks back to back; its
 so an index is immutable and may be cached anywhere under its name. An index is text:
 
     gitmv-pack-index 1
-    <key> <offset> <size>          one line per member, in offset order
+    <key> <offset> <size>[ m]      one line per member, in offset order; ` m`: a manifest
 
 where `<key>` is the member's key in the loose layout (store/layout.py: an object, a chunk
-list or a chunk), so "is X on the remote" asks the same question of loose keys and packs.
+list or a chunk), so "is X on the remote" asks the same question of loose keys and packs. A manifest
+is marked so that remote gc can find the young ones and keep their files without reading
+every young member.
 `<root>/gitmv.json` ({"format": 1}) says a remote holds packs; a reader that does not know
 the format refuses the remote rather than misread it.
 """
@@ -69,6 +71,7 @@ class PackEntry:
     key: str
     offset: int
     size: int
+    manifest: bool = False
 
 
 def pack_id(data: bytes) -> str:
@@ -94,7 +97,7 @@ def parse_name(name: str) -> tuple[str, str] | None:
 
 
 def encode_index(entries: Iterable[PackEntry]) -> bytes:
-    lines = [_HEADER, *(f"{e.key} {e.offset} {e.size}" for e in entries)]
+    lines = [_HEADER, *(f"{e.key} {e.offset} {e.size}{' m' * e.manifest}" for e in entries)]
     return ("\n".join(lines) + "\n").encode()
 
 
@@ -110,9 +113,10 @@ def decode_index(data: bytes, where: str) -> list[PackEntry]:
     end = 0
     for number, line in enumerate(lines[1:], start=2):
         parts = line.split(" ")
-        if len(parts) != 3 or not parts[1].isdigit() or not parts[2].isdigit():
-            raise _bad(where, f"line {number} is not `<key> <offset> <size>`")
-        entry = PackEntry(parts[0], int(parts[1]), int(parts[2]))
+        flagged = len(parts) == 4 and parts[3] == "m"
+        if len(parts) != 3 + flagged or not parts[1].isdigit() or not parts[2].isdigit():
+            raise _bad(where, f"line {number} is not `<key> <offset> <size>[ m]`")
+        entry = PackEntry(parts[0], int(parts[1]), int(parts[2]), flagged)
         if entry.offset < end:
             raise _bad(where, f"line {number} overlaps the member before it")
         end = entry.offset + entry.size

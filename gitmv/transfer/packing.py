@@ -78,7 +78,7 @@ def upload(
         if not members:
             return
         try:
-            remote.packs.write(members)
+            remote.packs.write(members, {key_of(i) for i in sent if i.manifest})
         except RemoteError as exc:
             with lock:
                 if tally.aborted is None:
