@@ -183,3 +183,37 @@ def test_a_corrupt_pack_member_is_refused(repo: Path, tmp_path: Path) -> None:
     assert f"{small} from remote 'origin'" in proc.stderr and "corrupt" in proc.stderr
     assert not (other / CACHE / layout.object_key(small)).exists()
     assert (other / "data/0/0.txt").read_bytes() == files["data/0/0.txt"]  # the rest came
+
+
+def test_remote_gc_drops_and_rewrites_packs_keeping_every_kept_object(
+    repo: Path, tmp_path: Path
+) -> None:
+    store = tmp_path / "store"
+    gitmv(repo, "remote", "add", "origin", str(store))
+    configure(repo, "pack:\n  max_object: 4194304\n")
+    v1 = {f"data/{i}.bin": os.urandom(4096) for i in range(10)}
+    make_files(repo, v1)
+    gitmv(repo, "add", "data")
+    git(repo, "commit", "-qam", "v1")
+    gitmv(repo, "push")  # one pack of 10 files, one of the manifest
+    v2 = {**v1, **{f"data/{i}.bin": os.urandom(4096) for i in range(8)}}
+    make_files(repo, v2)
+    gitmv(repo, "add", "data")
+    git(repo, "commit", "-q", "--amend", "-am", "v2")  # v1 is named by no commit now
+    git(repo, "reflog", "expire", "--expire=now", "--all")
+    gitmv(repo, "push")
+    before = pack_members(store)
+    assert len(list((store / packs.PACKS_DIR).glob("*.pack"))) == 4
+
+    path = repo / ".git/gitmv/config.yaml"
+    path.write_text(path.read_text() + "gc:\n  remote_grace: 0\n")
+    out = gitmv(repo, "gc", "--remote", "origin", "--yes").stdout
+    assert "packs: 1 dropped, 1 rewritten without 9 members" in out, out
+    after = pack_members(store)  # every index has its pack, every member is sound
+    assert len(list((store / packs.PACKS_DIR).glob("*.pack"))) == 3
+    wanted = {layout.object_key(hash_bytes(data)) for data in v2.values()}
+    assert wanted <= set(after)
+    assert len(before) - len(after) == 9  # v1's 8 changed files and its manifest
+    other = clone(repo, tmp_path / "clone")
+    gitmv(other, "pull")
+    assert_same_files(repo, other, v2)
