@@ -66,10 +66,8 @@ def apply(world: base.World, op: str, arg: str) -> None:
         if store.root.exists():  # type: ignore[attr-defined]
             assert packgc.repack(store, TINY, 2).aborted is None
         return
-    if op == "push":
-        pointers = collect(repo)
-    else:
-        pointers = in_history(repo, gitcmd.LOCAL_BRANCHES_AND_TAGS)
+    every = op == "push_all"
+    pointers = in_history(repo, gitcmd.LOCAL_BRANCHES_AND_TAGS) if every else collect(repo)
     pack = LOOSE if arg == "loose" else TINY
     result = transfer.push(repo.cache, store, pointers, jobs=2, pack=pack)
     assert not result.failed and not result.aborted, result
