@@ -85,6 +85,7 @@ class RemoteGcPlan:
     recent: int = 0  # unneeded, but younger than the grace period: kept
     grace: float = history.DEFAULT_GRACE
     packs: packgc.PackGc = field(default_factory=packgc.PackGc)  # dropped or rewritten packs
+    notes: tuple[str, ...] = ()  # keep notes older than the grace period
 
     @property
     def nbytes(self) -> int:
@@ -259,8 +260,12 @@ def plan_remote_gc(
     # The files of a manifest younger than the grace period stay too: another clone's push
     # names them, though they were on the remote before it (a push skips those, and does
     # not touch them).
+    # So do the objects a recent push found already there (its keep note) and their files.
+    noted, old_notes = packgc.read_keeps(remote, cutoff)
     young = [o for o in unneeded if not old(o) and _is_manifest(repo.cache, o)]
-    protected = _files_of(repo, remote, young + _young_packed_manifests(remote, cutoff, needed))
+    young += _young_packed_manifests(remote, cutoff, needed)
+    young += [o for o, is_dir in noted.items() if is_dir and o not in needed.oids]
+    protected = _files_of(repo, remote, young) | set(noted)
     remove = [o for o in unneeded if old(o) and o not in protected]
     gone = set(remove)
     first = tuple(o for o in remove if _is_manifest(repo.cache, o))
@@ -303,6 +308,7 @@ def plan_remote_gc(
         recent=len(unneeded) - len(remove),
         grace=grace,
         packs=pack_gc,
+        notes=tuple(old_notes),
     )
 
 
@@ -389,3 +395,4 @@ def apply_remote_gc(remote: Remote, plan: RemoteGcPlan) -> None:
     remote.delete_keys(list(plan.chunks))
     remote.delete(sorted(whole - first))
     remote.delete_keys(list(plan.temps))
+    remote.delete_keys(list(plan.notes))

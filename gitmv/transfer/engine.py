@@ -39,7 +39,7 @@ from gitmv.store.hashing import Oid, hash_bytes
 from gitmv.store.layout import object_key
 from gitmv.store.packs import PackSettings
 from gitmv.store.pointer import Pointer, extra_objects
-from gitmv.transfer import chunked, packing
+from gitmv.transfer import chunked, packgc, packing
 from gitmv.transfer.presence import not_pushed, present, stored
 from gitmv.transfer.workers import (
     Failure,
@@ -121,6 +121,11 @@ def push(
             failed = {f.oid for f in tally.failed}
             ready = [m for m in plan.manifests if failed.isdisjoint(plan.members[m.oid])]
             send(ready, jobs, tally)
+    if plan.reused and tally.aborted is None:
+        try:  # the objects it skipped are named anew: remote gc must keep them for a while
+            retry(lambda: packgc.write_keep(remote, plan.reused), remote.retry_policy)
+        except RemoteError as exc:
+            tally.aborted, tally.abort_hint = exc.message, exc.hint
     return result(remote, tally, plan.skipped)
 
 
@@ -130,6 +135,8 @@ class _PushPlan:
     manifests: list[Item]  # then these, each only once all of its files are there
     members: dict[Oid, set[Oid]]  # manifest -> the file oids it lists
     skipped: int  # objects the remote already has
+    reused: dict[Oid, bool]  # of the pointers' own objects, those the remote already had
+    # (true for a manifest)
 
     def nbytes(self, files: list[Item]) -> int:
         return sum(i.size for i in files) + sum(i.size for i in self.manifests)
@@ -170,6 +177,7 @@ def _plan_push(
         manifests=[m for oid, m in manifests.items() if absent.isdisjoint(members[oid])],
         members=members,
         skipped=len(present_tops) + len(present_files),
+        reused={oid: tops[oid].manifest for oid in sorted(present_tops)},
     )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from gitmv.base.errors import IntegrityError
+from gitmv.base.errors import GitmvError, IntegrityError
 from gitmv.base.progress import NullProgress
 from gitmv.remotes.remote import Remote
 from gitmv.store import packs
@@ -170,3 +170,39 @@ def repack(remote: Remote, settings: PackSettings, jobs: int) -> RepackResult:
         [f"{f.path}: {f.reason}" for f in tally.failed],
         tally.aborted,
     )
+
+
+# -- keep notes ------------------------------------------------------------------------------
+# A push that finds an object already on the remote skips it, and cannot refresh its time
+# (a packed member has none of its own; an S3 object would need a copy). If no commit of the
+# repository running `gc --remote` names it yet (the other clone's `git push` has not
+# arrived), its age would doom it. So such a push leaves a note, `keep/<hash>`, listing the
+# pointers' objects it found there: gc keeps what a note younger than the grace period
+# names (and what those objects are made of), and deletes notes older than that.
+
+KEEP_DIR = "keep"
+
+
+def write_keep(remote: Remote, oids: dict[Oid, bool]) -> None:
+    """The note: one `<oid>` line per object, `<oid> dir` for a manifest."""
+    data = "".join(f"{oid}{' dir' * is_dir}\n" for oid, is_dir in oids.items()).encode()
+    digest = hash_bytes(data, packs.ID_ALGORITHM)
+    remote.put_bytes(f"{KEEP_DIR}/{digest.hex}", data, digest)
+
+
+def read_keeps(remote: Remote, cutoff: float) -> tuple[dict[Oid, bool], list[str]]:
+    """The objects named by notes younger than `cutoff` (true for a manifest), and the keys
+    of the older notes (which gc deletes). A note without a time counts as young."""
+    kept: dict[Oid, bool] = {}
+    old: list[str] = []
+    for stat in remote.iter_stats(KEEP_DIR):
+        if stat.mtime is not None and stat.mtime <= cutoff:
+            old.append(stat.key)
+            continue
+        try:
+            for line in remote.get_bytes(stat.key).decode().splitlines():
+                text, _, kind = line.partition(" ")
+                kept[Oid.parse(text)] = kind == "dir"
+        except (GitmvError, UnicodeDecodeError):
+            continue  # gone since the listing, or not a note: nothing to keep by it
+    return kept, old

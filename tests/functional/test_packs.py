@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -217,3 +218,56 @@ def test_remote_gc_drops_and_rewrites_packs_keeping_every_kept_object(
     other = clone(repo, tmp_path / "clone")
     gitmv(other, "pull")
     assert_same_files(repo, other, v2)
+
+
+def _age(path: Path, seconds: float) -> None:
+    stamp = time.time() - seconds
+    os.utime(path, (stamp, stamp))
+
+
+@pytest.mark.parametrize("packed", [False, True], ids=["loose", "packed"])
+def test_an_object_a_push_skipped_survives_remote_gc_in_another_clone(
+    repo: Path, tmp_path: Path, packed: bool
+) -> None:
+    """Clone B names an old version again and pushes: the object is there, so the push
+    skips it (and cannot refresh its time). Clone A, whose history no longer names it and
+    which has not seen B's commit, runs gc: the version must stay (B's keep note)."""
+    store = tmp_path / "store"
+    gitmv(repo, "remote", "add", "origin", str(store))
+    if packed:
+        configure(repo, "pack:\n  max_object: 4194304\n")
+    old = os.urandom(5000)
+    make_files(repo, {"model.bin": old})
+    gitmv(repo, "add", "model.bin")
+    git(repo, "commit", "-qam", "old")
+    gitmv(repo, "push")
+    b = clone(repo, tmp_path / "b")
+    make_files(repo, {"model.bin": os.urandom(5000)})
+    gitmv(repo, "add", "model.bin")
+    git(repo, "commit", "-q", "--amend", "-am", "new")  # A's history names `old` no more
+    git(repo, "reflog", "expire", "--expire=now", "--all")
+    gitmv(repo, "push")
+    for path in store.rglob("*"):
+        if path.is_file():
+            _age(path, 3600)  # everything so far is an hour old
+
+    (b / "model.bin").unlink(missing_ok=True)
+    (b / "model.bin").write_bytes(b"experiment")
+    gitmv(b, "add", "model.bin")
+    git(b, "commit", "-qam", "experiment")
+    make_files(b, {"model.bin": old})
+    gitmv(b, "add", "model.bin")
+    git(b, "commit", "-qam", "back to the old model")  # not pushed to git yet
+    assert "already there" in gitmv(b, "push").stdout
+
+    path = repo / ".git/gitmv/config.yaml"
+    path.write_text(path.read_text() + "gc:\n  remote_grace: 600\n")
+    gitmv(repo, "gc", "--remote", "origin", "--yes")
+    fresh = clone(b, tmp_path / "fresh")
+    gitmv(fresh, "pull")
+    assert (fresh / "model.bin").read_bytes() == old
+
+    for note in (store / "keep").iterdir():
+        _age(note, 3600)  # past the grace period, the note goes
+    gitmv(repo, "gc", "--remote", "origin", "--yes")
+    assert not list((store / "keep").iterdir())
