@@ -271,3 +271,28 @@ def test_an_object_a_push_skipped_survives_remote_gc_in_another_clone(
         _age(note, 3600)  # past the grace period, the note goes
     gitmv(repo, "gc", "--remote", "origin", "--yes")
     assert not list((store / "keep").iterdir())
+
+
+def test_repack_moves_an_older_remotes_loose_objects_into_packs(
+    repo: Path, tmp_path: Path, moto_server: Server, s3_bucket: str
+) -> None:
+    url = f"s3://{s3_bucket}/store"
+    gitmv(repo, "remote", "add", "origin", url, "-o", f"endpoint_url={moto_server.endpoint}")
+    configure(repo, CHUNKED + "pack:\n  max_object: 0\n")  # an older remote: all loose
+    files = project(repo, "v1")
+    gitmv(repo, "push")
+    text = (repo / ".gitmv/config.yaml").read_text().replace("max_object: 0", "max_object: 4194304")
+    (repo / ".gitmv/config.yaml").write_text(text)
+    git(repo, "commit", "-qam", "packs on")
+    out = gitmv(repo, "repack", "--remote", "origin").stdout
+    assert "packed" in out and "into 1 packs" in out, out  # 60 files, 2 models' bytes, chunks
+    import boto3
+
+    client = boto3.client("s3", endpoint_url=moto_server.endpoint, region_name="us-east-1")
+    keys = [o["Key"] for o in client.list_objects_v2(Bucket=s3_bucket)["Contents"]]
+    loose = [k for k in keys if not k.startswith(("store/packs/", "store/gitmv.json"))]
+    assert loose == [f"store/{layout.list_key(hash_file(repo / 'model.bin')[0])}"], keys
+    other = clone(repo, tmp_path / "clone")
+    gitmv(other, "pull")
+    assert_same_files(repo, other, files)
+    assert "all sound" in gitmv(other, "verify", "--remote", "origin", "--deep").stdout
