@@ -320,6 +320,7 @@ def _whole_oid(key: str) -> Oid | None:
 def _young_packed_manifests(remote: Remote, cutoff: float, needed: manifest.Expansion) -> list[Oid]:
     """Manifests no commit here names, in packs younger than `cutoff` (their index marks
     them: no member is read to find them)."""
+    remote.packs.refresh()  # the indexes as they are now, not as a read before found them
     times = {s.key: s.mtime for s in remote.iter_stats(packs.PACKS_DIR)}
     found = []
     for ident, entries in remote.packs.indexes.items():

@@ -296,3 +296,44 @@ def test_repack_moves_an_older_remotes_loose_objects_into_packs(
     gitmv(other, "pull")
     assert_same_files(repo, other, files)
     assert "all sound" in gitmv(other, "verify", "--remote", "origin", "--deep").stdout
+
+
+def test_the_old_files_of_a_young_packed_manifest_survive_remote_gc(
+    repo: Path, tmp_path: Path
+) -> None:
+    """Clone B changes one file of a folder and pushes: its new manifest (in a young pack)
+    names nine old files the push skipped. Clone A, whose history names none of them and
+    which has not seen B's commit, runs gc: the old files must stay."""
+    store = tmp_path / "store"
+    gitmv(repo, "remote", "add", "origin", str(store))
+    configure(repo, "pack:\n  max_object: 4194304\n")
+    v1 = {f"data/{i}.bin": os.urandom(3000) for i in range(10)}
+    make_files(repo, v1)
+    gitmv(repo, "add", "data")
+    git(repo, "commit", "-qam", "v1")
+    gitmv(repo, "push")
+    b = clone(repo, tmp_path / "b")
+    make_files(repo, {f"data/{i}.bin": os.urandom(3000) for i in range(10)})
+    gitmv(repo, "add", "data")
+    git(repo, "commit", "-q", "--amend", "-am", "other")  # A names v1's files no more
+    git(repo, "reflog", "expire", "--expire=now", "--all")
+    gitmv(repo, "push")
+    for path in store.rglob("*"):
+        if path.is_file():
+            _age(path, 3600)
+
+    gitmv(b, "pull")
+    (b / "data/0.bin").unlink()
+    (b / "data/0.bin").write_bytes(b"changed")
+    gitmv(b, "add", "data")
+    git(b, "commit", "-qam", "one file changed")
+    gitmv(b, "push")  # the new manifest and one file; nine files skipped, no note
+    assert not (store / "keep").exists()
+
+    path = repo / ".git/gitmv/config.yaml"
+    path.write_text(path.read_text() + "gc:\n  remote_grace: 600\n")
+    gitmv(repo, "gc", "--remote", "origin", "--yes")
+    fresh = clone(b, tmp_path / "fresh")
+    gitmv(fresh, "pull")
+    for i in range(1, 10):
+        assert (fresh / f"data/{i}.bin").read_bytes() == v1[f"data/{i}.bin"]
