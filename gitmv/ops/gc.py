@@ -305,7 +305,7 @@ def plan_remote_gc(
         whole=tuple(o for o in remove if o in inv.whole),
         chunk_lists=tuple(o for o in remove if o in inv.lists),
         chunks=orphans,
-        recent=len(unneeded) - len(remove),
+        recent=len(unneeded) - len(remove) + pack_gc.recent,
         grace=grace,
         packs=pack_gc,
         notes=tuple(old_notes),

@@ -31,6 +31,7 @@ class PackGc:
     doomed: tuple[PackEntry, ...] = ()  # the members that go with them
     orphans: tuple[str, ...] = ()  # pack keys no index names (killed uploads), past grace
     young: int = 0  # packs younger than the grace period: left whole
+    recent: int = 0  # objects in them that nothing names (gc's "younger than" count)
 
     @property
     def nbytes(self) -> int:
@@ -61,11 +62,12 @@ def plan(
     rewrite: list[str] = []
     first: set[str] = set()
     doomed: list[PackEntry] = []
-    young = 0
+    young = recent = 0
     for ident, entries in sorted(view.indexes.items()):
         stamp = times.get(ident)
         if stamp is None or stamp > cutoff:
             young += 1  # a store that gives no time gets the benefit of the doubt, as loose
+            recent += sum(1 for e in entries if _whole(e.key) and not kept(e))
             continue
         gone = [e for e in entries if not kept(e)]
         if not gone:
@@ -88,7 +90,14 @@ def plan(
         for i, t in sorted(times.items())
         if i not in view.indexes and t is not None and t <= cutoff
     )
-    return PackGc(tuple(drop), tuple(rewrite), frozenset(first), tuple(doomed), orphans, young)
+    return PackGc(
+        tuple(drop), tuple(rewrite), frozenset(first), tuple(doomed), orphans, young, recent
+    )
+
+
+def _whole(key: str) -> bool:
+    named = parse_object_key(key)
+    return named is not None and not named.chunk_list
 
 
 def apply(remote: Remote, gc: PackGc, *, first: bool) -> None:
