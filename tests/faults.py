@@ -223,6 +223,8 @@ class S3Audit:
         self.prefix = prefix.strip("/") + "/"
         self._sound: dict[str, str] = {}
         self.hashed = 0
+        # packed members (DESIGN 3.1.1): member key -> (pack key, offset, size)
+        self.packed: dict[str, tuple[str, int, int]] = {}
 
     def listing(self) -> dict[str, str]:
         """key (below the prefix) -> ETag."""
@@ -238,10 +240,13 @@ class S3Audit:
     def check(self) -> int:
         listing = self.listing()
         todo, lists = [], []
+        self._check_packs(listing)
         for key, etag in listing.items():
             parts = key.split("/")
             if TEMP_MARK in parts[-1]:
                 raise AssertionError(f"an object store needs no temp names, yet found {key}")
+            if parts[0] in ("packs", "keep") or key == "gitmv.json":
+                continue  # packs: checked above; keep notes and the format file name none
             algorithm = parts[1] if parts[0] == "chunks" else parts[0]
             hexpart = "".join(parts[-2:]).removesuffix(LIST)
             if algorithm not in HEX_LENGTH or len(hexpart) != HEX_LENGTH[algorithm]:
@@ -271,6 +276,40 @@ class S3Audit:
             return None
         return bytes(body.read())
 
+    def _check_packs(self, listing: dict[str, str]) -> None:
+        """Every index has its pack (written first), and every member hashes to its key."""
+        self.packed = {k: v for k, v in self.packed.items() if v[0] in listing}
+        for key, etag in listing.items():
+            if not (key.startswith("packs/") and key.endswith(".idx")):
+                continue
+            pack = key.removesuffix(".idx") + ".pack"
+            assert pack in listing, f"s3 index {key} names a pack that is not there"
+            if self._sound.get(key) == etag:
+                continue
+            index, body = self._get(key), self._get(pack)
+            if index is None or body is None:
+                continue  # deleted since the listing (a gc)
+            lines = index.decode().splitlines()
+            assert lines[0] == "gitmv-pack-index 1", f"{key} is no pack index"
+            for line in lines[1:]:
+                member, offset, size = line.split(" ")[:3]
+                data = body[int(offset) : int(offset) + int(size)]
+                assert len(data) == int(size), f"{key}: {member} runs past its pack"
+                parts = member.split("/")
+                if not member.endswith(LIST):
+                    oid = f"{parts[-3]}:{parts[-2]}{parts[-1]}"
+                    assert digest(data, parts[-3]) == oid, f"{key}: member {member} is wrong"
+                self.packed[member] = (pack, int(offset), int(size))
+            self._sound[key] = etag
+
+    def _read(self, key: str) -> bytes | None:
+        """A loose object, or a packed member."""
+        if key in self.packed:
+            pack, offset, size = self.packed[key]
+            body = self._get(pack)
+            return None if body is None else body[offset : offset + size]
+        return self._get(key)
+
     def _check_list(self, key: str, oid: str, listing: dict[str, str]) -> None:
         data = self._get(key)
         if data is None:
@@ -279,8 +318,9 @@ class S3Audit:
         whole = b""
         for chunk_oid, _ in chunks:
             chunk_key = "chunks/" + oid_path(chunk_oid)
-            assert chunk_key in listing, f"s3 chunk list {key} lists a missing chunk {chunk_oid}"
-            whole += self._get(chunk_key) or b""
+            there = chunk_key in listing or chunk_key in self.packed
+            assert there, f"s3 chunk list {key} lists a missing chunk {chunk_oid}"
+            whole += self._read(chunk_key) or b""
         check_pieces(whole, chunks, key)
         assert digest(whole, oid.partition(":")[0]) == oid, f"{key}: its chunks are not {oid}"
 
@@ -291,7 +331,9 @@ class S3Audit:
 
     def oids(self) -> set[str]:
         out = set()
-        for key in self.listing():
+        listing = self.listing()
+        self._check_packs(listing)
+        for key in [*listing, *self.packed]:
             parts = key.split("/")
             if len(parts) == 3 and parts[0] in HEX_LENGTH:
                 out.add(f"{parts[0]}:{parts[1]}{parts[2].removesuffix(LIST)}")
@@ -303,6 +345,7 @@ class S3Audit:
             batch = [{"Key": self.prefix + k} for k in keys[i : i + 1000]]
             self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch})
         self._sound.clear()
+        self.packed.clear()
 
 
 # -- the work tree ---------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import random
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,12 +20,20 @@ from gitmv.store import chunking, layout, manifest
 from gitmv.store.cache import Cache
 from gitmv.store.chunking import Settings
 from gitmv.store.hashing import Oid
+from gitmv.store.packs import PackSettings
 from gitmv.store.pointer import Pointer
 from gitmv.transfer import engine as transfer
-from gitmv.transfer.engine import TransferResult, fetch, push
+from gitmv.transfer.engine import TransferResult, fetch
 from gitmv.transfer.workers import DEFAULT_POLICY
 from gitmv.transfer.workers import retry as _retry
 from tests.servers import RemoteTarget, Server, closed_port, s3_put
+
+
+def push(*args: Any, **kwargs: Any) -> TransferResult:
+    """The engine's push with loose objects (unless told): these tests look at and spoil
+    objects by their loose keys. Packs have their own tests (functional/test_packs.py)."""
+    kwargs.setdefault("pack", PackSettings(max_object=0))
+    return transfer.push(*args, **kwargs)
 
 
 class Counter:
@@ -145,7 +154,8 @@ def test_a_corrupt_remote_object_never_enters_the_cache(
     remote = open_remote(
         RemoteSpec("origin", f"s3://{s3_bucket}/x", {"endpoint_url": moto_server.endpoint})
     )
-    assert push(here, remote, pointers.items()).ok
+    loose = PackSettings(max_object=0)  # a loose object to spoil (packs: test_packs.py)
+    assert push(here, remote, pointers.items(), pack=loose).ok
     bad = pointers["a.bin"].oid
     s3_put(moto_server, s3_bucket, f"x/{layout.object_key(bad)}", b"evil" * 100)
 
@@ -297,7 +307,10 @@ def test_a_large_file_goes_up_as_chunks_and_comes_back_whole(
     remote = open_remote(RemoteSpec("origin", remote_target.url, dict(remote_target.options)))
     progress = Counter()
 
-    result = push(here, remote, pointers.items(), progress=progress, settings=SMALL_CHUNKS)
+    loose = PackSettings(max_object=0)  # chunks loose, to list them (packs: test_packs.py)
+    result = push(
+        here, remote, pointers.items(), progress=progress, settings=SMALL_CHUNKS, pack=loose
+    )
     assert result.ok, result
     assert result.transferred == 2
     listed = chunking.decode_list(remote.get_bytes(layout.list_key(oid)), "list", len(v1))

@@ -41,6 +41,7 @@ _GROUPS = {
     "rm": "manage",
     "mv": "manage",
     "doctor": "manage",
+    "repack": "packs",
 }
 # A group whose commands two modules register (the second on the first's sub-app).
 _MORE = {"registry": "registryfind"}

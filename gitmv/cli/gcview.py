@@ -60,7 +60,7 @@ def gc(
     _warn_unresolved(plan.unresolved)
     if not json_out:
         _show_plan(repo, plan, "would delete" if dry_run else "deleting" if yes else "will delete")
-    if dry_run or not (plan.remove or plan.temps or plan.chunks):
+    if dry_run or not (plan.remove or plan.temps or plan.chunks or _pack_work(plan)):
         return
     if not yes and not typer.confirm(f"delete these from remote {plan.remote}?", default=False):
         echo(f"remote {plan.remote}: nothing deleted")
@@ -115,7 +115,7 @@ def _show_plan(repo: Repo, plan: RemoteGcPlan, head: str) -> None:
         if plan.recent
         else ""
     )
-    if not plan.remove and not plan.temps and not plan.chunks:
+    if not plan.remove and not plan.temps and not plan.chunks and not _pack_work(plan):
         echo(f"remote {plan.remote}: nothing to delete; kept {plan.kept}{recent}")
         return
     echo(
@@ -126,10 +126,20 @@ def _show_plan(repo: Repo, plan: RemoteGcPlan, head: str) -> None:
         echo(f"  {describe(repo, d)}")
     if plan.chunks:
         echo(f"  {len(plan.chunks)} chunks no kept object is made of")
+    if _pack_work(plan):
+        p = plan.packs
+        echo(
+            f"  packs: {len(p.drop)} dropped, {len(p.rewrite)} rewritten without"
+            f" {len(p.doomed)} members ({human_size(p.nbytes)}), {len(p.orphans)} unindexed"
+        )
     for key in plan.temps:
         echo(f"  {key} (leftover temp file)")
     if head == "would delete" or recent:
         echo(f"remote {plan.remote}: kept {plan.kept}{recent}")
+
+
+def _pack_work(plan: RemoteGcPlan) -> bool:
+    return bool(plan.packs.drop or plan.packs.rewrite or plan.packs.orphans)
 
 
 def _days(seconds: float) -> str:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from gitmv.base import git
@@ -37,11 +37,12 @@ from gitmv.remotes.folder import FolderRemote
 from gitmv.remotes.remote import Remote
 from gitmv.repo import history, pointers
 from gitmv.repo.context import Repo
-from gitmv.store import chunking, manifest
+from gitmv.store import chunking, manifest, packs
 from gitmv.store.cache import QUARANTINE, Cache
 from gitmv.store.hashing import ALGORITHMS, Oid
 from gitmv.store.layout import CHUNKS_DIR, list_key, parse_chunk_key, parse_object_key
-from gitmv.transfer import chunked
+from gitmv.store.packs import PackEntry
+from gitmv.transfer import chunked, packgc, remotecheck
 from gitmv.transfer.engine import present
 
 
@@ -83,6 +84,8 @@ class RemoteGcPlan:
     chunks: tuple[str, ...] = ()  # keys of the chunks no kept chunk list names
     recent: int = 0  # unneeded, but younger than the grace period: kept
     grace: float = history.DEFAULT_GRACE
+    packs: packgc.PackGc = field(default_factory=packgc.PackGc)  # dropped or rewritten packs
+    notes: tuple[str, ...] = ()  # keep notes older than the grace period
 
     @property
     def nbytes(self) -> int:
@@ -254,11 +257,28 @@ def plan_remote_gc(
         times = [e[1] for e in (inv.whole.get(oid), inv.lists.get(oid)) if e is not None]
         return all(t is not None and t <= cutoff for t in times)
 
-    remove = [o for o in unneeded if old(o)]
+    # The files of a manifest younger than the grace period stay too: another clone's push
+    # names them, though they were on the remote before it (a push skips those, and does
+    # not touch them).
+    # So do the objects a recent push found already there (its keep note) and their files.
+    noted, old_notes = packgc.read_keeps(remote, cutoff)
+    young = [o for o in unneeded if not old(o) and _is_manifest(repo.cache, o)]
+    young += _young_packed_manifests(remote, cutoff, needed)
+    young += [o for o, is_dir in noted.items() if is_dir and o not in needed.oids]
+    protected = _files_of(repo, remote, young) | set(noted)
+    remove = [o for o in unneeded if old(o) and o not in protected]
     gone = set(remove)
     first = tuple(o for o in remove if _is_manifest(repo.cache, o))
     kept_lists = sorted(o for o in inv.lists if o not in gone)
-    referenced, unreadable = chunked.referenced_chunks(remote, kept_lists)
+    referenced, unreadable = remotecheck.referenced_chunks(remote, kept_lists)
+
+    def kept(e: PackEntry) -> bool:
+        oid = packgc.member_oid(e.key)
+        if oid is None or oid in needed.oids or oid in protected:
+            return True
+        return parse_chunk_key(e.key) is not None and (bool(unreadable) or e.key in referenced)
+
+    pack_gc = packgc.plan(remote, cutoff, kept, lambda o: _is_manifest(repo.cache, o))
     # A kept chunk list nobody can read might name any chunk: then no chunk goes.
     orphans: tuple[str, ...] = ()
     if not unreadable:
@@ -271,7 +291,10 @@ def plan_remote_gc(
         )
     sizes = {o: _object_size(repo.cache, remote, o, inv) for o in remove}
     names = history.known_names(repo, repo.cache, remove)
+    packed = {o: e.size for e in pack_gc.doomed if (o := _whole_oid(e.key)) and o not in gone}
+    names = {**names, **history.known_names(repo, repo.cache, sorted(packed))}
     doomed = tuple(Doomed(o, sizes[o], names.get(o, ""), "") for o in remove)
+    doomed += tuple(Doomed(o, size, names.get(o, ""), "") for o, size in sorted(packed.items()))
     return RemoteGcPlan(
         remote.label,
         doomed,
@@ -282,9 +305,41 @@ def plan_remote_gc(
         whole=tuple(o for o in remove if o in inv.whole),
         chunk_lists=tuple(o for o in remove if o in inv.lists),
         chunks=orphans,
-        recent=len(unneeded) - len(remove),
+        recent=len(unneeded) - len(remove) + pack_gc.recent,
         grace=grace,
+        packs=pack_gc,
+        notes=tuple(old_notes),
     )
+
+
+def _whole_oid(key: str) -> Oid | None:
+    named = parse_object_key(key)
+    return named.oid if named is not None and not named.chunk_list else None
+
+
+def _young_packed_manifests(remote: Remote, cutoff: float, needed: manifest.Expansion) -> list[Oid]:
+    """Manifests no commit here names, in packs younger than `cutoff` (their index marks
+    them: no member is read to find them)."""
+    remote.packs.refresh()  # the indexes as they are now, not as a read before found them
+    times = {s.key: s.mtime for s in remote.iter_stats(packs.PACKS_DIR)}
+    found = []
+    for ident, entries in remote.packs.indexes.items():
+        stamp = times.get(packs.pack_key(ident))
+        if stamp is not None and stamp <= cutoff:
+            continue
+        for e in entries:
+            oid = _whole_oid(e.key)
+            if e.manifest and oid is not None and oid not in needed.oids:
+                found.append(oid)
+    return found
+
+
+def _files_of(repo: Repo, remote: Remote, manifests: list[Oid]) -> set[Oid]:
+    """The files the given manifests list (read from the cache, else the remote)."""
+    if not manifests:
+        return set()
+    tops = {oid: ("dir", "") for oid in manifests}
+    return set(manifest.expand(tops, _from_cache_or_remote(repo.cache, remote)).oids)
 
 
 def _object_size(cache: Cache, remote: Remote, oid: Oid, inv: _Inventory) -> int:
@@ -335,7 +390,10 @@ def apply_remote_gc(remote: Remote, plan: RemoteGcPlan) -> None:
     lists = set(plan.chunk_lists)
     remote.delete(sorted(first & whole))
     remote.delete_keys([list_key(oid) for oid in sorted(first & lists)])
+    packgc.apply(remote, plan.packs, first=True)
     remote.delete_keys([list_key(oid) for oid in sorted(lists - first)])
+    packgc.apply(remote, plan.packs, first=False)
     remote.delete_keys(list(plan.chunks))
     remote.delete(sorted(whole - first))
     remote.delete_keys(list(plan.temps))
+    remote.delete_keys(list(plan.notes))

@@ -86,5 +86,6 @@ def push_pointers(
         jobs=session.jobs,
         progress=progress,
         settings=session.settings,
+        pack=session.pack,
     )
     return PushReport.of(result, len(pointers))

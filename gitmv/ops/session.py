@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from gitmv.store import chunking
+from gitmv.store import chunking, packs
 from gitmv.store.chunking import Settings
+from gitmv.store.packs import PackSettings
+
+PACK_INDEXES = "pack-indexes"  # below the cache: remote pack indexes, by pack id
 
 if TYPE_CHECKING:
     from gitmv.remotes.remote import Remote
@@ -18,6 +21,7 @@ class Session:
     remote: Remote
     jobs: int  # the effective number of parallel transfers
     settings: Settings  # which files push sends as chunks (`chunking.*` config)
+    pack: PackSettings  # which objects push sends in packs (`pack.*` config)
 
 
 def open_session(repo: Repo, name: str | None, jobs: int | None = None) -> Session:
@@ -27,7 +31,13 @@ def open_session(repo: Repo, name: str | None, jobs: int | None = None) -> Sessi
 
     # spec_from_config raises the one "no default remote" error (opener.no_default_remote)
     remote = open_remote(spec_from_config(repo.config, name, repo.root))
-    return Session(remote, effective_jobs(repo, remote, jobs), chunking.settings_from(repo.config))
+    remote.pack_cache = repo.cache.root / PACK_INDEXES  # immutable: shared by every remote
+    return Session(
+        remote,
+        effective_jobs(repo, remote, jobs),
+        chunking.settings_from(repo.config),
+        packs.settings_from(repo.config, remote.packs_by_default),
+    )
 
 
 def effective_jobs(repo: Repo, remote: Remote, requested: int | None) -> int:

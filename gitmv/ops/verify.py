@@ -29,7 +29,7 @@ from gitmv.store import manifest
 from gitmv.store.cache import Cache
 from gitmv.store.hashing import Oid, hash_bytes, hash_stream
 from gitmv.store.pointer import extra_objects
-from gitmv.transfer import chunked
+from gitmv.transfer import remotecheck
 from gitmv.transfer.engine import stored
 
 REMOTE_TEMP_AGE = 3600.0  # another machine's upload may still be running: wait an hour
@@ -154,7 +154,7 @@ def verify(
             for oid in _failing(_remote_sound(remote), sorted(whole), jobs):
                 problems.append(Problem(oid, needed.where[oid], remote.label, "corrupt"))
             for oid in sorted(listed - whole):
-                problem = chunked.check_remote(remote, oid, jobs)
+                problem = remotecheck.check_remote(remote, oid, jobs)
                 if problem is not None:
                     problems.append(Problem(oid, needed.where[oid], remote.label, problem))
         checked = len(oids)

@@ -21,6 +21,7 @@ from gitmv.remotes.remote import OnBytes, Remote, corrupt_source
 from gitmv.store.hashing import Oid, copy_and_hash, hash_bytes
 from gitmv.store.layout import LIST_SUFFIX, key_label
 from gitmv.store.objects import FolderStore, KeyStat, PublishFailed
+from gitmv.store.packs import INDEX_SUFFIX
 
 _FIRST_READ = 64 * 1024  # a read this size ends a typical small file; a 1 MiB one costs an mmap
 
@@ -34,6 +35,10 @@ class FolderRemote(Remote):
         # shared: other machines may push to the same folder, so temps are judged by age
         self.objects = FolderStore(root, shared=True)
         self._batched = False  # inside `batch`: data objects are published in batches
+
+    @property
+    def packs_by_default(self) -> bool:
+        return False  # a local disk: no per-request cost, and loose files back up plainly
 
     @property
     def default_jobs(self) -> int:
@@ -112,8 +117,9 @@ class FolderRemote(Remote):
         try:
             if not self._batched:
                 return self.objects.put(key, fill)
-            if key.endswith(LIST_SUFFIX):
-                self.objects.sync()  # its chunks first: a list never names missing chunks
+            if key.endswith((LIST_SUFFIX, INDEX_SUFFIX)):
+                # its chunks (its pack) first: a list (an index) never names missing bytes
+                self.objects.sync()
                 return self.objects.put(key, fill)
             return self.objects.put_later(key, fill)
         except FileNotFoundError:
@@ -157,6 +163,21 @@ class FolderRemote(Remote):
             raise self.missing(key) from None
         except OSError as exc:
             raise self._error(exc, f"cannot read {key_label(key)}") from None
+
+    def get_range(self, key: str, start: int, size: int) -> bytes:
+        try:
+            fd = os.open(self.root / key, os.O_RDONLY)
+        except FileNotFoundError:
+            raise self.missing(key) from None
+        except OSError as exc:
+            raise self._error(exc, f"cannot read {key_label(key)}") from None
+        try:
+            data = os.pread(fd, size, start)
+        finally:
+            os.close(fd)
+        if len(data) != size:
+            raise self.missing(key)  # shorter than its index says: not the bytes named
+        return data
 
     def open_key(self, key: str) -> BinaryIO:
         try:

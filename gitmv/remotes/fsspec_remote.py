@@ -147,7 +147,12 @@ class FsspecRemote(Remote):
 
     def exists(self, key: str) -> bool:
         try:
-            self.fs.info(self._path(key))
+            if self.protocol in ("s3", "s3a"):
+                # One HEAD: s3fs's `info` follows a 404 with listings (is it a folder?)
+                bucket, name, _ = self.fs.split_path(self._path(key))
+                self.fs.call_s3("head_object", Bucket=bucket, Key=name)
+            else:
+                self.fs.info(self._path(key))
         except FileNotFoundError:
             return False
         except Exception as exc:
@@ -156,7 +161,15 @@ class FsspecRemote(Remote):
 
     def list_names(self, prefix: str) -> list[str]:
         try:
-            paths = self.fs.ls(self._path(prefix), detail=False)
+            if self.protocol in ("s3", "s3a"):
+                # One listing: s3fs's `ls` of an empty prefix lists its parent too (is it a
+                # file?), a second request for an answer we already have.
+                from fsspec.asyn import sync  # fsspec is loaded: `self.fs` exists
+
+                found = sync(self.fs.loop, self.fs._lsdir, self._path(prefix))
+                paths = [entry["name"] for entry in found]
+            else:
+                paths = self.fs.ls(self._path(prefix), detail=False)
         except FileNotFoundError:
             return []
         except Exception as exc:
@@ -214,12 +227,26 @@ class FsspecRemote(Remote):
             raise self._error(exc, f"cannot download {key_label(key)}") from exc
 
     def get_bytes(self, key: str) -> bytes:
+        # One GET: s3fs's `cat_file` first asks the size (a HEAD) when it may split the read
+        # over several connections; a small object is never worth that second request.
+        one_read = {"max_concurrency": 1} if self.protocol in ("s3", "s3a") else {}
         try:
-            return bytes(self.fs.cat_file(self._path(key)))
+            return bytes(self.fs.cat_file(self._path(key), **one_read))
         except FileNotFoundError:
             raise self.missing(key) from None
         except Exception as exc:
             raise self._error(exc, f"cannot download {key_label(key)}") from exc
+
+    def get_range(self, key: str, start: int, size: int) -> bytes:
+        try:
+            data = bytes(self.fs.cat_file(self._path(key), start=start, end=start + size))
+        except FileNotFoundError:
+            raise self.missing(key) from None
+        except Exception as exc:
+            raise self._error(exc, f"cannot download {key_label(key)}") from exc
+        if len(data) != size:
+            raise self.missing(key)  # shorter than its index says: not the bytes named
+        return data
 
     def open_key(self, key: str) -> BinaryIO:
         try:

@@ -8,13 +8,16 @@ Objects are addressed by relative key strings (store/layout.py: `<algorithm>/<he
 from __future__ import annotations
 
 import contextlib
+import io
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO, TypeVar
 
-from gitmv.base.errors import IntegrityError, RemoteError
+from gitmv.base.errors import IntegrityError
+from gitmv.remotes.missing import MissingObject as MissingObject
 from gitmv.remotes.options import RemoteSpec, RetryPolicy
+from gitmv.remotes.packed import PackView
 from gitmv.remotes.retries import with_retries
 from gitmv.store.hashing import ALGORITHMS, Oid
 from gitmv.store.layout import key_label, object_key, parse_object_key
@@ -24,7 +27,8 @@ OnBytes = Callable[[int], None]
 R = TypeVar("R")
 
 DEFAULT_JOBS = 8
-# Up to this many keys, one existence check each (in parallel) beats listing folders.
+# Up to this many keys, one existence check each (in parallel) beats listing folders, even
+# when the listings would be as many: HEADs run in parallel, a listing's pages do not.
 SMALL_BATCH = 32
 # Objects up to this size move through memory in one read and one write.
 SMALL_OBJECT = 1024 * 1024
@@ -35,6 +39,16 @@ class Remote:
 
     def __init__(self, spec: RemoteSpec) -> None:
         self.spec = spec
+        # where this remote's pack indexes are kept locally (set by the session: the cache)
+        self.pack_cache: Path | None = None
+        self._packs: PackView | None = None
+
+    @property
+    def packs(self) -> PackView:
+        """The remote's packs, looked at on first use (gitmv.json, one listing of packs/)."""
+        if self._packs is None:
+            self._packs = PackView(self, self.pack_cache)
+        return self._packs
 
     @property
     def name(self) -> str:
@@ -53,6 +67,12 @@ class Remote:
         """How workers.retry treats this remote's transient errors (options `retries`,
         `retry_timeout`, `retry_delay`)."""
         return RetryPolicy.from_options(self.spec.options)
+
+    @property
+    def packs_by_default(self) -> bool:
+        """Whether small objects go in packs when `pack.max_object` is unset: yes where each
+        request is billed and waited for (DESIGN 3.1.1)."""
+        return True
 
     @property
     def default_jobs(self) -> int:
@@ -92,6 +112,10 @@ class Remote:
         """The object at `key` in memory (for small objects): the caller verifies it."""
         raise NotImplementedError
 
+    def get_range(self, key: str, start: int, size: int) -> bytes:
+        """`size` bytes of the object at `key` from `start` (one ranged read: a pack)."""
+        raise NotImplementedError
+
     def open_key(self, key: str) -> BinaryIO:
         raise NotImplementedError
 
@@ -114,26 +138,47 @@ class Remote:
 
     # -- built on the primitives ---------------------------------------------------------
 
-    def has_keys(self, keys: Iterable[str]) -> set[str]:
-        """Which of `keys` the remote holds, in as few round trips as the layout allows.
+    def read_key(self, key: str) -> bytes:
+        """The object at `key`, from its pack (one ranged read) or loose (one GET)."""
+        data = self.packs.read(key)
+        return self.get_bytes(key) if data is None else data
 
-        A few keys: one check each, in parallel. Many: one listing of each `<algorithm>/`
-        folder shows which `<xx>/` folders exist, then one listing per needed folder
-        (at most 256 per algorithm), instead of one request per key.
+    def open_any(self, key: str) -> BinaryIO:
+        """A streaming read of `key`, packed (a member is small: read whole) or loose."""
+        data = self.packs.read(key)
+        return self.open_key(key) if data is None else io.BytesIO(data)
+
+    def has_keys(self, keys: Iterable[str], *, index_only: bool = False) -> set[str]:
+        """Which of `keys` the remote holds, packed or loose; with `index_only`, on a remote
+        written with packs, only what its indexes name (a push's members: re-packing a rare
+        loose one from before packs costs bytes, asking about each costs a request)."""
+        wanted = set(keys)
+        packed = self.packs.among(wanted)
+        if index_only and self.packs.formatted:
+            return packed
+        return packed | self.has_loose(wanted - packed)
+
+    def has_loose(self, keys: Iterable[str]) -> set[str]:
+        """Which of `keys` the remote holds loose, in as few round trips as the layout allows.
+
+        Whichever costs fewer requests: one check per key (in parallel), or one listing of
+        each `<algorithm>/` folder, to see which `<xx>/` folders exist, then one listing per
+        needed folder (at most 256 per algorithm). Three keys cost three HEADs, not a
+        listing; 4,000 keys cost at most 257 listings, not 4,000 HEADs.
         """
         wanted = set(keys)
         if not wanted:
             return set()
+        by_folder: dict[str, set[str]] = {}
+        for key in wanted:
+            folder, _, name = key.rpartition("/")
+            by_folder.setdefault(folder, set()).add(name)
+        parents = sorted({folder.rpartition("/")[0] for folder in by_folder})
         with ThreadPoolExecutor(self.jobs) as pool:
-            if len(wanted) <= SMALL_BATCH:
+            if len(wanted) <= max(SMALL_BATCH, len(parents) + len(by_folder)):
                 ordered = sorted(wanted)
                 found = pool.map(self._retrying(self.exists), ordered)
                 return {key for key, present in zip(ordered, found, strict=True) if present}
-            by_folder: dict[str, set[str]] = {}
-            for key in wanted:
-                folder, _, name = key.rpartition("/")
-                by_folder.setdefault(folder, set()).add(name)
-            parents = sorted({folder.rpartition("/")[0] for folder in by_folder})
             existing: set[str] = set()
             listing = self._retrying(self.list_names)
             for parent, names in zip(parents, pool.map(listing, parents), strict=True):
@@ -177,27 +222,25 @@ class Remote:
 
     def open(self, oid: Oid) -> BinaryIO:
         """A streaming read of the object's raw bytes; the caller verifies what it needs."""
-        return self.open_key(object_key(oid))
+        return self.open_any(object_key(oid))
 
     def delete(self, oids: Iterable[Oid]) -> None:
         self.delete_keys([object_key(oid) for oid in oids])
 
     def iter_oids(self) -> Iterator[Oid]:
-        for algorithm in ALGORITHMS:
-            for key in self.iter_keys(algorithm):
-                named = parse_object_key(key)
-                if named is not None and not named.chunk_list:
-                    yield named.oid
+        """Every whole object the remote holds, loose or packed (chunk lists and chunks not)."""
+        self.packs.refresh()
+        keys = [*(k for a in ALGORITHMS for k in self.iter_keys(a)), *sorted(self.packs.where)]
+        for key in keys:
+            named = parse_object_key(key)
+            if named is not None and not named.chunk_list:
+                yield named.oid
 
     def missing(self, key: str) -> MissingObject:
         return MissingObject(
             f"{key_label(key)} is missing from remote {self.label}",
             hint="push it from a clone that has it: `gitmv push`",
         )
-
-
-class MissingObject(RemoteError):
-    """The remote lacks one object: a problem with that object, not with the remote."""
 
 
 def corrupt_source(expected: Oid, actual: Oid) -> IntegrityError:

@@ -14,19 +14,23 @@ import collections
 import contextlib
 import itertools
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
 from gitmv.base import atomic
-from gitmv.base.errors import GitmvError, IntegrityError, PointerError, RemoteError
+from gitmv.base.errors import GitmvError, IntegrityError, RemoteError
 from gitmv.base.progress import NullProgress, Progress
+from gitmv.remotes.packed import RUN
 from gitmv.remotes.remote import MissingObject, Remote, corrupt_source
 from gitmv.store import chunking
 from gitmv.store.cache import Cache
 from gitmv.store.chunking import Chunk
 from gitmv.store.hashing import Oid, hash_bytes, new_hasher
 from gitmv.store.layout import chunk_key, list_key
+from gitmv.store.packs import PackSettings
+from gitmv.transfer import packing
 from gitmv.transfer.workers import Failure, Item, Tally, retry, run
 
 T = TypeVar("T")
@@ -41,9 +45,11 @@ def upload(
     jobs: int,
     progress: Progress,
     tally: Tally,
+    pack: PackSettings,
 ) -> None:
     """Cut each file, upload the chunks the remote lacks (one batched check for all of
-    them), then each file's chunk list once all of its chunks are there."""
+    them; small ones in packs), then each file's chunk list once all of its chunks are
+    there."""
     lists: dict[Oid, list[Chunk]] = {}
     sources: dict[Oid, tuple[Item, Chunk]] = {}  # where to read each distinct chunk
     for item in items:
@@ -58,7 +64,7 @@ def upload(
             sources.setdefault(c.oid, (item, c))
     owners = _owners(items, lists)
     try:
-        there = remote.has_keys(chunk_key(c) for c in owners)
+        there = remote.has_keys((chunk_key(c) for c in owners), index_only=True)
     except RemoteError as exc:
         tally.aborted, tally.abort_hint = exc.message, exc.hint
         return
@@ -70,14 +76,24 @@ def upload(
     encoded = {oid: chunking.encode_list(chunks) for oid, chunks in lists.items()}
     progress.start(len(lists), sum(t.size for t in todo) + sum(map(len, encoded.values())))
 
-    def upload_chunk(task: Item) -> int:
+    def read_chunk(task: Item) -> bytes:
         item, c = sources[task.oid]
-        data = _read_chunk(cache, item.oid, c)
-        retry(lambda: remote.put_bytes(chunk_key(c.oid), data, c.oid), remote.retry_policy)
+        return _read_chunk(cache, item.oid, c)
+
+    def upload_chunk(task: Item) -> int:
+        data = read_chunk(task)
+        retry(lambda: remote.put_bytes(chunk_key(task.oid), data, task.oid), remote.retry_policy)
         progress.advance(len(data))
         return len(data)
 
-    bad = _run_chunks(todo, upload_chunk, owners, jobs, tally)
+    def in_packs(t: Tally) -> None:  # small chunks (most) go in packs, in file order
+        keyed = [i for i in todo if pack.packs(i.size)]
+        packing.upload(
+            remote, keyed, read_chunk, _chunk_key, pack, jobs, progress, t, objects=False
+        )
+
+    loose = [i for i in todo if not pack.packs(i.size)]
+    bad = _run_chunks(loose, upload_chunk, owners, jobs, tally, in_packs)
     if tally.aborted is not None:
         return
     ready = [
@@ -94,6 +110,10 @@ def upload(
         return len(data)
 
     run(ready, upload_list, jobs, progress, tally)
+
+
+def _chunk_key(task: Item) -> str:
+    return chunk_key(task.oid)
 
 
 def _chunks_for_push(cache: Cache, item: Item, avg_size: int) -> list[Chunk]:
@@ -139,11 +159,15 @@ def _run_chunks(
     owners: Mapping[Oid, list[Item]],
     jobs: int,
     tally: Tally,
+    before: Callable[[Tally], None],
 ) -> set[Oid]:
-    """Move chunks on the pool; a chunk that fails fails every object made of it (reported
-    once per object, under the object's oid and path). Returns the failed objects."""
+    """Move chunks (`before`: those that go in packs; then `tasks` on the pool); a chunk
+    that fails fails every object made of it (reported once per object, under the
+    object's oid and path). Returns the failed objects."""
     chunks = Tally()
-    run(tasks, work, jobs, NullProgress(), chunks)  # objects are done when their list is
+    before(chunks)
+    if chunks.aborted is None:
+        run(tasks, work, jobs, NullProgress(), chunks)  # objects are done when their list is
     tally.nbytes += chunks.nbytes
     if chunks.aborted is not None and tally.aborted is None:
         tally.aborted, tally.abort_hint = chunks.aborted, chunks.abort_hint
@@ -160,7 +184,7 @@ def remote_list(remote: Remote, oid: Oid, size: int | None) -> list[Chunk] | Non
     """The object's chunk list on the remote, checked (against `size` when known); None if
     the remote has none. A malformed list raises PointerError."""
     try:
-        data = remote.get_bytes(list_key(oid))
+        data = remote.read_key(list_key(oid))
     except MissingObject:
         return None
     return chunking.decode_list(data, f"chunk list of {oid} on remote {remote.label}", size)
@@ -218,8 +242,14 @@ def _assemble_one(
         data = local.read(c)
         if data is not None:
             return data, 0
+        packed = runs.get(c)
+        if packed is not None:
+            return _checked(remote, c, packed), len(packed)
         data = retry(lambda: _download_chunk(remote, c), remote.retry_policy)
         return data, len(data)
+
+    needed = [c for c in chunks if first[c.oid] == c.offset and local.find(c.oid) is None]
+    runs = _PackedRuns(remote, needed)
 
     try:
         assembly = _Assembly(cache, item, chunks)
@@ -266,8 +296,53 @@ def _local_failure(cache: Cache, item: Item, exc: OSError) -> str:
     return f"{item.path}: {exc.strerror or exc}"
 
 
+class _PackedRuns:
+    """The packed chunks an object needs, read a run at a time: consecutive chunks of one
+    pack (up to `packed.RUN` bytes) come down in one ranged GET, not one each. The first
+    thread to need a run reads it; the others wait on its lock and take their bytes."""
+
+    def __init__(self, remote: Remote, chunks: Sequence[Chunk]) -> None:
+        self.remote = remote
+        self.run_of: dict[Oid, int] = {}
+        self.runs: list[list[str]] = []
+        size = 0
+        last: str | None = None
+        for c in chunks:
+            found = remote.packs.locate(chunk_key(c.oid))
+            if found is None:
+                continue
+            if not self.runs or found[0] != last or size + c.size > RUN:
+                self.runs.append([])
+                size = 0
+            last = found[0]
+            size += c.size
+            self.runs[-1].append(chunk_key(c.oid))
+            self.run_of[c.oid] = len(self.runs) - 1
+        self.locks = [threading.Lock() for _ in self.runs]
+        self.read: set[int] = set()
+        self.got: dict[str, bytes] = {}
+
+    def get(self, c: Chunk) -> bytes | None:
+        """The chunk's bytes from its run; None when no pack holds it (read it loose)."""
+        i = self.run_of.get(c.oid)
+        if i is None:
+            return None
+        with self.locks[i]:
+            if i not in self.read:
+                self.read.add(i)
+                got = retry(
+                    lambda: dict(self.remote.packs.read_many(self.runs[i], 1)),
+                    self.remote.retry_policy,
+                )
+                self.got.update(got)
+            return self.got.pop(chunk_key(c.oid), None)
+
+
 def _download_chunk(remote: Remote, chunk: Chunk) -> bytes:
-    data = remote.get_bytes(chunk_key(chunk.oid))
+    return _checked(remote, chunk, remote.read_key(chunk_key(chunk.oid)))
+
+
+def _checked(remote: Remote, chunk: Chunk, data: bytes) -> bytes:
     actual = hash_bytes(data, chunk.oid.algorithm)
     if actual != chunk.oid or len(data) != chunk.size:
         raise IntegrityError(
@@ -318,61 +393,6 @@ class _Assembly:
         self._close()
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.path)
-
-
-# -- gc and verify ---------------------------------------------------------------------------
-
-
-def referenced_chunks(remote: Remote, kept: Sequence[Oid]) -> tuple[set[str], list[Oid]]:
-    """The chunk keys the kept chunk lists name, read from the remote (another clone may
-    have cut the same object differently); and the kept lists that could not be read."""
-    referenced: set[str] = set()
-    unreadable: list[Oid] = []
-    if not kept:
-        return referenced, unreadable
-    with ThreadPoolExecutor(remote.jobs) as pool:
-        for oid, chunks in zip(
-            kept, pool.map(lambda o: _readable_list(remote, o), kept), strict=True
-        ):
-            if chunks is None:
-                unreadable.append(oid)
-            else:
-                referenced.update(chunk_key(c.oid) for c in chunks)
-    return referenced, unreadable
-
-
-def _readable_list(remote: Remote, oid: Oid) -> list[Chunk] | None:
-    try:
-        return remote_list(remote, oid, None)
-    except PointerError:
-        return None
-
-
-def check_remote(remote: Remote, oid: Oid, jobs: int) -> str | None:
-    """Whether an object stored as chunks reads back whole: its list parses, every chunk is
-    there and hashes to its name, and the chunks in order hash to the object's oid.
-    Returns "missing", "corrupt", or None when sound."""
-    try:
-        chunks = remote_list(remote, oid, None)
-    except PointerError:
-        return "corrupt"
-    if chunks is None:
-        return "missing"
-    there = remote.has_keys(chunk_key(c.oid) for c in chunks)
-    if any(chunk_key(c.oid) not in there for c in chunks):
-        return "missing"
-    whole = new_hasher(oid.algorithm)
-    with ThreadPoolExecutor(max(1, jobs)) as pool:
-        try:
-            for c, part in _in_order(
-                pool, lambda c: remote.get_bytes(chunk_key(c.oid)), chunks, 2 * jobs
-            ):
-                if len(part) != c.size or hash_bytes(part, c.oid.algorithm) != c.oid:
-                    return "corrupt"
-                whole.update(part)
-        except MissingObject:  # deleted since the listing
-            return "missing"
-    return None if Oid(oid.algorithm, whole.hexdigest()) == oid else "corrupt"
 
 
 def _in_order(

@@ -17,12 +17,12 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import errno
+import functools
 import os
 import shutil
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from gitmv.base import atomic
 from gitmv.base.errors import GitmvError, RemoteError
@@ -36,9 +36,11 @@ from gitmv.store import chunking, manifest
 from gitmv.store.cache import Cache, corrupt_download
 from gitmv.store.chunking import Chunk, Settings
 from gitmv.store.hashing import Oid, hash_bytes
-from gitmv.store.layout import list_key, object_key
+from gitmv.store.layout import object_key
+from gitmv.store.packs import PackSettings
 from gitmv.store.pointer import Pointer, extra_objects
-from gitmv.transfer import chunked
+from gitmv.transfer import chunked, packgc, packing
+from gitmv.transfer.presence import not_pushed, present, stored
 from gitmv.transfer.workers import (
     Failure,
     Item,
@@ -50,9 +52,6 @@ from gitmv.transfer.workers import (
     run,
     side_by_side,
 )
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = [
     "Failure",
@@ -67,45 +66,6 @@ __all__ = [
 ]
 
 
-def stored(remote: Remote, oids: Iterable[Oid]) -> tuple[set[Oid], set[Oid]]:
-    """Which of `oids` the remote holds whole, and which as a chunk list: one batched check
-    (a chunk list sits in the same folder as its object would)."""
-    by_key: dict[str, tuple[Oid, bool]] = {}
-    for oid in oids:
-        by_key[object_key(oid)] = (oid, True)
-        by_key[list_key(oid)] = (oid, False)
-    whole: set[Oid] = set()
-    listed: set[Oid] = set()
-    for key in remote.has_keys(by_key):
-        oid, is_whole = by_key[key]
-        (whole if is_whole else listed).add(oid)
-    return whole, listed
-
-
-def present(remote: Remote, oids: Iterable[Oid]) -> set[Oid]:
-    """Which of `oids` the remote holds in either form."""
-    whole, listed = stored(remote, oids)
-    return whole | listed
-
-
-def not_pushed(remote: Remote, pointers: Mapping[str, Pointer]) -> set[str]:
-    """Artifact paths whose object the remote lacks (one batched check for all of them).
-
-    A directory counts as pushed when its manifest is there: push uploads the manifest last.
-    """
-    from gitmv.remotes.folder import FolderRemote
-
-    if (
-        isinstance(remote, FolderRemote)
-        and not remote.root.exists()
-        and remote.root.parent.is_dir()
-    ):
-        return set(pointers)  # a folder remote appears with its first push: nothing is there yet
-    remote.check()
-    there = present(remote, (p.oid for p in pointers.values()))
-    return {path for path, p in pointers.items() if p.oid not in there}
-
-
 def push(
     cache: Cache,
     remote: Remote,
@@ -114,15 +74,19 @@ def push(
     jobs: int | None = None,
     progress: Progress | None = None,
     settings: Settings | None = None,
+    pack: PackSettings | None = None,
 ) -> TransferResult:
     """Upload every object the pointers name (directories expanded, package lists included)
-    that the remote lacks; files of at least `settings.min_size` bytes as chunks."""
+    that the remote lacks; files of at least `settings.min_size` bytes as chunks, objects
+    and chunks under `pack.max_object` in packs."""
     progress = progress or NullProgress()
     jobs = jobs or remote.jobs
     settings = settings or Settings()
+    pack = pack or (PackSettings() if remote.packs_by_default else PackSettings(max_object=0))
     remote.check(write=True)
+    remote.packs.refresh()
     tally = Tally()
-    plan = _plan_push(cache, remote, _top_items(pointers, extras=True), tally)
+    plan = _plan_push(cache, remote, _top_items(pointers, extras=True), tally, settings)
     whole = [i for i in plan.files if not settings.chunks(i.size)]
     large = [i for i in plan.files if settings.chunks(i.size)]
     progress.start(len(whole) + len(plan.manifests), plan.nbytes(whole))
@@ -134,11 +98,18 @@ def push(
         )
         return item.size
 
+    def send(items: list[Item], n: int, t: Tally) -> None:
+        """Small ones in packs, the rest one by one."""
+        packed = [i for i in items if pack.packs(i.size)]
+        read = functools.partial(packing.read_cached, cache)
+        packing.upload(remote, packed, read, _object_key, pack, n, progress, t)
+        run([i for i in items if not pack.packs(i.size)], upload, n, progress, t)
+
     def send_small(n: int, t: Tally) -> None:
-        run(whole, upload, n, progress, t)
+        send(whole, n, t)
 
     def send_large(n: int, t: Tally) -> None:
-        chunked.upload(cache, remote, large, settings.avg_size, n, progress, t)
+        chunked.upload(cache, remote, large, settings.avg_size, n, progress, t, pack)
 
     with remote.batch():
         if large:
@@ -149,7 +120,12 @@ def push(
         if tally.aborted is None:
             failed = {f.oid for f in tally.failed}
             ready = [m for m in plan.manifests if failed.isdisjoint(plan.members[m.oid])]
-            run(ready, upload, jobs, progress, tally)
+            send(ready, jobs, tally)
+    if plan.reused and tally.aborted is None:
+        try:  # the objects it skipped are named anew: remote gc must keep them for a while
+            retry(lambda: packgc.write_keep(remote, plan.reused), remote.retry_policy)
+        except RemoteError as exc:
+            tally.aborted, tally.abort_hint = exc.message, exc.hint
     return result(remote, tally, plan.skipped)
 
 
@@ -159,14 +135,20 @@ class _PushPlan:
     manifests: list[Item]  # then these, each only once all of its files are there
     members: dict[Oid, set[Oid]]  # manifest -> the file oids it lists
     skipped: int  # objects the remote already has
+    reused: dict[Oid, bool]  # of the pointers' own objects, those the remote already had
+    # (true for a manifest)
 
     def nbytes(self, files: list[Item]) -> int:
         return sum(i.size for i in files) + sum(i.size for i in self.manifests)
 
 
-def _plan_push(cache: Cache, remote: Remote, tops: dict[Oid, Item], tally: Tally) -> _PushPlan:
+def _plan_push(
+    cache: Cache, remote: Remote, tops: dict[Oid, Item], tally: Tally, settings: Settings
+) -> _PushPlan:
     """Two batched existence checks: the pointers' own objects, then the files of the
-    directories whose manifest the remote lacks. What neither side has is a failure."""
+    directories whose manifest the remote lacks (on a remote with packs, in its indexes
+    only: a push after one file changed costs no request per file). What neither side
+    has is a failure."""
     present_tops = present(remote, tops)
     files: dict[Oid, Item] = {}
     manifests: dict[Oid, Item] = {}
@@ -186,7 +168,8 @@ def _plan_push(cache: Cache, remote: Remote, tops: dict[Oid, Item], tally: Tally
             members[oid] = {e.oid for e in entries}
             for e in entries:
                 files.setdefault(e.oid, Item(e.oid, f"{item.path}/{e.path}", e.size))
-    present_files = present(remote, files)
+    small = {oid for oid, i in files.items() if not settings.chunks(i.size)}
+    present_files = present(remote, files, small, index_only=True)
     absent = {oid for oid in files if oid not in present_files and not cache.has(oid)}
     tally.failed.extend(Failure(oid, files[oid].path, _NOT_CACHED) for oid in sorted(absent))
     return _PushPlan(
@@ -194,6 +177,7 @@ def _plan_push(cache: Cache, remote: Remote, tops: dict[Oid, Item], tally: Tally
         manifests=[m for oid, m in manifests.items() if absent.isdisjoint(members[oid])],
         members=members,
         skipped=len(present_tops) + len(present_files),
+        reused={oid: tops[oid].manifest for oid in sorted(present_tops)},
     )
 
 
@@ -270,7 +254,8 @@ def _fetch(
                 return None  # done when assembled
 
         def go(n: int, t: Tally) -> None:
-            run(items, download, n, progress, t)
+            loose = packing.fetch(cache, remote, items, n, progress, t)  # packed ones first
+            run(loose, download, n, progress, t)
             if t.aborted is None:
                 chunked.assemble(cache, remote, local, pending, n, progress, t)
 
@@ -316,6 +301,10 @@ def _fetch(
         else:
             announced(phase(todo), large)(jobs, tally)
     return result(remote, tally, len(present))
+
+
+def _object_key(item: Item) -> str:
+    return object_key(item.oid)
 
 
 def _cache_full(cache: Cache, needed: int) -> bool:
@@ -368,7 +357,7 @@ def _read_manifest(cache: Cache, item: Item, tally: Tally) -> list[manifest.Mani
 def _download_one(cache: Cache, remote: Remote, item: Item, on_bytes: Callable[[int], None]) -> int:
     if not item.manifest and item.size <= SMALL_OBJECT:
         # In memory: no temp file to create, re-read and rename for a 4 KiB object.
-        data = remote.get_bytes(object_key(item.oid))
+        data = remote.read_key(object_key(item.oid))
         on_bytes(len(data))
         actual = hash_bytes(data, item.oid.algorithm)
         if actual != item.oid:

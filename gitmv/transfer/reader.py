@@ -34,7 +34,7 @@ def open_chunked(remote: Remote, oid: Oid, size: int | None) -> BinaryIO | None:
     """The object reassembled from its chunk list and chunks, streamed; None when the remote
     holds no chunk list for it either."""
     try:
-        with remote.open_key(layout.list_key(oid)) as f:
+        with remote.open_any(layout.list_key(oid)) as f:
             data = f.read()
     except MissingObject:
         return None
@@ -61,7 +61,7 @@ class ConcatenatedReader(io.RawIOBase):
             if self._current is None:
                 if not self._keys:
                     return 0
-                self._current = self._remote.open_key(self._keys.pop(0))
+                self._current = self._remote.open_any(self._keys.pop(0))
             data = self._current.read(len(view))
             if data:
                 view[: len(data)] = data

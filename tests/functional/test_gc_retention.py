@@ -200,6 +200,8 @@ def test_remote_gc_on_s3_measures_grace_by_last_modified(
 
     url = f"s3://{s3_bucket}/store"
     gitmv(repo, "remote", "add", "origin", url, "-o", f"endpoint_url={moto_server.endpoint}")
+    with open(repo / ".gitmv/config.yaml", "a") as f:  # loose, to list (packs: test_packs.py)
+        f.write("pack:\n  max_object: 0\n")
     (kept,) = versions(repo, 1, push=True)
     git(repo, "checkout", "-q", "-b", "dropped")
     (dropped,) = versions(repo, 1, "d.bin", push=True)

@@ -243,6 +243,8 @@ def test_a_corrupt_remote_object_is_refused_on_fetch(
     tracked_project(repo, 10)
     option = f"endpoint_url={moto_server.endpoint}"
     gitmv(repo, "remote", "add", "s3", f"s3://{s3_bucket}/p", "--option", option)
+    with open(repo / ".gitmv/config.yaml", "a") as f:  # loose objects (packs: test_packs.py)
+        f.write("pack:\n  max_object: 0\n")
     git(repo, "commit", "-qam", "remote")
     gitmv(repo, "push")
     model = hash_file(repo / "model.bin")[0]
