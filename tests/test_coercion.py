@@ -41,6 +41,8 @@ def test_typer_commands_do_not_load_pydantic(repo: Path, args: list[str]) -> Non
 def test_values_are_converted_and_bad_ones_are_usage_errors(repo: Path) -> None:
     bad = gitmv(repo, "push", "--jobs", "many", code=2)
     assert "error: invalid value for '--jobs'" in bad.stderr and "'many'" in bad.stderr
+    low = gitmv(repo, "push", "--jobs", "0", code=2)  # `min=1`: Typer's range, kept
+    assert "error: invalid value for '--jobs'" in low.stderr and "x>=1" in low.stderr
     (repo / "m.bin").write_bytes(b"x")
     gitmv(repo, "add", "m.bin", "--meta", "a=1", "--meta", "b=two", "--json")
     assert "a: 1\n" in (repo / "m.bin.gmv").read_text()

@@ -85,8 +85,22 @@ def _plain_class() -> Any:
             def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
                 kind = _simple(self.annotation)
                 if isinstance(value, list | tuple):
-                    return [_convert(kind, v, param, ctx, BadParameter) for v in value]
-                return _convert(kind, value, param, ctx, BadParameter)
+                    return [self._one(kind, v, param, ctx) for v in value]
+                return self._one(kind, value, param, ctx)
+
+            def _one(self, kind: Any, value: Any, param: Any, ctx: Any) -> Any:
+                value = _convert(kind, value, param, ctx, BadParameter)
+                low, high = self.parameter_info.min, self.parameter_info.max
+                if (low is not None and value < low) or (high is not None and value > high):
+                    bounds = " and ".join(
+                        f"x{op}{bound}"
+                        for op, bound in ((">=", low), ("<=", high))
+                        if bound is not None
+                    )
+                    raise BadParameter(
+                        f"{value} is not in the range {bounds}", ctx=ctx, param=param
+                    )
+                return value
 
         _PLAIN = Plain
     return _PLAIN or None

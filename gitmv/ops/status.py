@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING
 from gitmv.base.errors import PointerError
 from gitmv.repo.context import Repo
 from gitmv.repo.pointers import collect, read_pointer, select, tracked
-from gitmv.workspace.folderdiff import FolderChanges, against_work_tree
 from gitmv.workspace.status import ArtifactStatus, states
 
 if TYPE_CHECKING:
     from gitmv.workspace.conflicts import PointerConflict
+    from gitmv.workspace.folderdiff import FolderChanges
 
 __all__ = ["ArtifactStatus", "StatusReport", "status"]
 
@@ -53,6 +53,9 @@ def _folder_files(repo: Repo, results: Sequence[ArtifactStatus]) -> dict[str, Fo
     found = {}
     for r in results:
         if r.kind == "dir" and r.state == "modified":
+            # here: a clean status reads no manifest (start-up time)
+            from gitmv.workspace.folderdiff import against_work_tree
+
             changes = against_work_tree(repo, r.path, read_pointer(repo, r.path))
             if changes is not None:
                 found[r.path] = changes
