@@ -184,7 +184,9 @@ def test_readme_checkout_line_works_in_a_clone_without_hooks(repo: Path, tmp_pat
     """README: `git checkout v1 && gitmv …` brings v1's bytes back even where no hook ran
     (a clone's cache holds only what its first pull fetched)."""
     readme = (Path(__file__).parents[2] / "README.md").read_text()
-    line = next(x for x in readme.splitlines() if x.startswith("$ git checkout") and " v1 && gitmv " in x)
+    line = next(
+        x for x in readme.splitlines() if x.startswith("$ git checkout") and " v1 && gitmv " in x
+    )
     command = line.split("&&", 1)[1].split("#", 1)[0].split()
     assert command[0] == "gitmv"
     store = tmp_path / "store"
