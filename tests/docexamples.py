@@ -165,6 +165,9 @@ def make_shell(scratch: Path) -> Shell:
         "GIT_CONFIG_GLOBAL": str(home / "gitconfig"),
         "GIT_CONFIG_NOSYSTEM": "1",
         "GIT_TEMPLATE_DIR": str(home / "templates"),
+        # as a reader's terminal shows it: stdout line by line, between the stderr lines
+        # (piped, Python would hold stdout back until exit and print every warning first)
+        "PYTHONUNBUFFERED": "1",
         # then the test interpreter's own bin: the test requirements (dvc) that pages use
         "PATH": os.pathsep.join(
             [str(bin_dir), str(Path(sys.executable).parent), os.environ["PATH"]]

@@ -53,6 +53,9 @@ class PackView:
         self._lock = threading.Lock()
         self._loaded = False
         self.formatted = False  # the remote has a gitmv.json: it is written with packs
+        # why gitmv.json could not be written, once it has failed all its tries: the packs
+        # waiting on it fail at once, not each after the same tries again
+        self._format_failed: BaseException | None = None
         self.where: dict[str, tuple[str, PackEntry]] = {}  # key -> (pack id, entry)
         self.indexes: dict[str, list[PackEntry]] = {}  # pack id -> its members
 
@@ -187,13 +190,19 @@ class PackView:
         packs says so."""
         self.load()
         with self._lock:
+            if self._format_failed is not None:
+                raise self._format_failed
             if not self.formatted:
                 data = packs.encode_format()
-                self._retry(
-                    lambda: self.backend.put_bytes(
-                        packs.FORMAT_KEY, data, hash_bytes(data, packs.ID_ALGORITHM)
+                try:
+                    self._retry(
+                        lambda: self.backend.put_bytes(
+                            packs.FORMAT_KEY, data, hash_bytes(data, packs.ID_ALGORITHM)
+                        )
                     )
-                )
+                except Exception as exc:
+                    self._format_failed = exc
+                    raise
                 self.formatted = True
         entries: list[PackEntry] = []
         offset = 0

@@ -182,4 +182,6 @@ def test_a_server_that_stops_answering_mid_upload_fails_within_its_read_timeout(
     elapsed = time.monotonic() - start
     # 6 tries (gitmv's one retry layer, retries=5) of 1 s each, and the backoff between them
     assert elapsed < 30, f"a silent server took {elapsed:.1f} s to give up on"
+    # one retry layer: the first upload's 6 tries, not 6 more for each pack waiting on it
+    assert proxy.injected["hang-put"] <= 6, proxy.injected
     assert_clean_error(subprocess.CompletedProcess(proc.args, proc.returncode, out, err))
