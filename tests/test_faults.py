@@ -192,7 +192,12 @@ def test_the_proxy_passes_drops_resets_stalls_and_swallows(echo_port: int) -> No
     with FaultProxy(echo_port, one(Fault("pass"))) as proxy:
         assert exchange(proxy.port, payload) == payload
     with FaultProxy(echo_port, one(Fault("drop", 1000))) as proxy:
-        assert len(exchange(proxy.port, payload)) < len(payload)
+        try:
+            got = exchange(proxy.port, payload)
+        except OSError as exc:  # the drop can land before our own half-close: no echo at all
+            assert exc.errno in (errno.ENOTCONN, errno.EPIPE, errno.ECONNRESET), exc
+            got = b""
+        assert len(got) < len(payload)
         assert proxy.injected["drop"] == 1
     reset = FaultProxy(echo_port, one(Fault("reset", 1000)))
     with reset, pytest.raises(OSError) as raised:
