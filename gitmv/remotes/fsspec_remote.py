@@ -229,7 +229,8 @@ class FsspecRemote(Remote):
     def get_bytes(self, key: str) -> bytes:
         # One GET: s3fs's `cat_file` first asks the size (a HEAD) when it may split the read
         # over several connections; a small object is never worth that second request.
-        one_read = {"max_concurrency": 1} if self.protocol in ("s3", "s3a") else {}
+        # (s3fs before 2025.10 has no such split, nor the keyword)
+        one_read = {"max_concurrency": 1} if _splits_reads(self.fs) else {}
         try:
             return bytes(self.fs.cat_file(self._path(key), **one_read))
         except FileNotFoundError:
@@ -320,3 +321,14 @@ def _modified(info: Mapping[str, Any]) -> float | None:
                 stamp = datetime.fromisoformat(value.replace("Z", "+00:00"))
                 return (stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)).timestamp()
     return None
+
+
+def _splits_reads(fs: Any) -> bool:
+    """Whether this filesystem's `cat_file` takes `max_concurrency` (newer s3fs)."""
+    import inspect
+
+    cat = getattr(type(fs), "_cat_file", None)
+    try:
+        return cat is not None and "max_concurrency" in inspect.signature(cat).parameters
+    except (TypeError, ValueError):
+        return False
