@@ -18,12 +18,13 @@ def on_page_markdown(markdown: str, page: Any, **_: Any) -> str:
     if MARKER not in markdown:
         return markdown
     import click
-    import typer.main
     from typer.cli import get_docs_for_click
 
     from gitmv.cli.fullapp import app
+    from gitmv.cli.surface import build
 
-    command = typer.main.get_command(app)
+    # The tree as `gitmv` runs it: -h/-q/-v on every command, completion for a named shell.
+    command = build(app)
     ctx = click.Context(command, info_name="gitmv")
     generated = get_docs_for_click(obj=command, ctx=ctx, name="gitmv", indent=1)
     return markdown.replace(MARKER, generated)

@@ -11,6 +11,8 @@ Steps, each in a fresh repository per tool and size:
   status-one      status after one file was rewritten
   add-one         add again after that change (+ an untimed commit)
   checkout-prev   the folder as the previous commit had it
+  push            push of both versions to a folder remote (+ an untimed git push)
+  pull            git clone + pull of the last one into a fresh folder (then deleted)
 
 Standard library only; reuses bench/run.py's command runner and tool adapters
 (DVC from bench/.venv, see bench/setup.sh; a tool that is not installed is skipped).
@@ -40,7 +42,9 @@ import run as bench
 SEED = 20240611
 FILE_BYTES = 4096
 FOLDERS = 100
-STEPS = ("add", "status-clean", "status-one", "add-one", "checkout-prev")
+STEPS = ("add", "status-clean", "status-one", "add-one", "checkout-prev", "push", "pull")
+# full-tree steps: their growth exponent from the smallest to the largest size is the target
+FULL_TREE = ("add", "push", "pull", "status-clean")
 
 
 @dataclass
@@ -48,6 +52,13 @@ class Result:
     seconds: dict[str, float] = field(default_factory=dict)
     rss_mb: dict[str, float] = field(default_factory=dict)
     error: str = ""
+
+
+def step(result: Result, name: str, label: str, cmds: list[bench.Cmd]) -> None:
+    """Time one step into `result`, and print it at once (a 1M-file run takes an hour)."""
+    result.seconds[name], result.rss_mb[name] = timed_rss(cmds)
+    seconds, rss = result.seconds[name], result.rss_mb[name]
+    print(f"  {label} {name}: {seconds:.2f} s, peak RSS {rss:.0f} MB", flush=True)
 
 
 def timed_rss(cmds: list[bench.Cmd]) -> tuple[float, float]:
@@ -102,7 +113,10 @@ def git(repo: Path, *args: str) -> bench.Cmd:
     return bench.Cmd(["git", *args], repo)
 
 
-def one_tool(tool: bench.Tool, src: Path, work: Path, files: int) -> Result:
+def one_tool(
+    tool: bench.Tool, src: Path, work: Path, files: int, remote_steps: bool = True
+) -> Result:
+    label = f"{tool.name} {files}"
     repo = work / f"{tool.name}-{files}"
     bench.rmtree(repo)
     repo.mkdir(parents=True)
@@ -110,31 +124,39 @@ def one_tool(tool: bench.Tool, src: Path, work: Path, files: int) -> Result:
     bench.rmtree(remote)
     remote.mkdir()
     ctx = bench.Ctx(repo, remote, work / f"{tool.name}-{files}-clone")
+    ctx.store.mkdir(parents=True)
     result = Result()
     try:
+        bench.run(bench.Cmd(["git", "init", "-q", "--bare", "-b", "main", str(ctx.origin)], remote))
         bench.run_all(tool.init(ctx))
+        bench.run_all(tool.add_remote(ctx))
+        commit(tool, repo, "init")
         subprocess.run(["cp", "-r", str(src / "data"), str(repo / "data")], check=True)
-        result.seconds["add"], result.rss_mb["add"] = timed_rss(tool.add_folder(ctx))
+        step(result, "add", label, tool.add_folder(ctx))
         commit(tool, repo, "add")
-        result.seconds["status-clean"], result.rss_mb["status-clean"] = timed_rss(tool.status(ctx))
+        step(result, "status-clean", label, tool.status(ctx))
         changed = repo / "data" / "d007" / f"f{7:07d}.bin"
         with open(changed, "r+b") as f:
             f.write(b"one file changed")
         time.sleep(0.1)  # out of the racy window of a stat cache
-        result.seconds["status-one"], result.rss_mb["status-one"] = timed_rss(tool.status(ctx))
-        result.seconds["add-one"], result.rss_mb["add-one"] = timed_rss(tool.add_folder(ctx))
+        step(result, "status-one", label, tool.status(ctx))
+        step(result, "add-one", label, tool.add_folder(ctx))
         commit(tool, repo, "one file changed")
-        result.seconds["checkout-prev"], result.rss_mb["checkout-prev"] = timed_rss(
-            checkout_prev(tool, ctx)
-        )
+        step(result, "checkout-prev", label, checkout_prev(tool, ctx))
         with open(changed, "rb") as f:
             if f.read(16) == b"one file changed":
                 raise RuntimeError(f"{tool.name}: checkout of HEAD~1 left the changed file")
+        if remote_steps:  # last: the slowest at 10^6 files, and the local steps come first
+            step(result, "push", label, tool.push(ctx))
+            bench.run(git(repo, "push", "-q", "--no-verify", "origin", "main"))
+            step(result, "pull", label, tool.clone_pull(ctx))
+            bench.rmtree(ctx.clone)
     except bench.CommandFailed as exc:
         result.error = exc.tail(4, 400)
     finally:
         bench.rmtree(repo)
         bench.rmtree(remote)
+        bench.rmtree(ctx.clone)
     return result
 
 
@@ -142,7 +164,8 @@ def commit(tool: bench.Tool, repo: Path, message: str) -> None:
     paths = [p for p in tool.commit_paths if (repo / p).exists()]
     if tool.name == "lfs":
         paths = ["."]
-    bench.run_all([git(repo, "add", "-A", *paths), git(repo, "commit", "-q", "-m", message)])
+    adds = [git(repo, "add", "-A", *paths)] if paths else []
+    bench.run_all([*adds, git(repo, "commit", "-q", "--no-verify", "--allow-empty", "-m", message)])
 
 
 def checkout_prev(tool: bench.Tool, ctx: bench.Ctx) -> list[bench.Cmd]:
@@ -203,9 +226,22 @@ def report(results: dict[str, dict[int, Result]], sizes: list[int]) -> str:
             r = by_size.get(n)
             if r and r.error:
                 lines.append(f"\n{name} at {n:,} files failed:\n```\n{r.error}\n```")
-            if r and "add" in r.rss_mb:
-                per = r.rss_mb["add"] * 1024 * 1024 / n
-                lines.append(f"\n{name} at {n:,} files: peak RSS of add {per:.0f} bytes a file")
+            if r and r.rss_mb:
+                per = [
+                    f"{s} {r.rss_mb[s] * 1024 * 1024 / n:.0f}" for s in FULL_TREE if s in r.rss_mb
+                ]
+                lines.append(
+                    f"\n{name} at {n:,} files, peak RSS in bytes a file: " + ", ".join(per)
+                )
+        first, last = sizes[0], sizes[-1]
+        if len(sizes) > 1:
+            exps = []
+            for step in FULL_TREE:
+                ra, rb = by_size.get(first), by_size.get(last)
+                if ra and rb and step in ra.seconds and step in rb.seconds:
+                    e = exponent(first, ra.seconds[step], last, rb.seconds[step])
+                    exps.append(f"{step} {e:.2f}")
+            lines.append(f"\n{name}, growth exponent {first:,} -> {last:,}: " + ", ".join(exps))
     return "\n".join(lines)
 
 
@@ -215,6 +251,7 @@ def main() -> None:
     parser.add_argument("--tools", nargs="+", default=["gitmv", "dvc", "lfs"])
     parser.add_argument("--work", type=Path, default=Path("/tmp/gitmv-scale"))
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--no-remote", action="store_true", help="leave out push and pull (faster)")
     parser.add_argument(
         "--gitmv",
         nargs="+",
@@ -244,7 +281,7 @@ def main() -> None:
     for n in sizes:
         src = make_source(args.work, n)
         for label, tool in tools.items():
-            r = one_tool(tool, src, args.work, n)
+            r = one_tool(tool, src, args.work, n, not args.no_remote)
             results[label][n] = r
             shown = ", ".join(f"{s} {t:.2f}s" for s, t in r.seconds.items())
             print(f"{label} {n}: {shown} {r.error}", flush=True)

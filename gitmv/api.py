@@ -106,10 +106,10 @@ def find(
     was asked for). Raises `QueryError` (a `GitmvError`) for a filter that means nothing.
     """
     from gitmv.ops.find import find as _find
+    from gitmv.registry.query import FindQuery
 
-    report = _find(
-        _repo(repo),
-        filters,
+    query = FindQuery(
+        filters=filters,
         all_commits=all_commits,
         stage=stage,
         since=since,
@@ -118,6 +118,7 @@ def find(
         desc=desc,
         limit=limit,
     )
+    report = _find(_repo(repo), query)
     return [dataclasses.replace(h.version, stage=stage) for h in report.hits]
 
 

@@ -300,6 +300,15 @@ SYBIL = Sybil(
 class PageRun:
     ran: int = 0
     skipped: list[str] = field(default_factory=list)  # "page:line: reason"
+    commands: int = 0  # `$` lines of the console blocks that ran
+    skipped_commands: int = 0  # `$` lines of the console blocks a skip marker held back
+
+
+def _commands(example: Example) -> int:
+    """The `$` commands of a console block (0 for a skip marker)."""
+    if example.region.evaluator is not evaluate_console:
+        return 0
+    return len(parse_block(str(example.parsed)))
 
 
 def run_page(page: Path, root: Path) -> PageRun:
@@ -316,11 +325,40 @@ def run_page(page: Path, root: Path) -> PageRun:
                 example.evaluate()
             except unittest.SkipTest as skip:  # `<!-- skip: next "reason" -->`: go on
                 result.skipped.append(f"{page.name}:{example.line}: {skip}")
+                result.skipped_commands += _commands(example)
             else:
                 result.ran += 1
+                result.commands += _commands(example)
     finally:
         document.namespace["shell"].close()
     return result
+
+
+def count_page(page: Path) -> PageRun:
+    """What `run_page` would run and skip, without running it: the skip markers are
+    evaluated as a run evaluates them, the console blocks only counted."""
+    document = SYBIL.parse(page)
+    document.namespace["git_lfs"] = _has_git_lfs()
+    result = PageRun()
+    for example in document.examples():
+        if example.region.evaluator is evaluate_console:
+            # the document's own skip state decides, as in a run; the block is not run
+            example.region.evaluator = _count_only
+        try:
+            example.evaluate()
+        except unittest.SkipTest as skip:
+            result.skipped.append(f"{page.name}:{example.line}: {skip}")
+            if example.region.evaluator is _count_only:
+                result.skipped_commands += len(parse_block(str(example.parsed)))
+        else:
+            result.ran += 1
+            if example.region.evaluator is _count_only:
+                result.commands += len(parse_block(str(example.parsed)))
+    return result
+
+
+def _count_only(example: Example) -> str | None:
+    return None
 
 
 def _has_git_lfs() -> bool:
@@ -350,13 +388,36 @@ def update_page(page: Path, root: Path) -> int:
         if new == old:
             continue
         start, end = example.region.start, example.region.end
-        text = text[:start] + text[start:end].replace(old, new, 1) + text[end:]
+        region = text[start:end]
+        indent = region[: len(region) - len(region.lstrip(" "))]
+        if indent:  # a block inside a list item: Sybil gave it dedented
+            old, new = _indented(old, indent), _indented(new, indent)
+        text = text[:start] + region.replace(old, new, 1) + text[end:]
         changed += 1
     page.write_text(text)
     return changed
 
 
-if __name__ == "__main__":
+def _indented(block: str, indent: str) -> str:
+    return "".join(indent + line if line.strip() else line for line in block.splitlines(True))
+
+
+def _print_counts(names: list[str]) -> None:
+    ran = total = 0
+    for name in names:
+        counted = count_page(Path(name))
+        ran += counted.commands
+        total += counted.commands + counted.skipped_commands
+        print(f"{name}: {counted.commands} of {counted.commands + counted.skipped_commands} run")
+        for skipped in counted.skipped:
+            print(f"  skipped {skipped}")
+    print(f"all: {ran} of {total} commands run")
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["--count"]:
+    # `python -m tests.docexamples --count README.md docs/*.md`: how many commands run
+    _print_counts(sys.argv[2:])
+elif __name__ == "__main__":
     for name in sys.argv[1:]:
         with tempfile.TemporaryDirectory(prefix="gmvdoc-") as scratch:
             print(f"{name}: {update_page(Path(name), Path(scratch))} blocks rewritten")

@@ -191,3 +191,71 @@ def remote_target(request: pytest.FixtureRequest, tmp_path: Path) -> RemoteTarge
     bucket = request.getfixturevalue("gcs_bucket")
     options = {"endpoint_url": server.endpoint, "token": "anon", "project": "test"}
     return RemoteTarget(kind, f"gs://{bucket}/store", options)
+
+
+@dataclass(frozen=True)
+class CheckingS3:
+    """A moto server that checks credentials, with the one IAM user it knows: `key` and
+    `secret` are accepted (for every S3 action), any other key gets 403."""
+
+    endpoint: str
+    bucket: str
+    key: str
+    secret: str
+
+
+# The actions made before moto starts checking (INITIAL_NO_AUTH_ACTION_COUNT): exactly the
+# setup below, so that every request after it is checked.
+_CHECKING_SETUP_ACTIONS = 4
+
+
+@contextlib.contextmanager
+def _checking_moto(log: Path) -> Iterator[CheckingS3]:
+    """moto_server with authentication on (moto's docs, "IAM-like Access Control"): after
+    its first INITIAL_NO_AUTH_ACTION_COUNT actions it checks every request's signature
+    against its IAM users and their policies, so a key it never issued gets 403
+    InvalidAccessKeyId, as AWS answers it."""
+    import boto3
+
+    executable = tool("moto_server")
+    if executable is None:
+        pytest.fail("moto_server is not installed: pip install -e '.[test]'")
+    port = free_port()
+    env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": str(_CHECKING_SETUP_ACTIONS)}
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [executable, *_port_args("moto_server", port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env=env,
+        )
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        # moto's own API answers without a signature (an unsigned S3 request gets a 500)
+        _wait_until_up(proc, endpoint + "/moto-api/data.json", log)
+        unchecked = {"endpoint_url": endpoint, "region_name": "us-east-1"}
+        iam = boto3.client("iam", **unchecked)  # type: ignore[call-overload]
+        iam.create_user(UserName="ml")
+        issued = iam.create_access_key(UserName="ml")["AccessKey"]
+        allow = {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}
+        policy = json.dumps({"Version": "2012-10-17", "Statement": [allow]})
+        iam.put_user_policy(UserName="ml", PolicyName="s3", PolicyDocument=policy)
+        bucket = f"gitmv-{uuid.uuid4().hex[:12]}"
+        boto3.client("s3", **unchecked).create_bucket(Bucket=bucket)  # type: ignore[call-overload]
+        yield CheckingS3(endpoint, bucket, issued["AccessKeyId"], issued["SecretAccessKey"])
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(5)
+
+
+@pytest.fixture(scope="session")
+def moto_auth_server(
+    tmp_path_factory: pytest.TempPathFactory, aws_env: None
+) -> Iterator[CheckingS3]:
+    """A second moto server, one that refuses the keys it did not issue (`aws_env`'s
+    `testing` among them) and accepts the one user's keys it did."""
+    log = tmp_path_factory.mktemp("moto-auth") / "moto.log"
+    with _checking_moto(log) as server:
+        yield server

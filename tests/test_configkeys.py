@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from gitmv.base.config import DEFAULTS
+from gitmv.base.config import DEFAULTS, Config
 from gitmv.base.errors import GitmvError
 from gitmv.ops import configkeys
 from gitmv.repo.history import DEFAULT_GRACE, parse_grace
-from gitmv.store import chunking
+from gitmv.store import chunking, packs
 from gitmv.store.cache import LINK_TYPES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,7 +31,7 @@ def test_defaults_agree_with_the_readers() -> None:
 
 
 def test_every_key_the_code_reads_is_in_the_table() -> None:
-    read = re.compile(r"""\.(?:get|flag)\(\s*f?["']([a-z_]+\.[a-z_{}]+)["']""")
+    read = re.compile(r"""\.(?:get|flag|size)\(\s*f?["']([a-z_]+\.[a-z_{}]+)["']""")
     found = set()
     for path in (ROOT / "gitmv").rglob("*.py"):
         for key in read.findall(path.read_text(encoding="utf-8")):
@@ -91,3 +91,43 @@ def test_secret_rule() -> None:
     assert not configkeys.secret_in("remote.s3.url", "s3://bucket/x")
     assert not configkeys.secret_in("remote.s3.endpoint_url", "http://127.0.0.1:9000")
     assert not configkeys.secret_in("core.hash", "sha256")
+
+
+@pytest.mark.parametrize(
+    ("raw", "size"),
+    [
+        ("0", 0),
+        ("123", 123),
+        ("16MiB", 16 * 1024**2),  # as a user writes it by hand; `gitmv config` writes the number
+        ("512 KiB", 512 * 1024),
+        ("1gib", 1024**3),
+        ("8MB", None),  # decimal units are not taken
+        ("8M", None),
+        ("-1", None),
+        ("true", None),
+        ("1.5", None),
+        ("[1]", None),
+    ],
+)
+def test_readers_and_doctor_agree_on_byte_sizes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, raw: str, size: int | None
+) -> None:
+    """A size in the config file is taken by the chunking and pack readers exactly when
+    `gitmv config`/`doctor` take it (doctor passed `16MiB` that every push then refused)."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "home"))
+    (tmp_path / ".gitmv").mkdir()
+    (tmp_path / ".gitmv/config.yaml").write_text(
+        f"chunking:\n  min_size: {raw}\npack:\n  size: {raw}\n  max_object: {raw}\n"
+    )
+    config = Config(tmp_path, tmp_path / ".git")
+    for key in ("chunking.min_size", "pack.size", "pack.max_object"):
+        found = config.get(key)
+        assert (configkeys.check_present(key, found) is None) == (size is not None), key
+    if size is None:
+        for read in (chunking.settings_from, packs.settings_from):
+            with pytest.raises(GitmvError, match=r"must be a number of bytes.*not") as caught:
+                read(config)
+            assert "gitmv config" in (caught.value.hint or "")
+        return
+    assert chunking.settings_from(config).min_size == size
+    assert packs.settings_from(config) == packs.PackSettings(size, size)

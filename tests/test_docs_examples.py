@@ -13,7 +13,14 @@ from pathlib import Path
 import pytest
 from sybil.example import SybilFailure
 
-from tests.docexamples import SHOWN_ROOT, matches, parse_block, run_page
+from tests.docexamples import (
+    SHOWN_ROOT,
+    count_page,
+    matches,
+    parse_block,
+    run_page,
+    update_page,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ["README.md", *sorted(p.relative_to(ROOT).as_posix() for p in ROOT.glob("docs/**/*.md"))]
@@ -91,3 +98,23 @@ def test_exports_carry_over_and_servers_are_ended(tmp_path: Path) -> None:
     stat = Path(f"/proc/{pid}/stat")
     # gone, or a zombie that nobody reaped yet (its parent shell has exited)
     assert not stat.exists() or stat.read_text().split(") ")[1].startswith("Z")
+
+
+def test_commands_are_counted_run_and_skipped(tmp_path: Path) -> None:
+    # what `python -m tests.docexamples --count` reports: `$` lines, hidden blocks included
+    page = _page(
+        tmp_path,
+        "<!-- invisible-code-block: console\n$ true\n-->\n\n"
+        "```console\n$ echo a\na\n$ echo b \\\n  c\nb c\n```\n\n"
+        '<!-- skip: next "needs a cloud" -->\n\n```console\n$ false\n$ false\n```\n',
+    )
+    counted = count_page(page)
+    assert (counted.commands, counted.skipped_commands) == (3, 2)
+    ran = run_page(page, tmp_path / "run")
+    assert (ran.commands, ran.skipped_commands) == (3, 2)
+
+
+def test_update_rewrites_a_block_inside_a_list_item(tmp_path: Path) -> None:
+    page = _page(tmp_path, "- item:\n\n  ```console\n  $ echo new\n  old\n  ```\n")
+    assert update_page(page, tmp_path / "run") == 1
+    assert page.read_text() == "- item:\n\n  ```console\n  $ echo new\n  new\n  ```\n"

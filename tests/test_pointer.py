@@ -1,4 +1,3 @@
-import dataclasses
 from pathlib import Path
 
 import pytest
@@ -26,7 +25,7 @@ def test_rewrite_keeps_comments_extra_keys_and_meta() -> None:
     )
     p = pointer.parse(text.encode(), "m.gmv")
     assert p.meta["params"]["lr"] == 0.001
-    new = dataclasses.replace(p, oid=Oid.parse("xxh128:" + "a" * 32), size=12, exec=True)
+    new = p.replace(oid=Oid.parse("xxh128:" + "a" * 32), size=12, exec=True)
     out = pointer.render(new)
     assert "# the production churn model" in out
     assert "name: churn  # registry name" in out

@@ -15,7 +15,7 @@ from gitmv.base import yamlio
 from gitmv.registry import metaread
 from gitmv.registry.grammar import TagName, parse_tag_name
 from gitmv.registry.meta import plain
-from gitmv.registry.query import Candidate, QueryError, parse_term, sort_key
+from gitmv.registry.query import Candidate, FindQuery, QueryError, parse_term, sort_key
 
 
 def candidate(**meta: Any) -> Candidate:
@@ -230,3 +230,26 @@ def test_metaread_reads_a_pointer_gitmv_writes_and_declines_the_unusual() -> Non
         "a: |\n  x\n",
     ):
         assert metaread.load(odd) is None, odd
+
+
+def test_a_find_query_says_its_options_as_terms() -> None:
+    query = FindQuery(
+        filters=("label=fraud",), stage="prod", since="2024-02-01", until="2024-03-01"
+    )
+    assert [t.text for t in query.terms()] == [
+        "label=fraud",
+        "stage=prod",
+        "--since 2024-02-01",
+        "--until 2024-03-01",
+    ]
+    assert query == FindQuery(
+        filters=("label=fraud",), stage="prod", since="2024-02-01", until="2024-03-01"
+    )
+    assert len({query, FindQuery(filters=("label=fraud",))}) == 2  # frozen: a key
+    for bad, said in (
+        (FindQuery(sort="a b"), "bad --sort key"),
+        (FindQuery(limit=-1), "--limit -1"),
+        (FindQuery(until="soon"), "bad date"),
+    ):
+        with pytest.raises(QueryError, match=said):
+            bad.terms()

@@ -111,6 +111,23 @@ def test_has_many_asks_few_questions(cache: Cache, tmp_path: Path) -> None:
     assert remote.calls == ["exists"] * 3
 
 
+def test_has_many_on_a_sparse_remote_asks_about_the_keys_in_folders_that_exist(
+    cache: Cache, tmp_path: Path
+) -> None:
+    """Many keys, few of them in folders the remote has: once `xxh128/` is listed, the keys
+    in folders that do not exist are known absent, and the rest are asked about one by one
+    when that is no more than listing their folders."""
+    remote = CountingFolder(tmp_path / "store")
+    remote.check(write=True)
+    there = cached(cache, b"the one object", tmp_path)
+    remote.upload(there, cache.path(there))
+    absent = [hash_bytes(f"absent {i}".encode()) for i in range(120)]
+    absent = [oid for oid in absent if oid.hex[:2] != there.hex[:2]]
+    assert len(absent) > 64  # more keys than the folders they fall in: a listing first
+    assert remote.has_many([there, *absent]) == {there}
+    assert remote.calls == ["list", "list", "exists"]  # packs/, xxh128/, the one key
+
+
 def test_upload_refuses_a_corrupt_cache_object(
     remote_target: RemoteTarget, cache: Cache, tmp_path: Path
 ) -> None:
@@ -153,6 +170,23 @@ def test_folder_remote_check(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     with pytest.raises(RemoteError, match="not a folder"):
         open_remote(RemoteSpec("backup", str(tmp_path / "file"))).check()
+
+
+def test_reads_ask_the_library_how_it_reads_once(moto_server: Server, s3_bucket: str) -> None:
+    """Whether s3fs's `cat_file` takes `max_concurrency` is asked once per file system
+    class, not on every object read."""
+    from gitmv.remotes import fsspec_remote
+
+    url = f"s3://{s3_bucket}/store"
+    remote = open_remote(RemoteSpec("s3", url, {"endpoint_url": moto_server.endpoint}))
+    fsspec_remote._class_splits_reads.cache_clear()
+    payloads = [os.urandom(100 + n) for n in range(5)]
+    for n, data in enumerate(payloads):
+        remote.put_bytes(f"files/k{n}", data, hash_bytes(data))
+    got = [remote.get_bytes(f"files/k{n}") for n in range(5)]
+    assert got == payloads
+    info = fsspec_remote._class_splits_reads.cache_info()
+    assert (info.misses, info.hits) == (1, 4)
 
 
 @pytest.mark.parametrize("scheme", ["s3", "gs"])

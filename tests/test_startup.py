@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,12 @@ HEAVY += ("gitmv.remotes",)
 # installer, the stat cache's sqlite3
 HOOK_HEAVY = (*HEAVY, "gitmv.ops.checkout", "gitmv.workspace.checkout", "gitmv.hooks.install")
 HOOK_HEAVY += ("sqlite3", "_sqlite3", "gitmv.ops.push", "gitmv.ops.pull")
+
+# The standard library's costliest imports for what they gave these paths: dataclasses (it
+# imports inspect, and with it ast, dis, tokenize: a third of a clean status before session 8),
+# typing (a few ms; annotations need it only under TYPE_CHECKING), copy (the config's deep
+# copies of plain data are a comprehension). gitmv.base.record replaced the dataclasses.
+STDLIB_HEAVY = ("dataclasses", "inspect", "ast", "dis", "tokenize", "typing", "copy")
 
 STATUS_UNUSED = ("gitmv.store.cache", "gitmv.store.manifest", "gitmv.base.githistory", "shutil")
 STATUS_UNUSED += ("datetime",)  # loaded by `import sqlite3`; the stat cache uses its C core
@@ -95,6 +102,7 @@ def test_version_loads_no_command_line_library(repo: Path, tmp_path: Path) -> No
     assert proc.stdout == f"gitmv {gitmv.__version__}\n"
     assert loaded(modules, HEAVY) == []
     assert "typing" not in modules and "traceback" not in modules  # a few ms each
+    assert sorted(modules & set(STDLIB_HEAVY)) == []
     # the same line Typer's eager option prints, for `gitmv --version` among other options
     typer_says = subprocess.run(
         [sys.executable, "-c", "from gitmv.cli import load_app; load_app()(args=['--version'])"],
@@ -120,6 +128,29 @@ def test_clean_status_with_meta_and_a_relative_remote_url_loads_nothing_heavy(
         assert loaded(modules, HEAVY) == [], args
         # nor what a status of files never asks: the object cache, folder manifests, history
         assert loaded(modules, STATUS_UNUSED) == [], args
+        assert sorted(modules & {*STDLIB_HEAVY, "typing_extensions"}) == [], args
+        if args == ["status"]:
+            assert "json" not in modules  # only --json writes it
+
+
+def test_clean_status_of_a_folder_loads_no_costly_standard_module(
+    repo: Path, tmp_path: Path
+) -> None:
+    """A folder artifact beside a file one: the folder's check (find, the stat cache's folder
+    entry) loads neither dataclasses nor typing either."""
+    (repo / "model.bin").write_bytes(b"weights" * 1000)
+    (repo / "data" / "part").mkdir(parents=True)
+    for i in range(3):
+        (repo / "data" / "part" / f"{i}.csv").write_text(f"{i}\n")
+    run_gitmv(repo, "add", "model.bin", "data")
+    git(repo, "add", "-A")
+    git(repo, "-c", "user.name=a", "-c", "user.email=a@b", "commit", "-qm", "data")
+    time.sleep(0.1)  # past the racy window: the next status may vouch for the folder
+    run_gitmv(repo, "status")
+    proc, modules = probe(repo, tmp_path, "status")
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "2 artifacts, all clean.\n", "")
+    assert loaded(modules, HEAVY) == []
+    assert sorted(modules & {*STDLIB_HEAVY, "json"}) == []
 
 
 def test_hooks_with_nothing_to_do_load_nothing_heavy(
@@ -140,6 +171,7 @@ def test_hooks_with_nothing_to_do_load_nothing_heavy(
         proc, modules = probe(repo, tmp_path, "hook", *args, stdin=stdin)
         assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", ""), case
         assert loaded(modules, HOOK_HEAVY) == [], case
+        assert sorted(modules & {*STDLIB_HEAVY, "json"}) == [], case
         # decided by git alone: the repository (config, cache, stat cache) is not opened
         assert "gitmv.repo.context" not in modules, case
         if case in ("switch -c (same commit)", "file checkout", "amend", "push the remote has"):

@@ -7,11 +7,16 @@ import errno
 import itertools
 import os
 import time
-from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO
 
 from gitmv.base.errors import GitmvError
+
+# No typing at run time: every command loads this module (mypy reads this constant as
+# typing's).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+    from typing import BinaryIO
 
 _TMP_MARK = ".gmvtmp-"
 

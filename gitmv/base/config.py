@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-import copy
 import os
-import re
-from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from gitmv.base import quickyaml
 from gitmv.base.atomic import write_bytes
 from gitmv.base.errors import GitmvError
+
+# No typing at run time: every command reads the config, and typing costs each start a few
+# ms (mypy reads this constant as typing's).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import Any
 
 PROJECT_FILE = Path(".gitmv") / "config.yaml"
 LAYERS = ("user", "project", "local")
@@ -89,7 +92,9 @@ def redact_option(key: str, value: object) -> object:
 def scrub(text: str, secrets: Iterable[object]) -> str:
     """`text` (an error from a storage library, a log line) with every URL's user info and
     each of `secrets` (values of secret options) blanked out."""
-    text = _USERINFO.sub(r"\1***@", text)
+    import re  # here: only error messages are scrubbed
+
+    text = re.sub(_USERINFO, r"\1***@", text)
     for value in secrets:
         if isinstance(value, str) and len(value) >= 3:
             text = text.replace(value, MASK)
@@ -107,7 +112,7 @@ class Config:
             "local": common_dir / "gitmv" / "config.yaml",
         }
         self._docs: dict[str, Any] = {}  # a layer's ruamel document, read when first needed
-        self.merged: dict[str, Any] = copy.deepcopy(DEFAULTS)
+        self.merged: dict[str, Any] = _copied(DEFAULTS)
         for layer in LAYERS:
             doc = self._load(layer)
             if doc:
@@ -158,6 +163,20 @@ class Config:
                 return default
             node = node[part]
         return default if node is None else node
+
+    def size(self, dotted: str, default: int) -> int:
+        """A number of bytes (`chunking.min_size`, `pack.size`), checked as `gitmv config`
+        checks it: a whole number, or one with a binary unit (`16MiB`) as a user may write
+        it in the file by hand."""
+        value = self.get(dotted, default)
+        size = parse_size(value)
+        if size is None:
+            raise GitmvError(
+                f"{dotted} must be {SIZE_WANTED}, not {value!r}",
+                hint=f"set it with `gitmv config {dotted} SIZE` (default {default}); "
+                "`gitmv config --list` shows which file sets it",
+            )
+        return size
 
     def flag(self, dotted: str, default: bool) -> bool:
         """A yes/no setting; the strings `false`, `no`, `off` and `0` (any case) mean no, as
@@ -210,10 +229,32 @@ class Config:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_bytes(path, yamlio.dumps(doc).encode("utf-8"), 0o600 if layer != "project" else 0o644)
         self._docs[layer] = doc
-        self.merged = copy.deepcopy(DEFAULTS)
+        self.merged = _copied(DEFAULTS)
         for name in LAYERS:
             if merged := self._round_trip(name):
                 _merge(self.merged, merged)
+
+
+SIZE_WANTED = "a number of bytes, e.g. 8388608 or 8MiB"
+_UNITS = {"": 1, "b": 1, "kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4}
+
+
+def parse_size(raw: object) -> int | None:
+    """A number of bytes: a whole number >= 0, or digits with a binary unit (`8MiB`,
+    `512 KiB`); None for anything else (a boolean, a negative, a decimal unit)."""
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return raw if raw >= 0 else None
+    if not isinstance(raw, str):
+        return None
+    text = raw.strip().lower()
+    digits = text.rstrip("abcdefghijklmnopqrstuvwxyz").rstrip()
+    unit = text[len(digits) :].lstrip()
+    # No `re` here: config is read on the start-up path (see docs/startup.md).
+    if not digits.isdigit() or not digits.isascii() or unit not in _UNITS:
+        return None
+    return int(digits) * _UNITS[unit]
 
 
 def _refuse_secrets(node: Any, where: str) -> None:
@@ -245,7 +286,7 @@ def has_url_password(text: str) -> bool:
     return "@" in authority and ":" in authority.rsplit("@", 1)[0]
 
 
-_USERINFO = re.compile(r"(\w[\w+.-]*://)[^/@\s]*@")
+_USERINFO = r"(\w[\w+.-]*://)[^/@\s]*@"
 
 
 def redact_url(text: str) -> str:
@@ -264,4 +305,19 @@ def _merge(base: dict[str, Any], over: Any) -> None:
         if isinstance(value, dict) and isinstance(base.get(key), dict):
             _merge(base[key], value)
         else:
-            base[key] = copy.deepcopy(value) if isinstance(value, (dict, list)) else value
+            base[key] = _copied(value)
+
+
+def _copied(value: Any) -> Any:
+    """A deep copy of plain YAML data (what the quick reader and the defaults hold) without
+    the `copy` module, which costs every command ~1 ms to import; anything else (ruamel's
+    types, when a layer fell back to it) goes to `copy.deepcopy`, as before."""
+    if type(value) is dict:
+        return {key: _copied(item) for key, item in value.items()}
+    if type(value) is list:
+        return [_copied(item) for item in value]
+    if isinstance(value, dict | list):
+        import copy
+
+        return copy.deepcopy(value)
+    return value  # str, int, float, bool, None, a date: immutable

@@ -10,26 +10,35 @@ here is one plumbing command.
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import time
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from gitmv.base.errors import GitmvError, NotARepository
+from gitmv.base.record import Record
+from gitmv.base.tagrecord import TagRecord as TagRecord  # (its own module: this one's size)
+
+TYPE_CHECKING = False  # mypy reads it as typing's; typing costs every start a few ms
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
 
 POINTER_GLOB = "*.gmv"
 
 
-@dataclass(frozen=True)
-class RepoPaths:
+class RepoPaths(Record):
+    _fields = ("root", "git_dir", "common_dir", "hooks")
+    __slots__ = _fields
     root: Path  # the work tree's top folder
     git_dir: Path  # this worktree's git dir
     common_dir: Path  # shared by all worktrees: the cache lives below it
     # where git runs hooks from (`core.hooksPath` honoured): asked in the same rev-parse,
     # so that every command can see whether gitmv's hooks are there without a process
-    hooks: Path | None = None
+    hooks: Path | None
+
+    def __init__(
+        self, root: Path, git_dir: Path, common_dir: Path, hooks: Path | None = None
+    ) -> None:
+        super().__init__(root, git_dir, common_dir, hooks)
 
 
 def _env() -> dict[str, str]:
@@ -41,7 +50,7 @@ def _env() -> dict[str, str]:
 
 # How long a command that writes the index waits for another git process to release it.
 INDEX_LOCK_WAIT = 3.0
-_INDEX_LOCKED = re.compile(r"Unable to create '([^']*index\.lock)': File exists")
+_INDEX_LOCKED = r"Unable to create '([^']*index\.lock)': File exists"
 
 
 def run(
@@ -58,7 +67,9 @@ def run(
         if proc.returncode == 0 or not check:
             return proc
         stderr = proc.stderr.decode(errors="replace")
-        locked = _INDEX_LOCKED.search(stderr)
+        import re  # here: only a failed git call reads its message
+
+        locked = re.search(_INDEX_LOCKED, stderr)
         if locked is None:
             err = stderr.strip().splitlines()
             raise GitmvError(f"git {args[0]} failed: {err[-1] if err else proc.returncode}")
@@ -231,25 +242,9 @@ _TAG_FIELDS = (
 )
 
 
-@dataclass(frozen=True)
-class TagRecord:
-    """A tag as `for-each-ref` reports it. `commit` is what it points at, peeled once;
-    a lightweight tag has no tagger, date or message."""
-
-    name: str
-    annotated: bool
-    commit: str | None  # None when the tag does not lead to a commit
-    tagger_name: str = ""
-    tagger_email: str = ""
-    timestamp: int = 0  # seconds since the epoch
-    utc_offset: str = "+0000"  # as git wrote it
-    subject: str = ""
-    body: str = ""
-    signed: bool = False
-
-
 def tag_records(root: Path) -> list[TagRecord]:
     """Every tag of the repository, read in one `git for-each-ref` call."""
+
     fmt = "%00".join(_TAG_FIELDS) + "%00"
     raw = out(["for-each-ref", f"--format={fmt}", "refs/tags"], root)
     fields = raw.split("\0")

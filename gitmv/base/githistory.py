@@ -5,11 +5,16 @@ command run through gitmv.base.git; the blobs themselves are read by `git.read_o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from gitmv.base.git import POINTER_GLOB, out, run
+from gitmv.base.record import Record
+
+# mypy reads this constant as typing's: a pre-push hook loads this module, and typing
+# costs it a few ms
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 def ref_commits(root: Path) -> list[str]:
@@ -25,11 +30,15 @@ def ref_commits(root: Path) -> list[str]:
     return sorted(set(commits))
 
 
-@dataclass(frozen=True)
-class Worktree:
+class Worktree(Record):
+    _fields = ("path", "head", "present")
+    __slots__ = _fields
     path: Path
     head: str | None  # None before the first commit
     present: bool  # False when its folder is gone (`git worktree prune` would drop it)
+
+    def __init__(self, path: Path, head: str | None, present: bool) -> None:
+        super().__init__(path, head, present)
 
 
 def worktrees(root: Path) -> list[Worktree]:

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING
 
 from gitmv.base.errors import GitmvError
 from gitmv.cli.render import warn
 
+# No typing at run time: `status` loads this module (mypy reads this constant as typing's).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from gitmv.repo.context import Repo
 

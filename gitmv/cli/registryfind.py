@@ -62,21 +62,21 @@ def find(
 ) -> None:
     """Find registered versions by metadata, labels, stages, authors, dates and versions."""
     from gitmv.ops.find import find as do_find
-    from gitmv.registry.query import QueryError
+    from gitmv.registry.query import FindQuery, QueryError
 
+    query = FindQuery(
+        filters=tuple(filters or ()),
+        all_commits=all_commits,
+        stage=stage,
+        since=since,
+        until=until,
+        sort=sort,
+        desc=desc,
+        limit=limit,
+    )
     repo = open_repo(hooks="warn")
     try:
-        report = do_find(
-            repo,
-            filters or (),
-            all_commits=all_commits,
-            stage=stage,
-            since=since,
-            until=until,
-            sort=sort,
-            desc=desc,
-            limit=limit,
-        )
+        report = do_find(repo, query)
     except QueryError as exc:
         fail(exc.message, exc.hint, code=2)
     for problem in report.problems:

@@ -7,11 +7,13 @@ import and set-up are a fifth of a clean status); any other form goes through Ty
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from gitmv.cli.render import echo, emit_json, verbosity
 
+# No typing at run time: the command run most (mypy reads this constant as typing's).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from gitmv.repo.context import Repo
     from gitmv.workspace.conflicts import PointerConflict, Side
     from gitmv.workspace.folderdiff import FolderChanges

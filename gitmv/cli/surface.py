@@ -42,6 +42,14 @@ ANSWERS = frozenset(
 )
 
 
+# `--show-completion SHELL` / `--install-completion SHELL`: Typer's flags take no value and
+# ask shellingham which shell runs gitmv, so a name given after them was ignored (a zsh user
+# in a bash session got the bash script). `run` takes the name off the command line first.
+SHELLS = ("bash", "zsh", "fish", "powershell", "pwsh")
+COMPLETION_OPTIONS = ("--show-completion", "--install-completion")
+_shell: str | None = None  # the shell named on this command line
+
+
 def build(app: typer.Typer) -> Any:
     """The Click command tree of `app`, with the shared options on every command."""
     import typer.main
@@ -49,7 +57,48 @@ def build(app: typer.Typer) -> Any:
     root = typer.main.get_command(app)
     root.context_settings = {**root.context_settings, "help_option_names": HELP_NAMES}
     _decorate(root, ())
+    params: list[Any] = root.params
+    for param in params:
+        if param.opts and param.opts[0] in COMPLETION_OPTIONS:
+            param.callback = _named_shell(param.callback)
+            verb = "Show" if param.opts[0] == COMPLETION_OPTIONS[0] else "Install"
+            shells = ", ".join(SHELLS[:4])
+            param.help = f"{verb} completion for a shell: {shells} (default: the one running)."
     return root
+
+
+def _named_shell(callback: Any) -> Any:
+    """Typer's completion callback, given the shell named on the command line: with a
+    string value it uses that shell instead of detecting one."""
+
+    def named(ctx: Any, param: Any, value: Any) -> Any:
+        return callback(ctx, param, _shell if value and _shell else value)
+
+    return named
+
+
+def _take_shell(args: list[str]) -> list[str]:
+    """`args` without the shell named after a completion option (`--show-completion zsh`,
+    `--show-completion=zsh`), which is kept in `_shell`; an unknown name is a usage error."""
+    global _shell
+    for i, arg in enumerate(args):
+        name, eq, value = arg.partition("=")
+        if name not in COMPLETION_OPTIONS:
+            if not arg.startswith("-"):
+                break  # a command: the completion options belong to gitmv itself
+            continue
+        rest = args[i + 1 :]
+        if not eq and rest and not rest[0].startswith("-"):
+            value, rest = rest[0], rest[1:]
+        elif not eq:
+            return args  # no name: Typer detects the shell
+        if value not in SHELLS:
+            raise exceptions.UsageError(
+                f"{name}: unknown shell {value!r}; name one of {', '.join(SHELLS[:4])}"
+            )
+        _shell = value
+        return [*args[:i], name, *rest]
+    return args
 
 
 def _decorate(command: Any, path: tuple[str, ...]) -> None:
@@ -102,6 +151,7 @@ def run(app: typer.Typer, args: list[str]) -> int:
     command = build(app)
     started = time.monotonic()
     try:
+        args = _take_shell(args)
         result = command.main(
             args=args, prog_name="gitmv", complete_var="_GITMV_COMPLETE", standalone_mode=False
         )

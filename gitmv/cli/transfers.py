@@ -16,6 +16,7 @@ from gitmv.base.errors import GitmvError
 from gitmv.cli._app import app, echo, emit_json, fail, human_size
 from gitmv.cli.common import checkout_exit_code, checkout_json, open_repo, render_checkout
 from gitmv.cli.progress import progress
+from gitmv.cli.render import detail, verbosity
 
 if TYPE_CHECKING:
     from gitmv.ops.report import TransferReport
@@ -63,9 +64,12 @@ def push(
             remote=remote,
             jobs=jobs,
             progress=bar,
+            list_sent=verbosity() > 0 and not json_out,
         )
     if json_out:
         emit_json(transfer_json(repo, report))
+    else:
+        _list_sent(repo, report)
     _report(repo, report, "pushed", "to", json_out=json_out)
 
 
@@ -171,6 +175,13 @@ def _report(
                 f"{n} object{'s' if n != 1 else ''} failed (listed above)",
                 "run `gitmv verify --remote NAME` to check the remote",
             )
+
+
+def _list_sent(repo: Repo, report: TransferReport) -> None:
+    """-v: each object a push sent, before the summary (on stderr, as every -v line)."""
+    for s in report.sent:
+        what = f"manifest of {repo.display(s.path)}" if s.manifest else repo.display(s.path)
+        detail(f"sent {s.where}: {what} ({human_size(s.size)}, {s.oid})")
 
 
 def _list_failures(repo: Repo, report: TransferReport) -> None:

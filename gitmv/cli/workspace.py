@@ -10,8 +10,10 @@ from gitmv import __version__
 from gitmv.cli._app import app, echo, emit_json, human_size
 from gitmv.cli.common import checkout_exit_code, checkout_json, open_repo, render_checkout
 from gitmv.cli.progress import LazyProgress
+from gitmv.cli.render import detail, verbosity
 
 if TYPE_CHECKING:
+    from gitmv.ops.add import AddReport
     from gitmv.repo.context import Repo
     from gitmv.store.pointer import Pointer
 
@@ -137,6 +139,33 @@ def add(
         what = f"{p.files} files, " if p.kind == "dir" else ""
         verb = "added" if result.changed else "unchanged"
         echo(f"{verb}: {repo.display(result.path)} ({what}{human_size(p.size)}, {p.oid})")
+    if verbosity() > 0:
+        _add_details(repo, report)
+
+
+def _add_details(repo: Repo, report: AddReport) -> None:
+    """-v: whether each artifact's bytes are new, and which files of a folder changed."""
+    from gitmv.workspace.folderdiff import between
+
+    for result, old in zip(report.artifacts, report.previous, strict=True):
+        p = result.pointer
+        same = old is not None and old.oid == p.oid
+        what = ""
+        if p.kind == "dir":
+            prior = old if old is not None and old.kind == "dir" else None  # a file before
+            changes = None if same else between(repo, prior, p)
+            if same:
+                what = f"{p.files} files: none changed; "
+            elif changes is None:
+                what = f"{p.files} files, changes unknown: the last manifest is not cached; "
+            else:
+                what = (
+                    f"{p.files} files: {len(changes.added)} added, {len(changes.modified)} "
+                    f"modified, {len(changes.deleted)} removed; "
+                )
+        state = "unchanged" if same else "stored"
+        size = human_size(p.size)
+        detail(f"bytes {state}: {repo.display(result.path)} ({what}{size}, {p.oid})")
 
 
 @app.command()

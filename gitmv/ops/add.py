@@ -10,6 +10,7 @@ from gitmv.base.progress import Progress
 from gitmv.ops import inputs as lineage
 from gitmv.repo.context import Repo
 from gitmv.store import pointer
+from gitmv.store.pointer import Pointer
 from gitmv.workspace import add as workspace_add
 from gitmv.workspace.add import AddResult
 
@@ -22,6 +23,7 @@ class AddReport:
     `path`, the `pointer` now written, and whether anything `changed` (bytes or meta)."""
 
     artifacts: tuple[AddResult, ...]
+    previous: tuple[Pointer | None, ...] = ()  # each one's pointer before (None: new)
 
 
 def add(
@@ -54,4 +56,4 @@ def add(
             for item in stored
         ]
         results = workspace_add.record(repo, stored, blocks)
-    return AddReport(tuple(results))
+    return AddReport(tuple(results), tuple(item.old for item in stored))

@@ -2,19 +2,18 @@
 on the command line becomes the value written (`gitmv config`, checked by `gitmv doctor`).
 
 The table lives in ops/, not base/: its checks are the ones the readers themselves apply
-(`store.cache.LINK_TYPES`, `store.chunking.check_avg_size`, `repo.history.parse_grace`,
-`remotes.options.check_options`), and one fact keeps one home.
+(`base.config.parse_size`, `store.cache.LINK_TYPES`, `store.chunking.check_avg_size`,
+`repo.history.parse_grace`, `remotes.options.check_options`), and one fact keeps one home.
 """
 
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from gitmv.base.config import is_secret
+from gitmv.base.config import SIZE_WANTED, is_secret, parse_size
 from gitmv.base.errors import GitmvError
 
 HINT = "`gitmv config --list` shows every key; docs/config.md says what each takes"
@@ -42,10 +41,6 @@ def _bool(key: str, raw: Any) -> bool:
     raise _bad(key, raw, "true or false")
 
 
-_UNIT = {"": 1, "b": 1, "kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4}
-_SIZE = re.compile(r"^(\d+)\s*([a-z]*)$")
-
-
 def _count(minimum: int) -> Callable[[str, Any], int]:
     def parse(key: str, raw: Any) -> int:
         if isinstance(raw, bool) or not (isinstance(raw, int) or str(raw).strip().isdigit()):
@@ -59,14 +54,11 @@ def _count(minimum: int) -> Callable[[str, Any], int]:
 
 
 def _bytes(key: str, raw: Any) -> int:
-    """A number of bytes: `8388608`, or with a binary unit, `8MiB` (written as the number)."""
-    if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
-        value = raw
-    else:
-        match = _SIZE.match(str(raw).strip().lower())
-        if isinstance(raw, bool) or match is None or match.group(2) not in _UNIT:
-            raise _bad(key, raw, "a number of bytes, e.g. 8388608 or 8MiB")
-        value = int(match.group(1)) * _UNIT[match.group(2)]
+    """A number of bytes: `8388608`, or with a binary unit, `8MiB` (written as the number);
+    the readers check a value in the file by the same `parse_size`."""
+    value = parse_size(raw)
+    if value is None:
+        raise _bad(key, raw, SIZE_WANTED)
     if key == "chunking.avg_size":
         from gitmv.store.chunking import check_avg_size
 
@@ -148,6 +140,13 @@ KEYS: dict[str, Key] = {
         ),
         Key("cache.dir", "path", None, "the cache (default <git-common-dir>/gitmv/cache)", _text),
         Key("cache.link", "list", ["reflink", "copy"], "how checkout materialises files", _links),
+        Key(
+            "cache.chunked",
+            "boolean",
+            False,
+            "keep files of chunking.min_size or more as chunks in the cache",
+            _bool,
+        ),
         Key("checkout.autopull", "boolean", True, "hooks fetch missing objects on checkout", _bool),
         Key(
             "chunking.min_size",

@@ -16,14 +16,7 @@ from gitmv.base import git, githistory
 from gitmv.base.errors import GitmvError
 from gitmv.registry import bulk
 from gitmv.registry.artifacts import Version, registry_name
-from gitmv.registry.query import (
-    Candidate,
-    QueryError,
-    check_sort_key,
-    date_term,
-    parse_terms,
-    sort_key,
-)
+from gitmv.registry.query import Candidate, FindQuery, QueryError, sort_key
 from gitmv.registry.tags import Event, Registry, VersionState, load
 from gitmv.repo.context import Repo
 from gitmv.store import pointer
@@ -50,36 +43,17 @@ class FindReport:
     problems: tuple[str, ...]  # versions whose pointer could not be read, with why
 
 
-def find(
-    repo: Repo,
-    filters: Sequence[str] = (),
-    *,
-    all_commits: bool = False,
-    stage: str | None = None,
-    since: str | None = None,
-    until: str | None = None,
-    sort: str | None = None,
-    desc: bool = False,
-    limit: int | None = None,
-) -> FindReport:
-    """The versions passing every filter, by `sort` (default: newest first), at most `limit`.
+def find(repo: Repo, query: FindQuery) -> FindReport:
+    """The versions passing every filter, by `query.sort` (default: newest first), at most
+    `query.limit`.
 
     Every filter is parsed before git is read, so a bad one (`QueryError`) costs nothing.
     """
-    terms = parse_terms(filters)
-    if stage is not None:
-        terms.append(parse_terms([f"stage={stage}"])[0])
-    if since is not None:
-        terms.append(date_term(">=", since, f"--since {since}"))
-    if until is not None:
-        terms.append(date_term("<=", until, f"--until {until}"))
-    if sort is not None:
-        check_sort_key(sort)
-    if limit is not None and limit < 0:
-        raise QueryError(f"--limit {limit}: give a number of versions, 0 or more")
+    terms = query.terms()
+    sort, desc, limit = query.sort, query.desc, query.limit
     registry = load(repo)
     states = bulk.registered(registry)
-    if all_commits:
+    if query.all_commits:
         names = [t.value for t in terms if t.key == "name" and t.op == "="]
         if not names:
             raise QueryError(

@@ -28,7 +28,6 @@ from gitmv.ops.session import open_session
 from gitmv.ops.verify import (
     REMOTE_TEMP_AGE,
     _from_cache_or_remote,
-    _size,
     _stale_cache_temps,
     needed_pointers,
     note_pointer,
@@ -69,6 +68,8 @@ class GcReport:
     held_bytes: int = 0
     held_reason: str = ""
     quarantined: tuple[str, ...] = ()  # corrupt objects checkout or fetch moved aside
+    chunks: int = 0  # chunks of the chunked cache that no kept chunk list names (removed)
+    chunk_bytes: int = 0
 
 
 @dataclass(frozen=True)
@@ -151,7 +152,7 @@ def gc_cache(repo: Repo, *, dry_run: bool = False) -> GcReport:
             held = [o for o in older if o not in on_remote]
             where = {o: past.where[o] for o in confirmed if o in past.where}
         remove = sorted(unnamed + confirmed)
-        sizes = {oid: _size(cache.path(oid)) for oid in [*remove, *held]}
+        sizes = {oid: cache.size(oid) or 0 for oid in [*remove, *held]}
         doomed = _name(repo, cache, remove, sizes, set(confirmed), where) if dry_run else ()
         if not dry_run:
             doomed = tuple(Doomed(o, sizes[o], where.get(o, ""), "") for o in remove)
@@ -172,6 +173,8 @@ def gc_cache(repo: Repo, *, dry_run: bool = False) -> GcReport:
             for name in bad:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(cache.root / QUARANTINE / name)
+        # after the lists of the objects that went: a chunk stays while a kept list names it
+        chunks, chunk_bytes = cache.chunks.sweep(dry_run=dry_run)
     return GcReport(
         doomed,
         sum(sizes[o] for o in remove),
@@ -184,6 +187,8 @@ def gc_cache(repo: Repo, *, dry_run: bool = False) -> GcReport:
         held_bytes=sum(sizes[o] for o in held),
         held_reason=reason if held else "",
         quarantined=tuple(bad),
+        chunks=chunks,
+        chunk_bytes=chunk_bytes,
     )
 
 
@@ -347,7 +352,7 @@ def _object_size(cache: Cache, remote: Remote, oid: Oid, inv: _Inventory) -> int
     if oid in inv.whole:
         return inv.whole[oid][0]
     if cache.has(oid):
-        return _size(cache.path(oid))
+        return cache.size(oid) or 0
     with contextlib.suppress(GitmvError):
         chunks = chunked.remote_list(remote, oid, None)
         if chunks is not None:

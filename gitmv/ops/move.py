@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from dataclasses import dataclass
 
@@ -128,4 +127,4 @@ def _pin_name(repo: Repo, old: str, meta: object) -> str | None:
 
 
 def _with_meta(p: pointer.Pointer, meta: object) -> pointer.Pointer:
-    return dataclasses.replace(p, meta=meta)
+    return p.replace(meta=meta)

@@ -61,10 +61,13 @@ def push(
     remote: str | None = None,
     jobs: int | None = None,
     progress: Progress | None = None,
+    list_sent: bool = False,
 ) -> PushReport:
-    """Upload what the chosen pointers name and the remote (`None`: the default) lacks."""
+    """Upload what the chosen pointers name and the remote (`None`: the default) lacks;
+    `list_sent`: the report lists each object sent (`sent`, for `push -v`)."""
     pointers = pointers_for(repo, paths, all_refs=all_refs, revs=revs)
-    return push_pointers(repo, open_session(repo, remote, jobs), pointers, progress=progress)
+    session = open_session(repo, remote, jobs)
+    return push_pointers(repo, session, pointers, progress=progress, list_sent=list_sent)
 
 
 def push_pointers(
@@ -73,6 +76,7 @@ def push_pointers(
     pointers: Sequence[tuple[str, Pointer]],
     *,
     progress: Progress | None = None,
+    list_sent: bool = False,
 ) -> PushReport:
     """Upload the objects of `pointers` (each pointer's object, a folder's files then its
     manifest, large files as chunks) to the session's remote."""
@@ -87,5 +91,6 @@ def push_pointers(
         progress=progress,
         settings=session.settings,
         pack=session.pack,
+        list_sent=list_sent,
     )
     return PushReport.of(result, len(pointers))

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
-    from gitmv.transfer.workers import Failure, TransferResult
+    from gitmv.transfer.workers import Failure, Sent, TransferResult
 
 R = TypeVar("R", bound="TransferReport")
 
@@ -32,6 +32,7 @@ class TransferReport:
     failed: tuple[Failure, ...] = ()
     aborted: str | None = None
     abort_hint: str | None = None
+    sent: tuple[Sent, ...] = ()  # a push's objects: each one's oid, size and where it went
 
     @property
     def ok(self) -> bool:
@@ -49,4 +50,5 @@ class TransferReport:
             result.failed,
             result.aborted,
             result.abort_hint,
+            result.sent,
         )

@@ -3,34 +3,45 @@ the artifacts a remote lacks."""
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
 from gitmv.base.errors import PointerError
-from gitmv.repo.context import Repo
+from gitmv.base.record import Record
 from gitmv.repo.pointers import collect, read_pointer, select, tracked
 from gitmv.workspace.status import ArtifactStatus, states
 
+# Neither typing nor dataclasses at run time: this is the command run most (mypy reads this
+# constant as typing's).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from gitmv.repo.context import Repo
     from gitmv.workspace.conflicts import PointerConflict
     from gitmv.workspace.folderdiff import FolderChanges
 
 __all__ = ["ArtifactStatus", "StatusReport", "status"]
 
 
-@dataclass(frozen=True)
-class StatusReport:
+class StatusReport(Record):
     """`artifacts`: one `ArtifactStatus` per artifact (path, state, kind, oid, size), in the
     work tree's order; `conflicts`: the pointers a merge left in conflict, with what each
     side holds (their artifacts are not in `artifacts`); `files`: for each modified folder
     artifact, the files inside it added, modified or deleted (absent where the pointer's
     manifest is not cached)."""
 
+    _fields = ("artifacts", "conflicts", "files")
+
+    __slots__ = _fields
     artifacts: tuple[ArtifactStatus, ...]
-    conflicts: tuple[PointerConflict, ...] = ()
-    files: Mapping[str, FolderChanges] = dataclasses.field(default_factory=dict)
+    conflicts: tuple[PointerConflict, ...]
+    files: Mapping[str, FolderChanges]
+
+    def __init__(
+        self,
+        artifacts: tuple[ArtifactStatus, ...],
+        conflicts: tuple[PointerConflict, ...] = (),
+        files: Mapping[str, FolderChanges] | None = None,
+    ) -> None:
+        super().__init__(artifacts, conflicts, {} if files is None else files)
 
 
 def status(repo: Repo, paths: Sequence[str] = (), remote: bool | str = False) -> StatusReport:
@@ -72,9 +83,7 @@ def _with_not_pushed(
     pointers = {r.path: read_pointer(repo, r.path) for r in results}
     missing = not_pushed(open_session(repo, remote).remote, pointers)
     return [
-        dataclasses.replace(r, state="not-pushed")
-        if r.path in missing and r.state == "clean"
-        else r
+        r.replace(state="not-pushed") if r.path in missing and r.state == "clean" else r
         for r in results
     ]
 

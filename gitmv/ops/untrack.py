@@ -104,5 +104,15 @@ def _on_remote_or_refuse(repo: Repo, unbacked: dict[str, Pointer]) -> None:
     from gitmv.ops.session import open_session
     from gitmv.transfer.engine import not_pushed
 
-    if not_pushed(open_session(repo, None).remote, unbacked):
+    try:
+        lacking = not_pushed(open_session(repo, None).remote, unbacked)
+    except GitmvError as exc:
+        # a remote that refuses us (credentials, network) cannot vouch for the bytes either:
+        # say that the file stays, and why, rather than only what the remote said
+        raise GitmvError(
+            f"{first}: not deleted: its bytes are not in the cache, and the default remote "
+            f"cannot be asked whether it holds them ({exc.message})",
+            hint=f"{exc.hint}; or keep the file with --keep" if exc.hint else refusal.hint,
+        ) from exc
+    if lacking:
         raise refusal

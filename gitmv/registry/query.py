@@ -187,6 +187,38 @@ def sort_key(c: Candidate, key: str) -> tuple[Any, ...]:
     return (0, 1, str(value))
 
 
+@dataclass(frozen=True, kw_only=True)  # by name: four of the fields are `str | None`
+class FindQuery:
+    """One search, said once: built by `gitmv registry find` and `gitmv.api.find` from
+    their options, read by `gitmv.ops.find`. `stage`, `since` and `until` are filters
+    too (`terms`); the rest say which versions are read and how they are ordered."""
+
+    filters: tuple[str, ...] = ()
+    all_commits: bool = False  # also every commit of HEAD's history that changed name=NAME
+    stage: str | None = None
+    since: str | None = None
+    until: str | None = None
+    sort: str | None = None  # a key; None: newest first
+    desc: bool = False
+    limit: int | None = None
+
+    def terms(self) -> list[Term]:
+        """Every filter, the options' among them, parsed and checked with the sort key and
+        the limit: a bad one raises `QueryError` before anything is read."""
+        terms = parse_terms(self.filters)
+        if self.stage is not None:
+            terms.append(parse_term(f"stage={self.stage}"))
+        if self.since is not None:
+            terms.append(date_term(">=", self.since, f"--since {self.since}"))
+        if self.until is not None:
+            terms.append(date_term("<=", self.until, f"--until {self.until}"))
+        if self.sort is not None:
+            check_sort_key(self.sort)
+        if self.limit is not None and self.limit < 0:
+            raise QueryError(f"--limit {self.limit}: give a number of versions, 0 or more")
+        return terms
+
+
 # -- dates -----------------------------------------------------------------------------------
 
 

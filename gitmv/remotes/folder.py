@@ -112,11 +112,13 @@ class FolderRemote(Remote):
         """Write the object at `key`; None if it was already there. Inside `batch`, data
         objects are published in batches (`FolderStore.put_later`, one syncfs each), and a
         chunk list whole and durable after its chunks are; outside, each object is."""
-        if self.objects.has(key):
-            return None  # immutable: whatever is there already has these bytes
         try:
             if not self._batched:
+                if self.objects.has(key):
+                    return None  # immutable: whatever is there already has these bytes
                 return self.objects.put(key, fill)
+            # Inside `batch` (a push) the caller asked first, so no stat per object here:
+            # one already there (a concurrent push) is found when the batch is published.
             if key.endswith((LIST_SUFFIX, INDEX_SUFFIX)):
                 # its chunks (its pack) first: a list (an index) never names missing bytes
                 self.objects.sync()

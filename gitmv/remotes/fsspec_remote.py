@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import os
 import socket
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -33,6 +34,7 @@ from gitmv.store.objects import KeyStat
 CHECK_TIMEOUT = 8.0  # seconds a reachability probe may take, retries included
 # Protocols whose single PUT / completed multipart upload is atomic: no temp name needed.
 OBJECT_STORES = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss"})
+GCS = ("gs", "gcs")
 
 
 class FsspecRemote(Remote):
@@ -70,6 +72,10 @@ class FsspecRemote(Remote):
                 f"remote {self.label}: bad option: {self._scrub(str(exc))}",
                 hint="see `gitmv remote list`; options are passed to the fsspec file system",
             ) from None
+        except Exception as exc:
+            # the library's own setup failing (botocore's ProfileNotFound for a profile no
+            # file defines): the remote's problem, said as one, not an internal error
+            raise self._error(exc, "cannot open the remote") from exc
 
     def _path(self, key: str) -> str:
         return f"{self.root}/{key}" if self.root else key
@@ -108,10 +114,18 @@ class FsspecRemote(Remote):
             except FileNotFoundError:
                 raise RemoteError(
                     f"remote {self.label}: the bucket {bucket!r} does not exist",
-                    hint="create the bucket, or fix the URL with `gitmv remote add`",
+                    # `remote add` alone refuses the name that exists: remove it first
+                    hint=(
+                        "create the bucket, or fix the URL: "
+                        f"`gitmv remote remove {self.spec.name}`, "
+                        f"then `gitmv remote add {self.spec.name} URL`"
+                    ),
                 ) from None
             except Exception as exc:
-                raise self._error(exc, "cannot reach the bucket") from exc
+                # a 403 reached the bucket: it is the credentials (or their rights) that failed
+                denied = isinstance(exc, PermissionError) or status_of(exc) in (401, 403)
+                what = "the bucket refused access" if denied else "cannot reach the bucket"
+                raise self._error(exc, what) from exc
             return
         try:
             if self.fs.exists(self.root, **timed):
@@ -151,6 +165,12 @@ class FsspecRemote(Remote):
                 # One HEAD: s3fs's `info` follows a 404 with listings (is it a folder?)
                 bucket, name, _ = self.fs.split_path(self._path(key))
                 self.fs.call_s3("head_object", Bucket=bucket, Key=name)
+            elif self.protocol in GCS and hasattr(self.fs, "_get_object"):
+                # One metadata GET: gcsfs's `info` also lists the key as a folder, and that
+                # listing, empty, asks for the object again (three requests for a miss)
+                from fsspec.asyn import sync  # fsspec is loaded: `self.fs` exists
+
+                sync(self.fs.loop, self.fs._get_object, self._path(key))
             else:
                 self.fs.info(self._path(key))
         except FileNotFoundError:
@@ -168,6 +188,12 @@ class FsspecRemote(Remote):
 
                 found = sync(self.fs.loop, self.fs._lsdir, self._path(prefix))
                 paths = [entry["name"] for entry in found]
+            elif self.protocol in GCS and hasattr(self.fs, "_do_list_objects"):
+                # One listing: gcsfs's `ls` of an empty prefix asks for it as an object too
+                from fsspec.asyn import sync
+
+                items, prefixes = sync(self.fs.loop, self.fs._do_list_objects, self._path(prefix))
+                paths = [entry["name"] for entry in items] + list(prefixes)
             else:
                 paths = self.fs.ls(self._path(prefix), detail=False)
         except FileNotFoundError:
@@ -288,17 +314,18 @@ class FsspecRemote(Remote):
     def _error(self, exc: BaseException, what: str) -> RemoteError:
         detail = self._scrub(str(exc).strip().splitlines()[0] if str(exc).strip() else "")
         reason = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
-        return RemoteError(f"remote {self.label}: {what}: {reason}", hint=_hint(exc))
+        return RemoteError(f"remote {self.label}: {what}: {reason}", hint=_hint(exc, self.spec))
 
 
-def _hint(exc: BaseException) -> str:
+def _hint(exc: BaseException, spec: RemoteSpec) -> str:
     """What to do about a storage library's failure: fix the credentials, find some, check
     the network, or check the remote's URL and options."""
     if isinstance(exc, PermissionError) or status_of(exc) in (401, 403):
-        return (
-            "check the credentials: environment, profile, or "
-            "`gitmv remote add --local NAME URL --option KEY=VALUE`"
-        )
+        # `gitmv config`, not `remote add --local`: that refuses a remote that exists
+        where = f"gitmv config --local remote.{spec.name}"
+        if spec.url.startswith(("gs://", "gcs://")):
+            return f"check the credentials: application-default, or `{where}.token KEY.json`"
+        return f"check the credentials: environment, profile, or `{where}.key ...` (and .secret)"
     if looks_like(exc, "NoCredentialsError", "DefaultCredentialsError"):
         return "no credentials found: set them in the environment, a profile, or the local config"
     if is_transient(exc):
@@ -325,9 +352,15 @@ def _modified(info: Mapping[str, Any]) -> float | None:
 
 def _splits_reads(fs: Any) -> bool:
     """Whether this filesystem's `cat_file` takes `max_concurrency` (newer s3fs)."""
+    fs_class: object = type(fs)  # mypy holds `type[Any]` unhashable; a class is hashable
+    return _class_splits_reads(fs_class)
+
+
+@functools.cache  # a fact of the installed library: asked once per class, not per object read
+def _class_splits_reads(cls: object) -> bool:
     import inspect
 
-    cat = getattr(type(fs), "_cat_file", None)
+    cat = getattr(cls, "_cat_file", None)
     try:
         return cat is not None and "max_concurrency" in inspect.signature(cat).parameters
     except (TypeError, ValueError):

@@ -26,6 +26,7 @@ from gitmv.store.packs import PackEntry
 
 GAP = 256 * 1024  # members this close in one pack are read with one GET, the gap discarded
 RUN = 16 * 1024 * 1024  # but no single read larger than this
+LISTED = "listed"  # below the index cache: each remote's last listing of its packs
 R = TypeVar("R")
 
 
@@ -47,9 +48,10 @@ class Backend(Protocol):
 class PackView:
     """The packs of one remote, loaded on first use; `refresh` looks again."""
 
-    def __init__(self, backend: Backend, cache_dir: Path | None) -> None:
+    def __init__(self, backend: Backend, cache_dir: Path | None, scope: str = "") -> None:
         self.backend = backend
         self.cache_dir = cache_dir  # where indexes are kept between runs (immutable)
+        self.scope = scope  # which remote this is (its URL): whose listing prunes the cache
         self._lock = threading.Lock()
         self._loaded = False
         self.formatted = False  # the remote has a gitmv.json: it is written with packs
@@ -94,6 +96,7 @@ class PackView:
                     self.indexes[ident] = entries
         for gone in set(self.indexes) - set(ids):
             del self.indexes[gone]  # dropped by a gc since we last looked
+        self._prune(ids)
         self.where = {e.key: (i, e) for i, entries in self.indexes.items() for e in entries}
 
     def _index(self, ident: str) -> list[PackEntry] | None:
@@ -118,6 +121,35 @@ class PackView:
         with contextlib.suppress(OSError):  # a cache of what the remote says: optional
             self.cache_dir.mkdir(parents=True, exist_ok=True)
             atomic.write_bytes(self.cache_dir / f"{ident}{packs.INDEX_SUFFIX}", data)
+
+    def _prune(self, ids: Iterable[str]) -> None:
+        """Drop the cached indexes of packs this remote listed last time and no longer
+        does (a gc dropped or rewrote them), unless another remote still lists them: the
+        cache is shared by every remote, and each remote's last listing is kept beside it
+        (`listed/<hash of its URL>`, with the packs written since), so the cache holds what
+        the remotes hold, not every index ever read. Only a cache: failures are ignored."""
+        mine = self._listed()
+        if mine is None:
+            return
+        with contextlib.suppress(OSError):
+            before = _ids_in(mine)
+            now = set(ids)
+            if before == now:
+                return
+            gone = before - now
+            for other in mine.parent.iterdir() if gone else ():
+                if other.name != mine.name and not atomic.is_temp_name(other.name):
+                    gone -= _ids_in(other)
+            for ident in gone:
+                (mine.parent.parent / f"{ident}{packs.INDEX_SUFFIX}").unlink(missing_ok=True)
+            mine.parent.mkdir(parents=True, exist_ok=True)
+            atomic.write_bytes(mine, "".join(f"{i}\n" for i in sorted(now)).encode())
+
+    def _listed(self) -> Path | None:
+        """Where this remote's last listing of its packs is kept; None: nowhere."""
+        if self.cache_dir is None or not self.scope:
+            return None
+        return self.cache_dir / LISTED / hash_bytes(self.scope.encode(), packs.ID_ALGORITHM).hex
 
     # -- reading ------------------------------------------------------------------------
 
@@ -226,6 +258,7 @@ class PackView:
         with self._lock:
             self.indexes[ident] = entries
             self.where.update({e.key: (ident, e) for e in entries})
+            self._prune(self.indexes)  # the listing as it is now: with the new pack
         return ident
 
     def forget(self, ident: str) -> None:
@@ -234,3 +267,11 @@ class PackView:
             for e in self.indexes.pop(ident, []):
                 if self.where.get(e.key, ("",))[0] == ident:
                     del self.where[e.key]
+
+
+def _ids_in(record: Path) -> set[str]:
+    """The pack ids a remote's record of its listing names; none when there is no record."""
+    try:
+        return set(record.read_text().split())
+    except FileNotFoundError:
+        return set()

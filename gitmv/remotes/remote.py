@@ -47,7 +47,7 @@ class Remote:
     def packs(self) -> PackView:
         """The remote's packs, looked at on first use (gitmv.json, one listing of packs/)."""
         if self._packs is None:
-            self._packs = PackView(self, self.pack_cache)
+            self._packs = PackView(self, self.pack_cache, self.spec.url)
         return self._packs
 
     @property
@@ -184,6 +184,10 @@ class Remote:
             for parent, names in zip(parents, pool.map(listing, parents), strict=True):
                 existing.update(f"{parent}/{n}" if parent else n for n in names)
             folders = sorted(f for f in by_folder if f in existing)
+            left = sorted(f"{f}/{n}" for f in folders for n in by_folder[f])
+            if len(left) <= len(folders):  # keys in folders that do not exist are absent
+                found = pool.map(self._retrying(self.exists), left)
+                return {key for key, there in zip(left, found, strict=True) if there}
             present: set[str] = set()
             for folder, names in zip(folders, pool.map(listing, folders), strict=True):
                 present.update(f"{folder}/{n}" for n in by_folder[folder].intersection(names))

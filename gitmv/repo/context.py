@@ -6,37 +6,47 @@ import contextlib
 import functools
 import os
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from gitmv.base import git
 from gitmv.base.config import PROJECT_FILE, Config, local_jobs
 from gitmv.base.errors import GitmvError, NotInitialised
 from gitmv.store.state import StatCache
 
+# No typing at run time: every command but `--version` opens a Repo, and typing costs a
+# few ms of each start (mypy reads this constant as typing's).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from gitmv.store.cache import Cache
 
 _CONFIG_HINT = "fix it in .gitmv/config.yaml or the local config (.git/gitmv/config.yaml)"
 
 
-@dataclass
 class Repo:
-    paths: git.RepoPaths
-    config: Config
-    cache_root: Path  # `cache` opens it when first asked
-    state: StatCache
-    cwd: Path
+    """A plain class, not a dataclass: see gitmv.base.record for why."""
+
+    def __init__(
+        self, paths: git.RepoPaths, config: Config, cache_root: Path, state: StatCache, cwd: Path
+    ) -> None:
+        self.paths = paths
+        self.config = config
+        self.cache_root = cache_root  # `cache` opens it when first asked
+        self.state = state
+        self.cwd = cwd
+
+    def __repr__(self) -> str:
+        return f"Repo(root={self.root!r})"
 
     @functools.cached_property
     def cache(self) -> Cache:
         """The object cache, made on first use: a clean `status` of files and a hook with
         nothing to restore never ask, and so never import the store's modules."""
         from gitmv.store.cache import Cache
+        from gitmv.store.chunklist import cache_settings
 
-        return Cache(self.cache_root)
+        return Cache(self.cache_root, cache_settings(self.config))
 
     @property
     def root(self) -> Path:

@@ -21,27 +21,47 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Protocol
 
 from gitmv.base import git
 from gitmv.base.errors import GitmvError, PointerError
-from gitmv.repo.context import Repo
+from gitmv.base.record import Record
 from gitmv.store import pointer
-from gitmv.store.hashing import Oid
-from gitmv.store.pointer import Pointer
+
+# No typing, dataclasses or pathlib's names at run time: a clean `status` loads this module
+# (mypy reads this constant as typing's).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+    from typing import Protocol
+
+    from gitmv.repo.context import Repo
+    from gitmv.store.hashing import Oid
+    from gitmv.store.pointer import Pointer
+
+    class PushedTip(Protocol):
+        """What a pushed ref says (ops.hooks.PushedRef): the sha sent, the sha the remote had."""
+
+        @property
+        def local_sha(self) -> str: ...
+
+        @property
+        def remote_sha(self) -> str: ...
 
 
-@dataclass(frozen=True)
-class PointerFile:
+class PointerFile(Record):
     """One pointer file as read from somewhere, not yet parsed."""
 
+    _fields = ("path", "label", "data", "blob")
+
+    __slots__ = _fields
     path: str  # root-relative, `/`-separated, ending in `.gmv`
     label: str  # how an error names it: the path, or `REV:path` at a revision
     data: bytes | None  # None: over the 1 MiB limit, so never read
-    blob: str = ""  # git's blob sha; "" for a work-tree file
+    blob: str  # git's blob sha; "" for a work-tree file
+
+    def __init__(self, path: str, label: str, data: bytes | None, blob: str = "") -> None:
+        super().__init__(path, label, data, blob)
 
     @property
     def artifact(self) -> str:
@@ -211,16 +231,6 @@ def commit_files(repo: Repo, commits: Sequence[str]) -> list[tuple[str, PointerF
     return [(commit, f) for (commit, _), f in zip(first.values(), files, strict=True)]
 
 
-class PushedTip(Protocol):
-    """What a pushed ref says (ops.hooks.PushedRef): the sha sent, the sha the remote had."""
-
-    @property
-    def local_sha(self) -> str: ...
-
-    @property
-    def remote_sha(self) -> str: ...
-
-
 def pointers_to_push(
     repo: Repo, remote_name: str, refs: Sequence[PushedTip]
 ) -> list[tuple[str, Pointer]]:
@@ -281,12 +291,16 @@ def head_files(repo: Repo) -> list[PointerFile]:
 # -- the diff between two revisions ----------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(Record):
+    _fields = ("path", "change", "old", "new")
+    __slots__ = _fields
     path: str
     change: str  # added | removed | modified
     old: Pointer | None
     new: Pointer | None
+
+    def __init__(self, path: str, change: str, old: Pointer | None, new: Pointer | None) -> None:
+        super().__init__(path, change, old, new)
 
 
 def diff(repo: Repo, rev_a: str | None = None, rev_b: str | None = None) -> list[Change]:

@@ -4,7 +4,6 @@ or materialized, and quarantined when their bytes fail their hash."""
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -14,13 +13,14 @@ from typing import BinaryIO
 from gitmv.base import atomic
 from gitmv.base.atomic import temp_str
 from gitmv.base.errors import GitmvError, IntegrityError
-from gitmv.base.fastcopy import copy_fd
-from gitmv.store.hashing import ALGORITHMS, Oid, copy_and_hash, hash_bytes, hash_fd, hash_file
+from gitmv.store import placing
+from gitmv.store.chunklist import Settings
+from gitmv.store.chunkstore import ChunkStore
+from gitmv.store.hashing import ALGORITHMS, Oid, copy_and_hash, hash_bytes, hash_file
 from gitmv.store.layout import object_key, parse_object_key
 from gitmv.store.objects import READ_ONLY, FolderStore
+from gitmv.store.placing import LINK_TYPES as LINK_TYPES
 
-LINK_TYPES = ("reflink", "copy", "hardlink", "symlink")
-_FICLONE = 0x40049409
 QUARANTINE = "quarantine"
 
 
@@ -38,11 +38,17 @@ class Cache:
     The folder itself is `objects` (store/objects.py, the store the folder remote uses
     too); the cache adds what is its own: hash-then-publish of added files, verify-then-
     adopt of downloads, batched durability for a folder of small files, materializing
-    into the work tree, and quarantine."""
+    into the work tree, and quarantine.
 
-    def __init__(self, root: Path) -> None:
+    A large object may be kept whole or, with `cache.chunked`, as chunks plus a chunk list
+    (store/chunkstore.py); both forms may coexist, and every reader here accepts either.
+    `chunked`: the chunking settings new large objects are kept by (None: whole)."""
+
+    def __init__(self, root: Path, chunked: Settings | None = None) -> None:
         self.root = root
         self.objects = FolderStore(root)
+        self.chunking = chunked
+        self.chunks = ChunkStore(self.objects, self._move_to_quarantine)
         self._reflink_refused = False
         # a folder of small files: objects are synced in batches, by `sync_all` at the end
         self.defer_sync = False
@@ -52,7 +58,19 @@ class Cache:
         return self.root / object_key(oid)
 
     def has(self, oid: Oid) -> bool:
-        return self.objects.has(object_key(oid))
+        """Whether the object is here, whole or as a chunk list (whose chunks are)."""
+        return self.objects.has(object_key(oid)) or self.chunks.has_list(oid)
+
+    def is_chunked(self, oid: Oid) -> bool:
+        """Whether the object is here only in the chunked form."""
+        return not self.objects.has(object_key(oid)) and self.chunks.has_list(oid)
+
+    def size(self, oid: Oid) -> int | None:
+        """The object's size (None: not here)."""
+        try:
+            return os.stat(self.path(oid)).st_size
+        except FileNotFoundError:
+            return self.chunks.size(oid)
 
     def sweep_tmp(self) -> None:
         """Remove what killed writers left in `tmp/` (partial objects of a killed add or
@@ -66,7 +84,15 @@ class Cache:
         self, src: Path, algorithm: str, advance: Callable[[int], None] | None = None
     ) -> tuple[Oid, int]:
         """Hash `src` and store a copy of it, in one read pass. Returns its oid and size;
-        `advance` (a progress bar's) is told of the bytes as they are copied."""
+        `advance` (a progress bar's) is told of the bytes as they are copied. With
+        `cache.chunked`, a large file is kept as the chunks the cache lacks plus its list."""
+        if self.chunking is not None and self.chunking.chunks(_size_of(src) or 0):
+            try:
+                return self.chunks.add_file(src, algorithm, self.chunking, advance)
+            except OSError as exc:
+                if atomic.is_no_space(exc):
+                    raise self._full(exc, _size_of(src)) from None
+                raise
 
         def fill(fd: int) -> tuple[Oid, int]:
             # one fsync per object (not per write), beside the hashing pass
@@ -145,55 +171,75 @@ class Cache:
         try:
             return self.objects.read(object_key(oid))
         except FileNotFoundError:
+            pass
+        try:
+            return self.chunks.read_all(oid)
+        except FileNotFoundError:
             raise GitmvError(
                 f"object {oid} is not in the cache", hint="run `gitmv fetch` to download it"
             ) from None
 
     def open(self, oid: Oid) -> BinaryIO:
-        return self.objects.open(object_key(oid))
+        try:
+            return self.objects.open(object_key(oid))
+        except FileNotFoundError:
+            if not self.chunks.has_list(oid):
+                raise
+        return self.chunks.open(oid)
 
     def verify(self, oid: Oid) -> bool:
         """Re-hash an object: integrity is proven by its bytes, never by its file mode."""
         try:
             actual, _ = hash_file(self.path(oid), oid.algorithm)
         except FileNotFoundError:
-            return False
+            return self.chunks.hash_object(oid) == oid.hex
         return actual == oid
 
     def remove(self, oid: Oid) -> None:
+        """Remove both forms; the chunks stay until gc finds no list names them."""
         self.objects.delete([object_key(oid)])
+        self.chunks.remove_list(oid)
 
     def quarantine(self, oid: Oid) -> Path | None:
         """Move a corrupt object out of the cache, into `quarantine/` (never deleted
         silently: the bytes stay there for a look), so the next fetch sees it missing and
         downloads it again. Returns where it went (None if it was already gone)."""
+        dest = self._move_to_quarantine(str(self.path(oid)), f"{oid.algorithm}-{oid.hex}")
+        if dest is None and self.chunks.has_list(oid):
+            dest = self._move_to_quarantine(
+                self.chunks.list_path(oid), f"{oid.algorithm}-{oid.hex}.chunks"
+            )
+        if dest is not None:
+            self.quarantined.append(oid)
+        return dest
+
+    def _move_to_quarantine(self, path: str, name: str) -> Path | None:
         folder = self.root / QUARANTINE
         folder.mkdir(parents=True, exist_ok=True)
-        dest = folder / f"{oid.algorithm}-{oid.hex}-{time.time_ns()}"
+        dest = folder / f"{name}-{time.time_ns()}"
         try:
-            os.rename(self.path(oid), dest)
+            os.rename(path, dest)
         except FileNotFoundError:
             return None
-        self.quarantined.append(oid)
         return dest
 
     def size_ok(self, oid: Oid, size: int) -> bool:
         """Whether the cached object has `size` bytes (one stat): a truncated object is
         quarantined, so the caller fetches it again. True when it is absent."""
-        try:
-            actual = os.stat(self.path(oid)).st_size
-        except FileNotFoundError:
-            return True
-        if actual == size:
+        actual = self.size(oid)
+        if actual is None or actual == size:
             return True
         self.quarantine(oid)
         return False
 
     def iter_oids(self) -> Iterator[Oid]:
+        """Every object here, whole or chunked (once, if both)."""
         for algorithm in ALGORITHMS:
             for key in self.objects.iter_keys(algorithm):
                 named = parse_object_key(key)
-                if named is not None and not named.chunk_list:
+                if named is None:
+                    continue
+                if not named.chunk_list or not self.objects.has(object_key(named.oid)):
                     yield named.oid
 
     def materialize(
@@ -216,19 +262,13 @@ class Cache:
         src = self.objects.path(object_key(oid))
         tmp = temp_str(str(dst))
         mode = 0o777 if executable else 0o666  # os.open applies the umask
-        placed: tuple[os.stat_result | None, str] | None = None
         try:
-            for link_type in link_types:
-                if link_type == "reflink" and self._reflink_refused:
-                    continue
-                if placed := self._place(link_type, src, tmp, mode, oid.algorithm):
-                    break
-            else:
-                raise GitmvError(
-                    f"none of the link types {list(link_types)} works for {dst}",
-                    hint="add `copy` to cache.link in .gitmv/config.yaml",
-                )
-            st, digest = placed
+            try:
+                st, digest = self._place_first(link_types, src, tmp, mode, oid.algorithm, dst)
+            except FileNotFoundError as exc:
+                if exc.filename != src or not self.chunks.has_list(oid):
+                    raise
+                st, digest = self._assemble(oid, tmp, mode, label or str(dst))
             if digest != oid.hex:
                 raise self._corrupt(oid, Oid(oid.algorithm, digest), label or str(dst))
             os.replace(tmp, dst)  # beside the old file: a kill leaves the old or the new
@@ -245,9 +285,49 @@ class Cache:
                 os.unlink(tmp)
             if atomic.is_no_space(exc):
                 assert isinstance(exc, OSError)
-                raise atomic.no_space_error(exc, os.path.dirname(str(dst)), _size_of(src)) from None
+                needed = _size_of(src) or self.size(oid)
+                raise atomic.no_space_error(exc, os.path.dirname(str(dst)), needed) from None
             raise
         return st if st is not None else os.stat(dst)
+
+    def _place_first(
+        self, link_types: Sequence[str], src: str, tmp: str, mode: int, algorithm: str, dst: object
+    ) -> tuple[os.stat_result | None, str]:
+        for link_type in link_types:
+            if link_type == "reflink" and self._reflink_refused:
+                continue
+            if placed := self._place(link_type, src, tmp, mode, algorithm):
+                return placed
+        raise GitmvError(
+            f"none of the link types {list(link_types)} works for {dst}",
+            hint="add `copy` to cache.link in .gitmv/config.yaml",
+        )
+
+    def _assemble(self, oid: Oid, tmp: str, mode: int, label: str) -> tuple[os.stat_result, str]:
+        """A chunked object written into `tmp` (a copy whatever the link types: a file
+        made of many cannot be linked), hashed as a whole once written. A missing or
+        damaged chunk: its chunks and list go to quarantine and `CorruptObject` names it."""
+        fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, mode)
+        try:
+            digest, chunks = self.chunks.assemble_into(oid, fd)
+            st = os.fstat(fd)
+        finally:
+            os.close(fd)
+        if digest == oid.hex:
+            return st, digest
+        bad = self.chunks.bad_chunks(chunks)
+        for chunk in bad:
+            self.chunks.quarantine_chunk(chunk)
+        self.quarantine(oid)  # the list: the object is absent now, so fetch gets it again
+        named = ", ".join(str(c) for c in bad[:3]) + (
+            f" and {len(bad) - 3} more" if len(bad) > 3 else ""
+        )
+        why = f"its chunk {named} is missing or corrupt" if bad else "its chunks do not make it"
+        raise CorruptObject(
+            f"cache object {oid} of {label} is corrupt: {why}; moved to quarantine",
+            hint=f"run `gitmv fetch` to download it again, then `gitmv checkout {label}`",
+            oid=oid,
+        )
 
     def _corrupt(self, oid: Oid, actual: Oid, label: str) -> CorruptObject:
         moved = self.quarantine(oid)
@@ -264,83 +344,15 @@ class Cache:
         """The new file's stat (None for a link) and the hex digest of the bytes placed;
         None: this link type cannot be used here."""
         if link_type == "reflink":
-            if placed := _reflink(src, tmp, mode, algorithm):
+            if placed := placing.reflink(src, tmp, mode, algorithm):
                 return placed
             self._reflink_refused = True
             return None
         if link_type == "copy":
-            return _copy(src, tmp, mode, algorithm)
+            return placing.copy(src, tmp, mode, algorithm)
         # a link shares the object's inode: the object itself is hashed before it is linked
         digest = hash_file(src, algorithm)[0].hex
-        return (None, digest) if _link(link_type, src, tmp) else None
-
-
-def _link(link_type: str, src: str, dst: str) -> bool:
-    try:
-        if link_type == "hardlink":
-            os.link(src, dst)
-        elif link_type == "symlink":
-            os.symlink(src, dst)
-        else:
-            raise GitmvError(
-                f"unknown link type {link_type!r}", hint="use one of " + ", ".join(LINK_TYPES)
-            )
-    except OSError as exc:
-        if exc.errno in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
-            return False
-        raise
-    return True
-
-
-def _reflink(src: str, dst: str, mode: int, algorithm: str) -> tuple[os.stat_result, str] | None:
-    import fcntl  # POSIX only; a platform without it simply has no reflink
-
-    src_fd = os.open(src, os.O_RDONLY)
-    try:
-        dst_fd = os.open(dst, os.O_RDWR | os.O_CREAT | os.O_EXCL, mode)
-        try:
-            fcntl.ioctl(dst_fd, _FICLONE, src_fd)
-        except OSError:
-            os.close(dst_fd)
-            os.unlink(dst)
-            return None
-        try:
-            # the clone shares the object's extents: reading it back is reading them
-            digest = hash_fd(dst_fd, algorithm)[0].hex
-            return os.fstat(dst_fd), digest
-        finally:
-            os.close(dst_fd)
-    finally:
-        os.close(src_fd)
-
-
-_FIRST_READ = 64 * 1024  # one read ends most small files: no kernel copy, no read-back
-
-
-def _copy(src: str, dst: str, mode: int, algorithm: str) -> tuple[os.stat_result, str]:
-    """Copy an object to `dst`, hashing the bytes placed (hash-while-copy): a small one
-    is hashed from the one buffer that is written; a large one is copied in the kernel
-    and the copy read back from the page cache and hashed."""
-    src_fd = os.open(src, os.O_RDONLY)
-    try:
-        # created with its final mode: writable by its owner although the object is not;
-        # readable, so the copy itself can be hashed
-        dst_fd = os.open(dst, os.O_RDWR | os.O_CREAT | os.O_EXCL, mode)
-        try:
-            head = os.read(src_fd, _FIRST_READ)
-            view = memoryview(head)
-            while view:
-                view = view[os.write(dst_fd, view) :]
-            if len(head) < _FIRST_READ:
-                digest = hash_bytes(head, algorithm).hex
-            else:
-                copy_fd(src_fd, dst_fd)
-                digest = hash_fd(dst_fd, algorithm)[0].hex
-            return os.fstat(dst_fd), digest  # the rename changes neither inode, size nor mtime
-        finally:
-            os.close(dst_fd)
-    finally:
-        os.close(src_fd)
+        return (None, digest) if placing.link(link_type, src, tmp) else None
 
 
 def _size_of(path: str | Path) -> int | None:

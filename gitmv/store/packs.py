@@ -53,17 +53,9 @@ def settings_from(config: Config, default_on: bool = True) -> PackSettings:
     """The `pack.*` settings, checked. Unset, a remote packs if `default_on` (an object
     store, where each request is billed and waited for; a folder remote stays loose unless
     `pack.max_object` is set: a local file system charges nothing per file read)."""
-    values = []
-    on = DEFAULT_MAX_OBJECT if default_on else 0
-    for name, default in (("max_object", on), ("size", DEFAULT_PACK_SIZE)):
-        value = config.get(f"pack.{name}", default)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise GitmvError(
-                f"pack.{name} must be a number of bytes, got {value!r}",
-                hint=f"set it in .gitmv/config.yaml (default {default})",
-            )
-        values.append(value)
-    return PackSettings(values[0], max(values[1], values[0]))
+    max_object = config.size("pack.max_object", DEFAULT_MAX_OBJECT if default_on else 0)
+    size = config.size("pack.size", DEFAULT_PACK_SIZE)
+    return PackSettings(max_object, max(size, max_object))
 
 
 @dataclass(frozen=True)

@@ -3,34 +3,57 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Literal
 
 from gitmv.base import quickyaml
 from gitmv.base.atomic import write_bytes
 from gitmv.base.errors import GitmvError, PointerError
+from gitmv.base.record import Record
 from gitmv.store.hashing import Oid
+
+# No typing at run time: a clean `status` and the hooks read pointers, and typing costs
+# every start a few ms (mypy reads this constant as typing's).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any, Literal
+
+    Kind = Literal["file", "dir"]
+else:
+    Kind = str  # importable at run time, as it was
 
 SUFFIX = ".gmv"
 FORMAT_VERSION = 1
 MAX_SIZE = 1024 * 1024
 _ORDER = ("gitmv", "oid", "size", "kind", "files", "exec", "meta")
 
-Kind = Literal["file", "dir"]
 
+class Pointer(Record):
+    """What a `.gmv` file says. `doc` keeps the parsed YAML so a rewrite keeps comments;
+    equality and repr leave it out. `replace` makes a changed copy."""
 
-@dataclass(frozen=True)
-class Pointer:
-    """What a `.gmv` file says. `doc` keeps the parsed YAML so a rewrite keeps comments."""
+    _fields = ("oid", "size", "kind", "files", "exec", "meta", "doc")
 
+    __slots__ = _fields
+    _compare = ("oid", "size", "kind", "files", "exec", "meta")
     oid: Oid
     size: int
     kind: Kind
-    files: int | None = None
-    exec: bool = False
-    meta: Any = None
-    doc: Any = field(default=None, compare=False, repr=False)
+    files: int | None
+    exec: bool
+    meta: Any
+    doc: Any
+
+    def __init__(
+        self,
+        oid: Oid,
+        size: int,
+        kind: Kind,
+        files: int | None = None,
+        exec: bool = False,
+        meta: Any = None,
+        doc: Any = None,
+    ) -> None:
+        super().__init__(oid, size, kind, files, exec, meta, doc)
 
 
 def artifact_path(pointer_path: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import threading
 import time
@@ -40,6 +41,10 @@ class StatCache:
         self._db: sqlite3.Connection | None = None
         self._lock = threading.RLock()
         self.broken: str | None = None  # why it was given up, for the curious
+        # folder (absolute) -> the manifest this command found the work tree to hold (its
+        # bytes, or its oid when a stamp answered): status's per-file report compares
+        # against it instead of building it again
+        self.manifests: dict[str, bytes | str] = {}
 
     def _give_up(self, exc: BaseException) -> None:
         self.broken = f"{type(exc).__name__}: {exc}"
@@ -100,9 +105,12 @@ class StatCache:
     def put_many(self, rows: Iterable[tuple[str, Key, str]], trusted: bool = False) -> None:
         """Remember rows; `trusted` rows were just written by gitmv itself from a known object."""
         limit = time.time_ns() if trusted else time.time_ns() - _RACY_NS
-        fresh = [(p, k[0], k[1], k[2], oid) for p, k, oid in rows if k[2] <= limit]
-        if not fresh:
+        # a generator, not a list: a first add of 10^6 files would hold 10^6 more tuples
+        rest = ((p, k[0], k[1], k[2], oid) for p, k, oid in rows if k[2] <= limit)
+        first = next(rest, None)
+        if first is None:
             return
+        fresh = itertools.chain((first,), rest)
         with self._lock:
             try:
                 db = self._conn()

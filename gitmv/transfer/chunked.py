@@ -10,14 +10,10 @@ tallies are `gitmv.transfer.workers`'.
 
 from __future__ import annotations
 
-import collections
 import contextlib
-import itertools
-import os
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TypeVar
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from gitmv.base import atomic
 from gitmv.base.errors import GitmvError, IntegrityError, RemoteError
@@ -27,14 +23,12 @@ from gitmv.remotes.remote import MissingObject, Remote, corrupt_source
 from gitmv.store import chunking
 from gitmv.store.cache import Cache
 from gitmv.store.chunking import Chunk
-from gitmv.store.hashing import Oid, hash_bytes, new_hasher
+from gitmv.store.hashing import Oid, hash_bytes
 from gitmv.store.layout import chunk_key, list_key
 from gitmv.store.packs import PackSettings
+from gitmv.transfer import assembly as assemblies
 from gitmv.transfer import packing
 from gitmv.transfer.workers import Failure, Item, Tally, retry, run
-
-T = TypeVar("T")
-R = TypeVar("R")
 
 
 def upload(
@@ -63,6 +57,7 @@ def upload(
         for c in lists.get(item.oid, ()):
             sources.setdefault(c.oid, (item, c))
     owners = _owners(items, lists)
+    chunked_form = {oid for oid in lists if cache.is_chunked(oid)}  # chunks kept as files
     try:
         there = remote.has_keys((chunk_key(c) for c in owners), index_only=True)
     except RemoteError as exc:
@@ -78,6 +73,8 @@ def upload(
 
     def read_chunk(task: Item) -> bytes:
         item, c = sources[task.oid]
+        if item.oid in chunked_form:
+            return _stored_chunk(cache, item.oid, c)
         return _read_chunk(cache, item.oid, c)
 
     def upload_chunk(task: Item) -> int:
@@ -109,7 +106,7 @@ def upload(
         progress.advance(len(data))
         return len(data)
 
-    run(ready, upload_list, jobs, progress, tally)
+    run(ready, upload_list, jobs, progress, tally, where="chunked")
 
 
 def _chunk_key(task: Item) -> str:
@@ -117,8 +114,12 @@ def _chunk_key(task: Item) -> str:
 
 
 def _chunks_for_push(cache: Cache, item: Item, avg_size: int) -> list[Chunk]:
-    """The file's chunks: as recorded when it was last cut or fetched, or cut now (and the
-    whole file re-hashed in the same pass: a corrupt cache file is never uploaded)."""
+    """The file's chunks: its list, when the cache keeps it chunked (no re-chunking: each
+    chunk is re-hashed as it is read for upload); as recorded when it was last cut or
+    fetched; or cut now (and the whole file re-hashed in the same pass: a corrupt cache
+    file is never uploaded)."""
+    if cache.is_chunked(item.oid):
+        return cache.chunks.load(item.oid, item.size)
     recorded = chunking.load_local_list(cache, item.oid, item.size)
     if recorded is not None:
         return recorded  # each chunk is re-hashed as it is read for upload
@@ -137,6 +138,17 @@ def _read_chunk(cache: Cache, oid: Oid, c: Chunk) -> bytes:
         raise IntegrityError(
             f"cache object {oid} is corrupt: its {c.size} bytes at offset {c.offset} hash to "
             f"{actual}, not to its chunk {c.oid}; not uploaded",
+            hint="run `gitmv verify`, then restore it with `gitmv add` or `gitmv fetch`",
+        )
+    return data
+
+
+def _stored_chunk(cache: Cache, oid: Oid, c: Chunk) -> bytes:
+    data = cache.chunks.read_chunk(c)
+    if data is None:
+        raise IntegrityError(
+            f"cache object {oid} is corrupt: its chunk {c.oid} is missing or fails its hash "
+            "(moved to quarantine); not uploaded",
             hint="run `gitmv verify`, then restore it with `gitmv add` or `gitmv fetch`",
         )
     return data
@@ -248,16 +260,16 @@ def _assemble_one(
         data = retry(lambda: _download_chunk(remote, c), remote.retry_policy)
         return data, len(data)
 
-    needed = [c for c in chunks if first[c.oid] == c.offset and local.find(c.oid) is None]
+    needed = [c for c in chunks if first[c.oid] == c.offset and not local.has(c.oid)]
     runs = _PackedRuns(remote, needed)
 
     try:
-        assembly = _Assembly(cache, item, chunks)
+        assembly = assemblies.start(cache, item, chunks)
     except OSError as exc:  # the local side: disk full, permissions
         tally.aborted = _local_failure(cache, item, exc)
         return
     try:
-        for c, (data, downloaded) in _in_order(pool, obtain, chunks, window):
+        for c, (data, downloaded) in assemblies.in_order(pool, obtain, chunks, window):
             if data is None:
                 data = assembly.read(first[c.oid], c.size)
             assembly.append(c, data)
@@ -281,10 +293,11 @@ def _assemble_one(
         assembly.discard()
     # Recorded after the object is in the cache: an index entry never names an absent object
     # (gc removes the ones whose object it removed). The index only saves downloads later:
-    # failing to write it fails nothing.
-    with contextlib.suppress(OSError):
-        chunking.save_local_list(cache, item.oid, chunks)
-    local.add(item.oid, chunks)
+    # failing to write it fails nothing. A chunked object needs none: its chunks are files.
+    if not cache.is_chunked(item.oid):
+        with contextlib.suppress(OSError):
+            chunking.save_local_list(cache, item.oid, chunks)
+        local.add(item.oid, chunks)
     tally.transferred += 1
     progress.object_done()
 
@@ -351,65 +364,3 @@ def _checked(remote: Remote, chunk: Chunk, data: bytes) -> bytes:
             hint="the copy was discarded; run `gitmv verify --remote NAME --deep`",
         )
     return data
-
-
-class _Assembly:
-    """A chunked object being rebuilt, front to back, in a temporary file inside the cache
-    (on the cache's file system, so publishing it is a rename), hashed as it is written."""
-
-    def __init__(self, cache: Cache, item: Item, chunks: list[Chunk]) -> None:
-        self.cache = cache
-        self.item = item
-        self.path = cache.new_temp()
-        self._fd: int | None = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
-        self._hasher = new_hasher(item.oid.algorithm)
-        self._size = 0
-
-    def append(self, chunk: Chunk, data: bytes) -> None:
-        assert self._fd is not None and chunk.offset == self._size, "chunks out of order"
-        self._hasher.update(data)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(self._fd, view) :]
-        self._size += len(data)
-
-    def read(self, offset: int, size: int) -> bytes:
-        """Bytes already written (a chunk that occurs again)."""
-        assert self._fd is not None
-        return os.pread(self._fd, size, offset)
-
-    def publish(self, source: str) -> None:
-        """Into the cache if the bytes written hash to the object's oid (else discarded)."""
-        self._close()
-        self.cache.adopt_hashed(self.path, self.item.oid, self._hasher.hexdigest(), source)
-
-    def _close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-
-    def discard(self) -> None:
-        """Close it, and remove what is left of it (nothing once published)."""
-        self._close()
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.path)
-
-
-def _in_order(
-    pool: ThreadPoolExecutor, fetch: Callable[[T], R], items: Iterable[T], window: int
-) -> Iterator[tuple[T, R]]:
-    """`fetch` over `items` on the pool, results in order, at most `window` ahead (so a
-    1 GiB object is never held in memory whole)."""
-    pending: collections.deque[tuple[T, Future[R]]] = collections.deque()
-    rest = iter(items)
-    try:
-        for item in itertools.islice(rest, max(1, window)):
-            pending.append((item, pool.submit(fetch, item)))
-        while pending:
-            item, future = pending.popleft()
-            for more in itertools.islice(rest, 1):
-                pending.append((more, pool.submit(fetch, more)))
-            yield item, future.result()
-    finally:
-        for _, future in pending:
-            future.cancel()

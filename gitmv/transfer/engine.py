@@ -39,7 +39,7 @@ from gitmv.store.hashing import Oid, hash_bytes
 from gitmv.store.layout import object_key
 from gitmv.store.packs import PackSettings
 from gitmv.store.pointer import Pointer, extra_objects
-from gitmv.transfer import chunked, packgc, packing
+from gitmv.transfer import chunked, onremote, packgc, packing
 from gitmv.transfer.presence import not_pushed, present, stored
 from gitmv.transfer.workers import (
     Failure,
@@ -75,27 +75,31 @@ def push(
     progress: Progress | None = None,
     settings: Settings | None = None,
     pack: PackSettings | None = None,
+    list_sent: bool = False,
 ) -> TransferResult:
     """Upload every object the pointers name (directories expanded, package lists included)
     that the remote lacks; files of at least `settings.min_size` bytes as chunks, objects
-    and chunks under `pack.max_object` in packs."""
+    and chunks under `pack.max_object` in packs. `list_sent`: the result lists each object
+    sent and where it went (`push -v`)."""
     progress = progress or NullProgress()
     jobs = jobs or remote.jobs
     settings = settings or Settings()
     pack = pack or (PackSettings() if remote.packs_by_default else PackSettings(max_object=0))
     remote.check(write=True)
     remote.packs.refresh()
-    tally = Tally()
-    plan = _plan_push(cache, remote, _top_items(pointers, extras=True), tally, settings)
-    whole = [i for i in plan.files if not settings.chunks(i.size)]
-    large = [i for i in plan.files if settings.chunks(i.size)]
+    tally = Tally(sent=[] if list_sent else None)
+    tops = _top_items(pointers, extras=True)
+    plan = _plan_push(cache, remote, tops, tally, settings)
+    # an object the cache keeps chunked goes up as chunks whatever its size: no whole copy
+    cut = {i.oid for i in plan.files if settings.chunks(i.size) or cache.is_chunked(i.oid)}
+    whole = [i for i in plan.files if i.oid not in cut]
+    large = [i for i in plan.files if i.oid in cut]
     progress.start(len(whole) + len(plan.manifests), plan.nbytes(whole))
 
+    policy = remote.retry_policy  # read once: parsed from the options at each call
+
     def upload(item: Item) -> int:
-        retry(
-            lambda: remote.upload(item.oid, cache.path(item.oid), progress.advance),
-            remote.retry_policy,
-        )
+        retry(lambda: remote.upload(item.oid, cache.path(item.oid), progress.advance), policy)
         return item.size
 
     def send(items: list[Item], n: int, t: Tally) -> None:
@@ -103,7 +107,7 @@ def push(
         packed = [i for i in items if pack.packs(i.size)]
         read = functools.partial(packing.read_cached, cache)
         packing.upload(remote, packed, read, _object_key, pack, n, progress, t)
-        run([i for i in items if not pack.packs(i.size)], upload, n, progress, t)
+        run([i for i in items if not pack.packs(i.size)], upload, n, progress, t, "loose")
 
     def send_small(n: int, t: Tally) -> None:
         send(whole, n, t)
@@ -111,6 +115,7 @@ def push(
     def send_large(n: int, t: Tally) -> None:
         chunked.upload(cache, remote, large, settings.avg_size, n, progress, t, pack)
 
+    ready: list[Item] = []
     with remote.batch():
         if large:
             side_by_side(send_large, send_small, jobs, tally)
@@ -121,11 +126,23 @@ def push(
             failed = {f.oid for f in tally.failed}
             ready = [m for m in plan.manifests if failed.isdisjoint(plan.members[m.oid])]
             send(ready, jobs, tally)
+    if tally.aborted is None:  # the manifests there now: the parents of the next push's
+        sent = {m.oid for m in ready}.difference(f.oid for f in tally.failed)
+        there = {
+            i.path: o for o, i in tops.items() if i.manifest and (o in sent or o in plan.reused)
+        }
+        onremote.remember(cache, remote, there)
     if plan.reused and tally.aborted is None:
         try:  # the objects it skipped are named anew: remote gc must keep them for a while
             retry(lambda: packgc.write_keep(remote, plan.reused), remote.retry_policy)
         except RemoteError as exc:
             tally.aborted, tally.abort_hint = exc.message, exc.hint
+    if tally.sent is not None:  # a chunk list was listed with its own size: say the file's
+        sizes = {i.oid: i.size for i in large}
+        tally.sent = [
+            dataclasses.replace(s, size=sizes[s.oid]) if s.where == "chunked" else s
+            for s in tally.sent
+        ]
     return result(remote, tally, plan.skipped)
 
 
@@ -145,11 +162,21 @@ class _PushPlan:
 def _plan_push(
     cache: Cache, remote: Remote, tops: dict[Oid, Item], tally: Tally, settings: Settings
 ) -> _PushPlan:
-    """Two batched existence checks: the pointers' own objects, then the files of the
-    directories whose manifest the remote lacks (on a remote with packs, in its indexes
-    only: a push after one file changed costs no request per file). What neither side
-    has is a failure."""
-    present_tops = present(remote, tops)
+    """Two batched existence checks: the pointers' own objects (and the manifests last seen
+    on the remote for the same paths, `onremote`), then the files of the directories whose
+    manifest the remote lacks, less those a parent still on the remote lists (on a remote
+    with packs, in its indexes only: a push after one file changed costs no request per
+    file). What neither side has is a failure."""
+    # a remote with packs answers for the files from its indexes, at no request: no parents
+    dirs = {} if remote.packs.formatted else {i.path: o for o, i in tops.items() if i.manifest}
+    parents = onremote.parents(cache, remote, dirs)
+    # a parent this clone pushed went whole unless it was large enough to be cut
+    whole = {p for p in parents if p not in tops and not settings.chunks(_size(cache, p))}
+    asked = present(remote, [*tops, *parents], whole)
+    present_tops = asked.intersection(tops)
+    vouched: set[Oid] = set()  # files a parent manifest on the remote lists: there too
+    for parent in asked.intersection(parents):
+        vouched |= onremote.entries(cache, parent)
     files: dict[Oid, Item] = {}
     manifests: dict[Oid, Item] = {}
     members: dict[Oid, set[Oid]] = {}
@@ -169,7 +196,8 @@ def _plan_push(
             for e in entries:
                 files.setdefault(e.oid, Item(e.oid, f"{item.path}/{e.path}", e.size))
     small = {oid for oid, i in files.items() if not settings.chunks(i.size)}
-    present_files = present(remote, files, small, index_only=True)
+    unknown = [oid for oid in files if oid not in vouched]
+    present_files = present(remote, unknown, small, index_only=True) | vouched.intersection(files)
     absent = {oid for oid in files if oid not in present_files and not cache.has(oid)}
     tally.failed.extend(Failure(oid, files[oid].path, _NOT_CACHED) for oid in sorted(absent))
     return _PushPlan(
@@ -277,6 +305,7 @@ def _fetch(
     first = [i for i in wanted if i.manifest]
     progress.start(len(first), 0)
     phase(first)(jobs, tally)
+    onremote.remember(cache, remote, {i.path: i.oid for i in first if cache.has(i.oid)})
     progress.start(0, sum(_size(cache, i.oid) for i in first))  # known now they are here
     files = {i.oid: i for i in wanted if not i.manifest}
     for oid, item in tops.items():

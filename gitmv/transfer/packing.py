@@ -18,7 +18,7 @@ from gitmv.store.cache import Cache, corrupt_download
 from gitmv.store.hashing import hash_bytes
 from gitmv.store.layout import object_key
 from gitmv.store.packs import PackSettings
-from gitmv.transfer.workers import Failure, Item, Tally
+from gitmv.transfer.workers import Failure, Item, Sent, Tally
 
 # Packs built and sent at once: each is held in memory whole (up to `pack.size`).
 PARALLEL_PACKS = 4
@@ -88,6 +88,8 @@ def upload(
         with lock:
             tally.transferred += len(sent)
             tally.nbytes += nbytes
+            if objects and tally.sent is not None:  # a chunk is listed by its list
+                tally.sent += (Sent(i.oid, i.path, i.size, "pack", i.manifest) for i in sent)
         progress.advance(nbytes)
         for _ in sent if objects else ():
             progress.object_done()

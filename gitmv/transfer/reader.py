@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from typing import Any, BinaryIO
 
+from gitmv.base.concat import ConcatenatedReader
 from gitmv.base.errors import IntegrityError
 from gitmv.remotes.remote import MissingObject, Remote
 from gitmv.store import chunking, layout
@@ -40,40 +41,8 @@ def open_chunked(remote: Remote, oid: Oid, size: int | None) -> BinaryIO | None:
         return None
     chunks = chunking.decode_list(data, f"chunk list of {oid}", size)
     keys = [layout.chunk_key(c.oid) for c in chunks]
-    return io.BufferedReader(ConcatenatedReader(remote, keys), BUFFER)
-
-
-class ConcatenatedReader(io.RawIOBase):
-    """Several remote keys read one after the other, each opened only when reached."""
-
-    def __init__(self, remote: Remote, keys: list[str]) -> None:
-        super().__init__()
-        self._remote = remote
-        self._keys = keys
-        self._current: BinaryIO | None = None
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        while True:
-            if self._current is None:
-                if not self._keys:
-                    return 0
-                self._current = self._remote.open_any(self._keys.pop(0))
-            data = self._current.read(len(view))
-            if data:
-                view[: len(data)] = data
-                return len(data)
-            self._current.close()
-            self._current = None
-
-    def close(self) -> None:
-        if self._current is not None:
-            self._current.close()
-            self._current = None
-        super().close()
+    files = (remote.open_any(key) for key in keys)  # each opened only when reached
+    return io.BufferedReader(ConcatenatedReader(files), BUFFER)
 
 
 class VerifyingReader(io.RawIOBase):

@@ -11,7 +11,8 @@ from gitmv.remotes.remote import MissingObject, Remote
 from gitmv.store.chunking import Chunk
 from gitmv.store.hashing import Oid, hash_bytes, new_hasher
 from gitmv.store.layout import chunk_key
-from gitmv.transfer.chunked import _in_order, remote_list
+from gitmv.transfer.assembly import in_order
+from gitmv.transfer.chunked import remote_list
 
 
 def referenced_chunks(remote: Remote, kept: Sequence[Oid]) -> tuple[set[str], list[Oid]]:
@@ -55,7 +56,7 @@ def check_remote(remote: Remote, oid: Oid, jobs: int) -> str | None:
     whole = new_hasher(oid.algorithm)
     with ThreadPoolExecutor(max(1, jobs)) as pool:
         try:
-            for c, part in _in_order(
+            for c, part in in_order(
                 pool, lambda c: remote.read_key(chunk_key(c.oid)), chunks, 2 * jobs
             ):
                 if len(part) != c.size or hash_bytes(part, c.oid.algorithm) != c.oid:

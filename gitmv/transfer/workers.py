@@ -32,6 +32,18 @@ class Failure:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """One object a push sent (`push -v` lists them): `where` it went, `loose`, `pack` or
+    `chunked` (its chunks, then its chunk list); `size` is the object's."""
+
+    oid: Oid
+    path: str
+    size: int
+    where: str
+    manifest: bool = False
+
+
 @dataclass(frozen=True)
 class TransferResult:
     remote: str
@@ -41,6 +53,7 @@ class TransferResult:
     failed: tuple[Failure, ...] = ()
     aborted: str | None = None  # why the transfer stopped early (the remote went away)
     abort_hint: str | None = None
+    sent: tuple[Sent, ...] = ()  # a push's objects, by path
 
     @property
     def ok(self) -> bool:
@@ -65,14 +78,23 @@ class Tally:
     failed: list[Failure] = field(default_factory=list)
     aborted: str | None = None
     abort_hint: str | None = None
+    # a push's objects as each is done, when asked for (`push -v`): None, the default, keeps
+    # a million-file push from holding a record per file it will never show
+    sent: list[Sent] | None = None
 
     def absorb(self, part: Tally) -> None:
         """Add the tally of a phase that ran beside another; the first abort stands."""
         self.transferred += part.transferred
         self.nbytes += part.nbytes
         self.failed.extend(part.failed)
+        if self.sent is not None and part.sent:
+            self.sent.extend(part.sent)
         if self.aborted is None and part.aborted is not None:
             self.aborted, self.abort_hint = part.aborted, part.abort_hint
+
+    def part(self) -> Tally:
+        """A fresh tally for a phase of this one, listing what it sends if this one does."""
+        return Tally(sent=None if self.sent is None else [])
 
 
 def retry(
@@ -94,10 +116,12 @@ def run(
     jobs: int,
     progress: Progress,
     tally: Tally,
+    where: str | None = None,
 ) -> None:
     """Run `work` over `items` on `jobs` threads; a problem with one object is recorded and
     the rest go on, but a remote that stops answering (or refuses us) stops the lot.
-    `work` returns the bytes it moved, or None when it handed the item to a later phase."""
+    `work` returns the bytes it moved, or None when it handed the item to a later phase.
+    `where` (a push's): each item done is listed in `tally.sent` as gone there."""
     if not items:
         return
     stop = threading.Event()
@@ -130,6 +154,8 @@ def run(
             with lock:
                 tally.transferred += 1
                 tally.nbytes += size
+                if where is not None and tally.sent is not None:
+                    tally.sent.append(Sent(item.oid, item.path, item.size, where, item.manifest))
             progress.object_done()
 
     def batch(group: list[Item]) -> None:
@@ -152,7 +178,7 @@ def side_by_side(large: Phase, small: Phase, jobs: int, tally: Tally) -> None:
     memory for every page written, two writers fault twice as fast as one. The small phase
     gets half: its work is system calls under the GIL, where a second thread only trades the
     GIL back and forth."""
-    parts = Tally(), Tally()
+    parts = tally.part(), tally.part()
     with ThreadPoolExecutor(1) as side:
         done = side.submit(large, jobs, parts[0])
         small(max(1, jobs // 2), parts[1])
@@ -189,4 +215,5 @@ def result(remote: Remote, tally: Tally, skipped: int) -> TransferResult:
         failed,
         tally.aborted,
         tally.abort_hint,
+        tuple(sorted(tally.sent or (), key=lambda s: (s.path, s.manifest, str(s.oid)))),
     )

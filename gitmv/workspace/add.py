@@ -7,7 +7,6 @@ The work tree knows no tags: the meta block a pointer carries comes ready from t
 from __future__ import annotations
 
 import copy
-import dataclasses
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -94,7 +93,7 @@ def record(repo: Repo, stored: Sequence[Stored], meta: Sequence[Any]) -> list[Ad
     stage both; `meta[i]` is `stored[i]`'s block (None: none)."""
     results = []
     for item, block in zip(stored, meta, strict=True):
-        new = dataclasses.replace(item.new, meta=block, doc=item.doc)
+        new = item.new.replace(meta=block, doc=item.doc)
         before = _fields(item.old) if item.old else None
         results.append(AddResult(item.path, new, before != _fields(new)))
     # the pointer is what makes an object needed: every object is on disk before it
@@ -174,18 +173,18 @@ def _store(repo: Repo, rel: str, algorithm: str, old: Pointer | None, meter: Pro
         repo.state.put_many([(str(path), stat_key(st), str(oid))])
         return Pointer(oid, st.st_size, "file", exec=scan.is_exec(st))
 
-    def store_path(file: str, size: int) -> Oid:
+    def store_path(file: str, size: int, counted: Progress | None = None) -> Oid:
+        """Store one file in the cache; `counted`, when given, is told of its bytes and of
+        the file (the full walk's progress bar; the folder index's few paths go uncounted)."""
         if size <= scan._SMALL:
-            return cache.add_small(scan.read_small(file, size), algorithm)
-        return cache.add_file(Path(file), algorithm)[0]
-
-    def store(f: scan.WorkFile) -> Oid:
-        if f.key[1] <= scan._SMALL:
-            oid = cache.add_small(scan.read_small(f.path, f.key[1]), algorithm)
-            meter.advance(f.key[1])
+            oid = cache.add_small(scan.read_small(file, size), algorithm)
+            if counted is not None:
+                counted.advance(size)
         else:
-            oid = cache.add_file(Path(f.path), algorithm, advance=meter.advance)[0]
-        meter.object_done()
+            advance = counted.advance if counted is not None else None
+            oid = cache.add_file(Path(file), algorithm, advance=advance)[0]
+        if counted is not None:
+            counted.object_done()
         return oid
 
     jobs = repo.jobs
@@ -214,7 +213,13 @@ def _store(repo: Repo, rel: str, algorithm: str, old: Pointer | None, meter: Pro
         check_relpath(f.relpath, label)
     meter.start(len(files), sum(f.key[1] for f in files))
     result = scan.scan_folder(
-        path, repo.root, repo.state, algorithm, jobs, store=store, files=files
+        path,
+        repo.root,
+        repo.state,
+        algorithm,
+        jobs,
+        store=lambda f: store_path(f.path, f.key[1], meter),
+        files=files,
     )
     # the files the stat cache vouched for (not hashed, so not counted yet)
     meter.advance(result.size - sum(key[1] for _, key, _ in result.fresh))

@@ -14,7 +14,7 @@ from gitmv.base.errors import GitmvError
 from gitmv.base.progress import NullProgress, Progress
 from gitmv.repo.context import Repo
 from gitmv.store.hashing import Oid
-from gitmv.store.manifest import ManifestEntry, decode
+from gitmv.store.manifest import ManifestEntry, decode, differing_lines
 from gitmv.store.pointer import Pointer
 from gitmv.store.state import Key, stat_key
 from gitmv.workspace import incremental, scan
@@ -171,11 +171,10 @@ def _plan(repo: Repo, path: Path, p: Pointer) -> _Plan:
         if now is not None:
             atomic.sweep(now.temps)  # what a killed checkout left half-written
             repo.state.put_many(now.fresh)
-            wanted = set(data.split(b"\n"))
-            wanted.discard(b"")
-            have = set(now.lines)
-            write = decode(b"\n".join(wanted - have), label)
-            gone = decode(b"\n".join(have - wanted), "work tree")
+            # the lines that differ, found without a Python object per line
+            have, wanted = differing_lines(now.manifest(), data)
+            write = decode(b"\n".join(wanted), label)
+            gone = decode(b"\n".join(have), "work tree")
             return _Plan(write, {e.path: e for e in gone})
     return _Plan(decode(data, label), None)
 

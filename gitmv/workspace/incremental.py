@@ -19,7 +19,6 @@ then cheaper). Records whose mtime falls within the racy window of the listing a
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 from collections.abc import Callable
@@ -33,7 +32,14 @@ from gitmv.base.atomic import _TMP_MARK
 from gitmv.base.errors import GitmvError
 from gitmv.store.cache import Cache
 from gitmv.store.hashing import Oid, hash_bytes
-from gitmv.store.manifest import ManifestEntry, check_relpath, decode, encode
+from gitmv.store.manifest import (
+    ManifestEntry,
+    check_relpath,
+    decode,
+    encode,
+    find_line,
+    path_of,
+)
 from gitmv.store.state import _RACY_NS, Key, StatCache
 from gitmv.workspace.scan import Listing
 
@@ -60,10 +66,6 @@ class Current:
 
     def manifest(self) -> bytes:
         return self.data
-
-    @property
-    def lines(self) -> list[bytes]:
-        return self.data.split(b"\n")[:-1]
 
 
 def index_path(state: StatCache, folder: Path) -> Path:
@@ -192,11 +194,11 @@ def current(
     except GitmvError:
         return None  # a name a manifest cannot hold: the rescan reports it as before
     for rel in touched:
-        at = _find(data, rel)
+        at = find_line(data, rel)
         pieces.append(data[done:at])
         done = at
         end = data.find(b"\n", at) + 1
-        if end and _path_of(data[at:end]) == rel:
+        if end and path_of(data[at:end]) == rel:
             before = _entry(data[at:end])
             result.size -= before.size
             result.files -= 1
@@ -242,21 +244,6 @@ def _differing(old: bytes, new: bytes) -> tuple[set[bytes], set[bytes]]:
     return old_records - new_records, new_records - old_records
 
 
-def _find(data: bytes, rel: str) -> int:
-    """The offset of the first line of the sorted manifest `data` whose path is not below
-    `rel` (len(data) if none): a bisection over byte offsets, parsing O(log N) lines."""
-    lo, hi = 0, len(data)  # both at the start of a line (or the end)
-    while lo < hi:
-        mid = (lo + hi) // 2
-        start = data.rfind(b"\n", lo, mid) + 1 or lo
-        end = data.find(b"\n", start)
-        if _path_of(data[start:end]) < rel:
-            lo = end + 1
-        else:
-            hi = start
-    return lo
-
-
 def _files_of(records: set[bytes], folder: Path, temps: list[str]) -> dict[str, bytes]:
     """Relative path -> record, for the regular files among `records`; gitmv's own temp
     files go to `temps` instead (a walk leaves them out too)."""
@@ -274,12 +261,6 @@ def _files_of(records: set[bytes], folder: Path, temps: list[str]) -> dict[str, 
             continue
         found[rel] = record
     return found
-
-
-def _path_of(line: bytes) -> str:
-    path = json.loads(line)["path"]
-    assert isinstance(path, str)
-    return path
 
 
 def _entry(line: bytes) -> ManifestEntry:

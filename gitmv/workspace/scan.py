@@ -2,36 +2,52 @@
 
 from __future__ import annotations
 
+import collections
 import os
 import stat
 import subprocess
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 import xxhash
 
 from gitmv.base.atomic import _TMP_MARK
 from gitmv.base.errors import GitmvError
+from gitmv.base.record import Record
 from gitmv.store.hashing import Oid, hash_bytes, hash_file
-from gitmv.store.state import Key, StatCache, stat_key
+from gitmv.store.state import stat_key
 
+# Neither typing nor dataclasses at run time: a clean `status` loads this module (mypy
+# reads this constant as typing's).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from pathlib import Path
+    from typing import NamedTuple, TypeVar
+
     from gitmv.store.manifest import ManifestEntry
+    from gitmv.store.state import Key, StatCache
+
+    T = TypeVar("T")
+    R = TypeVar("R")
 
 # Files at most this big are read whole: one read call instead of a loop.
 _SMALL = 1024 * 1024
 
+if TYPE_CHECKING:
 
-class WorkFile(NamedTuple):
-    """One regular file found under a folder artifact (a tuple: 20,000 of them are cheap)."""
+    class WorkFile(NamedTuple):
+        """One regular file found under a folder artifact (a tuple: 20,000 of them are
+        cheap)."""
 
-    relpath: str  # relative to the folder, '/'-separated
-    path: str  # absolute
-    key: Key
-    exec: bool
+        relpath: str  # relative to the folder, '/'-separated
+        path: str  # absolute
+        key: Key
+        exec: bool
+
+else:  # the same class typing.NamedTuple makes, without importing typing
+    WorkFile = collections.namedtuple("WorkFile", ("relpath", "path", "key", "exec"))
+    WorkFile.__doc__ = """One regular file found under a folder artifact (a tuple: 20,000 of
+    them are cheap)."""
 
 
 def is_exec(st: os.stat_result) -> bool:
@@ -90,10 +106,6 @@ def _check_link(path: str, root: Path, real_root: str) -> None:
         )
 
 
-T = TypeVar("T")
-R = TypeVar("R")
-
-
 def parallel(func: Callable[[T], R], items: Sequence[T], jobs: int) -> list[R]:
     """`func` over `items` on `jobs` threads, in batches: a future per file costs more than
     hashing or copying a small one. Threads suffice: file I/O and xxhash release the GIL."""
@@ -130,12 +142,22 @@ def hash_one(path: str, size: int, algorithm: str) -> Oid:
     return hash_file(path, algorithm)[0]
 
 
-@dataclass
 class FolderScan:
     """A folder's manifest as the work tree has it now."""
 
-    entries: list[ManifestEntry]
-    fresh: list[tuple[str, Key, str]]  # stat-cache rows to remember
+    _fields = ("entries", "fresh", "encoded")
+
+    __slots__ = _fields
+
+    def __init__(
+        self,
+        entries: list[ManifestEntry],
+        fresh: list[tuple[str, Key, str]],
+        encoded: bytes | None = None,
+    ) -> None:
+        self.entries = entries
+        self.fresh = fresh  # stat-cache rows to remember
+        self.encoded = encoded  # manifest(), once built
 
     @property
     def size(self) -> int:
@@ -144,7 +166,9 @@ class FolderScan:
     def manifest(self) -> bytes:
         from gitmv.store.manifest import encode  # here: a status of files needs no manifest
 
-        return encode(self.entries)
+        if self.encoded is None:
+            self.encoded = encode(self.entries)
+        return self.encoded
 
     def oid(self, algorithm: str) -> Oid:
         return hash_bytes(self.manifest(), algorithm)
@@ -165,6 +189,22 @@ def scan_folder(
     `store`, when given, is called instead of a plain hash for each file the stat
     cache does not vouch for (so `add` copies into the cache in the same pass).
     """
+    from gitmv.store.manifest import no_gc
+
+    with no_gc():  # an object per file below, none in a cycle: no collector passes
+        return _scan_folder(folder, root, state, algorithm, jobs, store, files, temps)
+
+
+def _scan_folder(
+    folder: Path,
+    root: Path,
+    state: StatCache,
+    algorithm: str,
+    jobs: int,
+    store: Callable[[WorkFile], Oid] | None,
+    files: list[WorkFile] | None,
+    temps: list[str] | None,
+) -> FolderScan:
     if files is None:
         files = walk(folder, root, temps)
     known = state.get_under(str(folder))
@@ -203,13 +243,18 @@ def quick_stamp(folder: Path) -> str | None:
     return listing.stamp if listing is not None else None
 
 
-@dataclass(frozen=True)
-class Listing:
+class Listing(Record):
     """What find said about a folder: its stamp (`scan.quick_stamp`'s value) and its records."""
 
+    _fields = ("stamp", "raw", "started_ns")
+
+    __slots__ = _fields
     stamp: str
     raw: bytes  # NUL-terminated records: b"f <inode> <size> <mtime> <mode> ./<path>"
     started_ns: int  # wall clock before find ran: the racy window is measured from here
+
+    def __init__(self, stamp: str, raw: bytes, started_ns: int) -> None:
+        super().__init__(stamp, raw, started_ns)
 
 
 def quick_listing(folder: Path) -> Listing | None:

@@ -3,31 +3,42 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
-from gitmv.repo.context import Repo
+from gitmv.base.record import Record
 from gitmv.store.hashing import Oid, hash_bytes
-from gitmv.store.pointer import Pointer
 from gitmv.store.state import stat_key
 from gitmv.workspace import scan
 from gitmv.workspace.files import links_to_object
-from gitmv.workspace.scan import Listing
+
+# Neither typing nor dataclasses at run time: a clean `status` loads this module (mypy
+# reads this constant as typing's).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+    from typing import Any
+
+    from gitmv.repo.context import Repo
+    from gitmv.store.pointer import Pointer
+    from gitmv.workspace.scan import Listing
 
 STATES = ("clean", "modified", "missing", "not-cached", "not-pushed")
 
 
-@dataclass(frozen=True)
-class ArtifactStatus:
+class ArtifactStatus(Record):
     """One artifact's state (one of STATES) and the pointer it is judged against."""
 
+    _fields = ("path", "state", "kind", "oid", "size")
+
+    __slots__ = _fields
     path: str  # root-relative
     state: str
     kind: str  # "file" or "dir"
     oid: str  # the pointer's, e.g. "xxh128:..."
     size: int  # bytes (a folder: its files' total)
+
+    def __init__(self, path: str, state: str, kind: str, oid: str, size: int) -> None:
+        super().__init__(path, state, kind, oid, size)
 
 
 def states(repo: Repo, pointers: Sequence[tuple[str, Pointer]]) -> list[ArtifactStatus]:
@@ -79,17 +90,27 @@ def _matches(repo: Repo, path: Path, p: Pointer, remember: list[Any]) -> bool:
         return oid == p.oid
     if os.path.islink(path) or not path.is_dir():
         return False
-    return _folder_oid(repo, path, p.oid.algorithm, remember) == p.oid
+    return _folder_oid(repo, path, p.oid, remember) == p.oid
 
 
-def _folder_oid(repo: Repo, path: Path, algorithm: str, remember: list[Any]) -> Oid:
+def _folder_oid(repo: Repo, path: Path, want: Oid, remember: list[Any]) -> Oid:
     """The folder's manifest oid: from the stat cache when find's stamp is unchanged, else
-    patched from the folder index (work that grows with the change), else a full rescan."""
+    patched from the folder index (work that grows with the change), else a full rescan.
+    `want`: the pointer's; for a modified folder the manifest itself is kept too (in
+    `StatCache.manifests`), for status's report of the files that changed."""
     state = repo.state
+    algorithm = want.algorithm
     listing = scan.quick_listing(path)
     if listing is not None:
         cached = state.get_folder(str(path), listing.stamp)
-        if cached is not None and cached.startswith(algorithm + ":"):
+        # A modified folder whose manifest is not in the cache is built below (from the
+        # index, as cheaply as a stamp) rather than by the report's own scan.
+        if (
+            cached is not None
+            and cached.startswith(algorithm + ":")
+            and (cached == str(want) or repo.cache.has(Oid.parse(cached)))
+        ):
+            state.manifests[str(path)] = cached  # modified: the report reads it there
             return Oid.parse(cached)
         from gitmv.workspace import incremental  # here: a clean status never needs it
 
@@ -99,12 +120,14 @@ def _folder_oid(repo: Repo, path: Path, algorithm: str, remember: list[Any]) -> 
         now = incremental.current(path, state, repo.cache, algorithm, listing, hasher)
         if now is not None:
             remember.extend(now.fresh)
+            state.manifests[str(path)] = now.manifest()
             oid = hash_bytes(now.manifest(), algorithm)
             _remember_folder(repo, path, listing, oid, now.size, now.files, now.came)
             return oid
     oid, found = scan.folder_oid(path, repo.root, state, algorithm, repo.jobs, listing)
     if found is not None:
         remember.extend(found.fresh)
+        state.manifests[str(path)] = found.manifest()
         if listing is not None:
             _remember_folder(repo, path, listing, oid, found.size, len(found.entries), None)
     return oid

@@ -31,6 +31,9 @@ def project(repo: Path, tmp_path: Path) -> Path:
     gitmv(repo, "remote", "add", "origin", str(store), "--default")
     with open(repo / ".gitmv/config.yaml", "a") as f:
         f.write(f"chunking:\n  avg_size: {AVG}\n")
+        # the whole-file cache (and its local chunk index) beside chunked remotes, as these
+        # stories are about; tests/functional/test_chunked_cache.py has the chunked cache
+        f.write("cache:\n  chunked: false\n")
     git(repo, "add", ".gitmv/config.yaml")
     git(repo, "commit", "-qm", "gitmv remote")
     return store

@@ -344,3 +344,46 @@ def test_the_old_files_of_a_young_packed_manifest_survive_remote_gc(
     gitmv(fresh, "pull")
     for i in range(1, 10):
         assert (fresh / f"data/{i}.bin").read_bytes() == v1[f"data/{i}.bin"]
+
+
+def test_the_index_cache_keeps_only_what_the_remotes_list(repo: Path, tmp_path: Path) -> None:
+    """Indexes of packs a remote gc dropped or rewrote leave the local cache at the next
+    listing, unless another remote still lists the same pack."""
+    store, mirror = tmp_path / "store", tmp_path / "mirror"
+    gitmv(repo, "remote", "add", "origin", str(store))
+    gitmv(repo, "remote", "add", "mirror", str(mirror))
+    configure(repo, "pack:\n  max_object: 4194304\n")
+    cached = repo / ".git/gitmv/cache/pack-indexes"
+
+    def ids(folder: Path) -> set[str]:
+        return {p.name.removesuffix(packs.INDEX_SUFFIX) for p in folder.glob("*.idx")}
+
+    v1 = {f"data/{i}.bin": os.urandom(4096) for i in range(10)}
+    make_files(repo, v1)
+    gitmv(repo, "add", "data")
+    git(repo, "commit", "-qam", "v1")
+    gitmv(repo, "push")
+    gitmv(repo, "push", "--remote", "mirror")  # the same packs: the same ids
+    mirrored = ids(mirror / packs.PACKS_DIR)
+    for path in v1:
+        (repo / path).chmod(0o644)
+    v2 = {**v1, **{f"data/{i}.bin": os.urandom(4096) for i in range(8)}}
+    make_files(repo, v2)
+    gitmv(repo, "add", "data")
+    git(repo, "commit", "-q", "--amend", "-am", "v2")
+    git(repo, "reflog", "expire", "--expire=now", "--all")
+    gitmv(repo, "push")
+    path = repo / ".git/gitmv/config.yaml"
+    path.write_text(path.read_text() + "gc:\n  remote_grace: 0\n")
+    gitmv(repo, "gc", "--remote", "origin", "--yes")
+    gitmv(repo, "push")  # lists packs/ again
+    listed = ids(store / packs.PACKS_DIR)
+    assert mirrored - listed, "the gc dropped none of v1's packs"
+    assert ids(cached) == listed | mirrored  # the mirror still lists v1's
+    gitmv(repo, "gc", "--remote", "mirror", "--yes")
+    gitmv(repo, "push", "--remote", "mirror")
+    assert ids(cached) == listed | ids(mirror / packs.PACKS_DIR)
+    assert ids(cached) != listed | mirrored
+    other = clone(repo, tmp_path / "clone")
+    gitmv(other, "pull")
+    assert_same_files(repo, other, v2)
