@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -319,8 +318,12 @@ def test_the_frozen_package_list_is_sorted_and_names_this_environment() -> None:
 # -- a large registry ------------------------------------------------------------------------
 
 
-def test_fifty_names_and_two_thousand_tags_load_in_one_pass(repo: Path) -> None:
-    """Built with one `git fast-import`: 50 pointers, 30 versions and 10 stage tags each."""
+def test_fifty_names_and_two_thousand_tags_load_in_one_pass(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Built with one `git fast-import`: 50 pointers, 30 versions and 10 stage tags each.
+    "One pass" is counted in git processes (GIT_TRACE), not timed: a timing fails on a
+    loaded machine, a loop that asks git once per tag fails here anywhere."""
     lines = []
     clock = 1_700_000_000
     for k in range(30):
@@ -345,14 +348,16 @@ def test_fifty_names_and_two_thousand_tags_load_in_one_pass(repo: Path) -> None:
         ["git", "fast-import", "--quiet"], cwd=repo, input="".join(lines).encode(), check=True
     )
     opened = Repo.open(repo)
-    started = time.perf_counter()
+    trace = tmp_path / "git-trace"
+    monkeypatch.setenv("GIT_TRACE", str(trace))
     reg = registry.load(opened)
-    elapsed = time.perf_counter() - started
+    monkeypatch.delenv("GIT_TRACE")
+    calls = [line for line in trace.read_text().splitlines() if "built-in: git" in line]
+    assert 1 <= len(calls) <= 2, calls
     assert len(reg.tags) == 2000 and len(reg.names()) == 50
     art = reg.artifact("m25")
     assert art.latest == "v1.29.0"  # not v1.9.0: versions compare as numbers
     assert art.stages == {"production": "v1.28.0", "staging": "v1.29.0"}
-    assert elapsed < 0.5, f"loading 2,000 tags took {elapsed:.2f} s"
     found = registry.resolve(reg, "m25@production")
     path, p = artifact_at(opened, "m25", found.commit)
     assert path == "models/m25" and p.meta["name"] == "m25"
